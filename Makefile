@@ -1,0 +1,44 @@
+# Every target creates and uses .venv; a fresh machine needs only `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NODE_DIR   := tests/interop
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+
+.PHONY: install node demo test bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ivrkit needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+# The interop test runs the guide's JavaScript app on the official ari-client, pinned by package-lock.json.
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@command -v node >/dev/null || { echo "Node.js 20 is required for the interop test: apt-get install nodejs npm" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is required for the interop test: apt-get install npm" >&2; exit 1; }
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: install
+	$(BIN)/ivrkit demo
+
+test: install node
+	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory lint
+
+bench: install node
+	$(BIN)/python -m benchmarks.run
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""ivrkit.ari (work in progress)."""

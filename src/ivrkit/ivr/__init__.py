@@ -1,0 +1,1 @@
+"""ivrkit.ivr (work in progress)."""

@@ -1,0 +1,1 @@
+"""ivrkit.sim (work in progress)."""

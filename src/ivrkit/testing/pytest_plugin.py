@@ -1,0 +1,38 @@
+"""pytest plugin: run ``async def`` tests on virtual time.
+
+Enable it with ``-p ivrkit.testing.pytest_plugin`` (or ``pytest_plugins = [...]`` in a
+conftest). Every coroutine test then runs on a fresh :class:`VirtualTimeEventLoop`, so
+``await asyncio.sleep(10)`` returns at once while the clock reads 10 s later. Mark a test
+``@pytest.mark.realtime`` when it talks to another process (Node, a real Asterisk).
+
+Async fixtures are deliberately not supported: a test opens what it needs with
+``async with`` so that every resource visibly belongs to the test's own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import pytest
+
+from ivrkit.testing._vtime import VirtualTimeEventLoop
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "realtime: run this async test on a normal event loop")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    func = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(func):
+        return None
+    argnames = pyfuncitem._fixtureinfo.argnames
+    kwargs: dict[str, Any] = {name: pyfuncitem.funcargs[name] for name in argnames}
+    realtime = pyfuncitem.get_closest_marker("realtime") is not None
+    factory = asyncio.new_event_loop if realtime else VirtualTimeEventLoop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(func(**kwargs))
+    return True
