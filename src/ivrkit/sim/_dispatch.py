@@ -1,0 +1,264 @@
+"""The one request dispatcher behind both front doors (HTTP and REST over websocket).
+
+``dispatch(model, method, path, query, body, content_type)`` does what Asterisk's
+``ast_ari_invoke`` does, in the same order, so both doors answer alike:
+
+1. match ``path`` (relative to ``/ari``) against the route table: no template matches →
+   404 ``{"message": "Resource not found"}``; a template matches but not for this method →
+   405 ``{"message": "Invalid method"}``;
+2. with a non-empty ``application/json`` body, parse it: malformed → 400
+   ``{"message": "Error parsing request body"}``;
+3. merge parameters: query first, then the JSON object's keys (body wins, as Asterisk's
+   generated ``*_parse_body`` functions overwrite the query values);
+4. convert by declared ``data_type`` the way Asterisk's generated code does: ``int``/
+   ``long`` take the leading digits and a value with none is ignored (the default is used:
+   ``timeout=abc`` → 200, ``duration=abc`` → 204 in the traces); ``boolean`` is
+   ``ast_true``; ``allowMultiple`` values are split on commas;
+5. call the handler. Handlers raise :class:`AriError`; anything else escaping a handler
+   is a simulator bug and is reported as 500 rather than crashing the server.
+
+Required parameters are *not* enforced here: Asterisk checks them in each handler with
+handler-specific messages ("Endpoint must be specified", "DTMF is required").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivrkit.sim._routetable import Operation, Param, all_operations
+
+_log = logging.getLogger("ivrkit.sim")
+
+REASONS: Mapping[int, str] = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}
+
+
+@dataclass(slots=True)
+class SimResponse:
+    """What a handler answers: status, JSON body (``None`` → empty) and extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.status, "Unknown")
+
+
+class AriError(Exception):
+    """An ARI error answer: ``status`` with body ``{key: message}``.
+
+    ``key`` is ``"message"`` everywhere except the one place Asterisk answers
+    ``{"error": "Allocation failed"}`` (originate to an unknown technology).
+    """
+
+    def __init__(self, status: int, message: str, *, key: str = "message") -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+        self.key = key
+
+    def response(self) -> SimResponse:
+        return SimResponse(self.status, {self.key: self.message})
+
+
+def ok(body: Any = None, status: int = 200) -> SimResponse:
+    """200 with a JSON body (or the given status)."""
+    return SimResponse(status, body)
+
+
+def no_content() -> SimResponse:
+    """204, the answer of every ``void`` operation."""
+    return SimResponse(204)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    template: str
+    pattern: re.Pattern[str]
+    names: tuple[str, ...]
+    by_method: dict[str, Operation]
+
+
+_ROUTES: list[_Route] | None = None
+
+
+def _compile(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    names: list[str] = []
+    parts: list[str] = []
+    for segment in template.strip("/").split("/"):
+        m = re.fullmatch(r"\{(\w+)\}", segment)
+        if m:
+            names.append(m.group(1))
+            parts.append("([^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("/".join(parts)), tuple(names)
+
+
+def _routes() -> list[_Route]:
+    global _ROUTES
+    if _ROUTES is None:
+        table: dict[str, _Route] = {}
+        for op in all_operations():
+            route = table.get(op.api_path)
+            if route is None:
+                pattern, names = _compile(op.api_path)
+                route = _Route(op.api_path, pattern, names, {})
+                table[op.api_path] = route
+            route.by_method[op.http_method] = op
+        # literal segments beat placeholders (/channels/create before /channels/{id})
+        _ROUTES = sorted(table.values(), key=lambda r: (r.template.count("{"), r.template))
+    return _ROUTES
+
+
+def match(method: str, path: str) -> tuple[Operation, dict[str, str]]:
+    """Find the operation for ``method path`` or raise the 404/405 :class:`AriError`."""
+    clean = path.strip("/")
+    path_known = False
+    for route in _routes():
+        m = route.pattern.fullmatch(clean)
+        if m is None:
+            continue
+        path_known = True
+        op = route.by_method.get(method.upper())
+        if op is not None:
+            return op, dict(zip(route.names, m.groups(), strict=True))
+    if path_known:
+        raise AriError(405, "Invalid method")
+    raise AriError(404, "Resource not found")
+
+
+_TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
+_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+
+
+def _convert_one(param: Param, raw: Any) -> Any:
+    """Convert one value; ``None`` means "ignored" (junk where a number belongs)."""
+    dt = param.data_type
+    if dt in ("int", "long"):
+        if isinstance(raw, bool):
+            return int(raw)
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float):
+            return int(raw)
+        m = _LEADING_INT.match(str(raw))
+        return int(m.group(1)) if m else None
+    if dt == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in _TRUE
+    if dt in ("containers", "object"):
+        return raw if isinstance(raw, dict) else None
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float):
+        return str(raw)
+    return None
+
+
+def _convert(param: Param, raw: Any) -> Any:
+    if param.allow_multiple:
+        items: list[Any]
+        if isinstance(raw, list):
+            items = []
+            for item in raw:
+                items.extend(str(item).split(",") if isinstance(item, str) else [item])
+        else:
+            items = str(raw).split(",")
+        converted = [_convert_one(param, item) for item in items]
+        return [c for c in converted if c is not None]
+    if isinstance(raw, list):
+        raw = raw[-1] if raw else ""
+    return _convert_one(param, raw)
+
+
+def build_args(
+    op: Operation,
+    path_args: Mapping[str, str],
+    query: Iterable[tuple[str, str]],
+    body_obj: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Merge path, query and JSON body into converted handler arguments."""
+    raw: dict[str, Any] = {}
+    for name, value in query:
+        raw[name] = value
+    if body_obj is not None:
+        raw.update(body_obj)
+    args: dict[str, Any] = {}
+    for param in op.params:
+        if param.param_type == "path":
+            args[param.name] = path_args[param.name]
+            continue
+        value = None
+        if param.name in raw and raw[param.name] is not None:
+            value = _convert(param, raw[param.name])
+        if value is None and param.default is not None:
+            value = param.default
+        if value is not None:
+            args[param.name] = value
+    return args
+
+
+def parse_body(body: bytes | None, content_type: str | None) -> dict[str, Any] | None:
+    """The JSON object of a request body, ``None`` when there is none to parse."""
+    if not body or not body.strip():
+        return None
+    if content_type is not None and "json" not in content_type.lower():
+        return None
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AriError(400, "Error parsing request body") from exc
+    if isinstance(parsed, dict):
+        return parsed
+    return None
+
+
+def dispatch(
+    model: Any,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    body: bytes | None,
+    content_type: str | None,
+) -> SimResponse:
+    """Serve one ARI request against ``model``; never raises."""
+    try:
+        op, path_args = match(method, path)
+        if op.handler is None:
+            raise AriError(404, "Resource not found")
+        body_obj = parse_body(body, content_type)
+        args = build_args(op, path_args, query, body_obj)
+        result = op.handler(model, args)
+    except AriError as exc:
+        return exc.response()
+    except Exception:  # a simulator bug: answer 500, keep serving, say so in the log
+        _log.exception("simulator bug while serving %s %s", method, path)
+        return SimResponse(500, {"message": "Internal simulator error"})
+    if not isinstance(result, SimResponse):
+        raise TypeError(f"handler {op.nickname} returned {type(result).__name__}")
+    return result

@@ -1,0 +1,68 @@
+"""``/asterisk`` operations: info, ping, global variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ivrkit.sim._dispatch import SimResponse, no_content, ok
+from ivrkit.sim._routetable import errors, operation, query
+
+if TYPE_CHECKING:
+    from ivrkit.sim._model import SimModel
+
+_ONLY = ("build", "system", "config", "status")
+
+
+@operation(
+    "asterisk",
+    "/asterisk/info",
+    "GET",
+    "getInfo",
+    summary="Asterisk system information.",
+    response_class="AsteriskInfo",
+    params=(query("only", multiple=True, values=_ONLY),),
+)
+def get_info(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.asterisk_info(args.get("only")))
+
+
+@operation(
+    "asterisk",
+    "/asterisk/ping",
+    "GET",
+    "ping",
+    summary="Liveness check.",
+    response_class="AsteriskPing",
+)
+def ping(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.ping())
+
+
+@operation(
+    "asterisk",
+    "/asterisk/variable",
+    "GET",
+    "getGlobalVar",
+    summary="Value of a global variable.",
+    response_class="Variable",
+    params=(query("variable", required=True),),
+    errors=errors((400, "Missing variable parameter.")),
+)
+def get_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok({"value": model.get_global_var(args.get("variable"))})
+
+
+@operation(
+    "asterisk",
+    "/asterisk/variable",
+    "POST",
+    "setGlobalVar",
+    summary="Set a global variable.",
+    response_class="void",
+    params=(query("variable", required=True), query("value")),
+    errors=errors((400, "Missing variable parameter.")),
+)
+def set_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.set_global_var(args.get("variable"), args.get("value", ""))
+    return no_content()

@@ -1,0 +1,315 @@
+"""``/channels`` operations: thin adapters from request arguments to the model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ivrkit.sim._dispatch import SimResponse, no_content, ok
+from ivrkit.sim._routetable import Param, body, errors, operation, path, query
+
+if TYPE_CHECKING:
+    from ivrkit.sim._model import SimModel
+
+_CHANNEL = path("channelId", "Channel's id")
+_E404 = (404, "Channel not found")
+_E409 = (409, "Channel not in a Stasis application")
+_E412 = (412, "Channel in invalid state")
+
+_ORIGINATE_PARAMS: tuple[Param, ...] = (
+    query("endpoint", required=True),
+    query("extension"),
+    query("context"),
+    query("priority", "long"),
+    query("label"),
+    query("app"),
+    query("appArgs"),
+    query("callerId"),
+    query("timeout", "int", default=30),
+    body("variables"),
+)
+
+HANGUP_REASONS = (
+    "normal",
+    "busy",
+    "congestion",
+    "no_answer",
+    "timeout",
+    "rejected",
+    "unallocated",
+    "normal_unspecified",
+    "number_incomplete",
+    "codec_mismatch",
+    "interworking",
+    "failure",
+    "answered_elsewhere",
+)
+
+
+def _originate_response(
+    model: SimModel, args: Mapping[str, Any], channel_id: str | None
+) -> SimResponse:
+    return ok(
+        model.originate(
+            endpoint=args.get("endpoint"),
+            extension=args.get("extension"),
+            context=args.get("context"),
+            priority=args.get("priority"),
+            label=args.get("label"),
+            app=args.get("app"),
+            app_args=args.get("appArgs"),
+            caller_id=args.get("callerId"),
+            timeout=args.get("timeout", 30),
+            variables=args.get("variables"),
+            channel_id=channel_id,
+            other_channel_id=args.get("otherChannelId"),
+        )
+    )
+
+
+@operation(
+    "channels",
+    "/channels",
+    "GET",
+    "list",
+    summary="List all active channels.",
+    response_class="List[Channel]",
+)
+def list_channels(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.list_channels())
+
+
+@operation(
+    "channels",
+    "/channels",
+    "POST",
+    "originate",
+    summary="Create a new channel and dial it.",
+    response_class="Channel",
+    params=(*_ORIGINATE_PARAMS, query("channelId"), query("otherChannelId")),
+    errors=errors(
+        (400, "Invalid parameters for originating a channel."),
+        (409, "Channel with given unique ID already exists."),
+    ),
+)
+def originate(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return _originate_response(model, args, args.get("channelId"))
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}",
+    "GET",
+    "get",
+    summary="Channel details.",
+    response_class="Channel",
+    params=(_CHANNEL,),
+    errors=errors(_E404),
+)
+def get_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.get_channel(args["channelId"]))
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}",
+    "POST",
+    "originateWithId",
+    summary="Create a new channel with a client-chosen id and dial it.",
+    response_class="Channel",
+    params=(_CHANNEL, *_ORIGINATE_PARAMS, query("otherChannelId")),
+    errors=errors(
+        (400, "Invalid parameters for originating a channel."),
+        (409, "Channel with given unique ID already exists."),
+    ),
+)
+def originate_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return _originate_response(model, args, args["channelId"])
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}",
+    "DELETE",
+    "hangup",
+    summary="Hang up a channel.",
+    response_class="void",
+    params=(_CHANNEL, query("reason_code"), query("reason", values=HANGUP_REASONS)),
+    errors=errors((400, "Invalid reason for hangup provided"), _E404),
+)
+def hangup(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.hangup_channel(
+        args["channelId"], reason_code=args.get("reason_code"), reason=args.get("reason")
+    )
+    return no_content()
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/continue",
+    "POST",
+    "continueInDialplan",
+    summary="Leave Stasis and continue in the dialplan.",
+    response_class="void",
+    params=(
+        _CHANNEL,
+        query("context"),
+        query("extension"),
+        query("priority", "int"),
+        query("label"),
+    ),
+    errors=errors(_E404, _E409, _E412),
+)
+def continue_in_dialplan(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.continue_in_dialplan(
+        args["channelId"],
+        context=args.get("context"),
+        extension=args.get("extension"),
+        priority=args.get("priority"),
+        label=args.get("label"),
+    )
+    return no_content()
+
+
+def _simple(nickname: str, api_path: str, method: str, summary: str, action: str) -> None:
+    def handler(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+        model.channel_action(args["channelId"], action)
+        return no_content()
+
+    operation(
+        "channels",
+        api_path,
+        method,
+        nickname,
+        summary=summary,
+        response_class="void",
+        params=(_CHANNEL,),
+        errors=errors(_E404, _E409, _E412),
+    )(handler)
+
+
+_simple("answer", "/channels/{channelId}/answer", "POST", "Answer a channel.", "answer")
+_simple("ring", "/channels/{channelId}/ring", "POST", "Indicate ringing to a channel.", "ring")
+_simple("ringStop", "/channels/{channelId}/ring", "DELETE", "Stop ringing indication.", "ring_stop")
+_simple("hold", "/channels/{channelId}/hold", "POST", "Hold a channel.", "hold")
+_simple("unhold", "/channels/{channelId}/hold", "DELETE", "Remove a channel from hold.", "unhold")
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/dtmf",
+    "POST",
+    "sendDTMF",
+    summary="Send DTMF to a channel.",
+    response_class="void",
+    params=(
+        _CHANNEL,
+        query("dtmf"),
+        query("before", "int", default=0),
+        query("between", "int", default=100),
+        query("duration", "int", default=100),
+        query("after", "int", default=0),
+    ),
+    errors=errors((400, "DTMF is required"), _E404, _E409, _E412),
+)
+def send_dtmf(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.send_dtmf(
+        args["channelId"],
+        args.get("dtmf"),
+        before=args["before"],
+        between=args["between"],
+        duration=args["duration"],
+        after=args["after"],
+    )
+    return no_content()
+
+
+def _mute(nickname: str, method: str, summary: str, on: bool) -> None:
+    def handler(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+        model.mute(args["channelId"], args.get("direction", "both"), on)
+        return no_content()
+
+    operation(
+        "channels",
+        "/channels/{channelId}/mute",
+        method,
+        nickname,
+        summary=summary,
+        response_class="void",
+        params=(_CHANNEL, query("direction", values=("both", "in", "out"), default="both")),
+        errors=errors(_E404, _E409, _E412),
+    )(handler)
+
+
+_mute("mute", "POST", "Mute a channel.", True)
+_mute("unmute", "DELETE", "Unmute a channel.", False)
+
+_PLAY_PARAMS: tuple[Param, ...] = (
+    query("media", required=True, multiple=True),
+    query("lang"),
+    query("offsetms", "int"),
+    query("skipms", "int", default=3000),
+)
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/play",
+    "POST",
+    "play",
+    summary="Start playback of media on a channel.",
+    response_class="Playback",
+    params=(_CHANNEL, *_PLAY_PARAMS, query("playbackId")),
+    errors=errors(_E404, _E409, _E412),
+)
+def play(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return model.play_on_channel(
+        args["channelId"], args.get("media", []), args.get("lang"), args.get("playbackId")
+    )
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/play/{playbackId}",
+    "POST",
+    "playWithId",
+    summary="Start playback of media on a channel with a client-chosen playback id.",
+    response_class="Playback",
+    params=(_CHANNEL, path("playbackId", "Playback ID."), *_PLAY_PARAMS),
+    errors=errors(_E404, _E409, _E412),
+)
+def play_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return model.play_on_channel(
+        args["channelId"], args.get("media", []), args.get("lang"), args["playbackId"]
+    )
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/variable",
+    "GET",
+    "getChannelVar",
+    summary="Value of a channel variable or function.",
+    response_class="Variable",
+    params=(_CHANNEL, query("variable", required=True)),
+    errors=errors(
+        (400, "Missing variable parameter."), (404, "Channel or variable not found"), _E409
+    ),
+)
+def get_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok({"value": model.get_channel_var(args["channelId"], args.get("variable"))})
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/variable",
+    "POST",
+    "setChannelVar",
+    summary="Set a channel variable or function.",
+    response_class="void",
+    params=(_CHANNEL, query("variable", required=True), query("value")),
+    errors=errors((400, "Missing variable parameter."), _E404, _E409),
+)
+def set_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.set_channel_var(args["channelId"], args.get("variable"), args.get("value", ""))
+    return no_content()

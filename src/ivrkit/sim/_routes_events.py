@@ -1,0 +1,56 @@
+"""``/events``: the events websocket (served by the HTTP app) and user events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ivrkit.sim._dispatch import SimResponse, no_content
+from ivrkit.sim._routetable import Operation, body, declare, errors, operation, path, query
+
+if TYPE_CHECKING:
+    from ivrkit.sim._model import SimModel
+
+declare(
+    Operation(
+        resource="events",
+        api_path="/events",
+        http_method="GET",
+        nickname="eventWebsocket",
+        summary="WebSocket connection for events.",
+        response_class="Message",
+        params=(
+            query("app", required=True, multiple=True),
+            query("subscribeAll", "boolean"),
+        ),
+        errors=(),
+        handler=None,
+        upgrade="websocket",
+    )
+)
+
+
+@operation(
+    "events",
+    "/events/user/{eventName}",
+    "POST",
+    "userEvent",
+    summary="Generate a user event.",
+    response_class="void",
+    params=(
+        path("eventName", "Event name"),
+        query("application", required=True),
+        query("source", multiple=True),
+        body("variables"),
+    ),
+    errors=errors(
+        (404, "Application does not exist."),
+        (422, "Event source not found."),
+        (400, "Invalid even tsource URI or userevent data."),
+    ),
+)
+def user_event(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.user_event(
+        args["eventName"], args.get("application"), args.get("source", []), args.get("variables")
+    )
+    return no_content()

@@ -1,0 +1,65 @@
+"""``/playbacks`` operations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ivrkit.sim._dispatch import SimResponse, no_content, ok
+from ivrkit.sim._routetable import errors, operation, path, query
+
+if TYPE_CHECKING:
+    from ivrkit.sim._model import SimModel
+
+_PLAYBACK = path("playbackId", "Playback's id")
+_E404 = (404, "The playback cannot be found")
+
+CONTROL_OPERATIONS = ("restart", "pause", "unpause", "reverse", "forward")
+
+
+@operation(
+    "playbacks",
+    "/playbacks/{playbackId}",
+    "GET",
+    "get",
+    summary="A playback's details.",
+    response_class="Playback",
+    params=(_PLAYBACK,),
+    errors=errors(_E404),
+)
+def get_playback(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.get_playback(args["playbackId"]))
+
+
+@operation(
+    "playbacks",
+    "/playbacks/{playbackId}",
+    "DELETE",
+    "stop",
+    summary="Stop a playback (queued or playing).",
+    response_class="void",
+    params=(_PLAYBACK,),
+    errors=errors(_E404),
+)
+def stop_playback(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.stop_playback(args["playbackId"])
+    return no_content()
+
+
+@operation(
+    "playbacks",
+    "/playbacks/{playbackId}/control",
+    "POST",
+    "control",
+    summary="Control a playback.",
+    response_class="void",
+    params=(_PLAYBACK, query("operation", required=True, values=CONTROL_OPERATIONS)),
+    errors=errors(
+        (400, "The provided operation parameter was invalid"),
+        _E404,
+        (409, "The operation cannot be performed in the playback's current state"),
+    ),
+)
+def control_playback(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.control_playback(args["playbackId"], args.get("operation"))
+    return no_content()

@@ -1,0 +1,38 @@
+"""``/sounds`` operations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ivrkit.sim._dispatch import SimResponse, ok
+from ivrkit.sim._routetable import operation, path, query
+
+if TYPE_CHECKING:
+    from ivrkit.sim._model import SimModel
+
+
+@operation(
+    "sounds",
+    "/sounds",
+    "GET",
+    "list",
+    summary="List all sounds.",
+    response_class="List[Sound]",
+    params=(query("lang"), query("format")),
+)
+def list_sounds(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.list_sounds(args.get("lang"), args.get("format")))
+
+
+@operation(
+    "sounds",
+    "/sounds/{soundId}",
+    "GET",
+    "get",
+    summary="A sound's details.",
+    response_class="Sound",
+    params=(path("soundId", "Sound's id"),),
+)
+def get_sound(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    return ok(model.get_sound(args["soundId"]))
