@@ -204,8 +204,8 @@ def build_args(
 ) -> dict[str, Any]:
     """Merge path, query and JSON body into converted handler arguments."""
     raw: dict[str, Any] = {}
-    for name, value in query:
-        raw[name] = value
+    for key, item in query:
+        raw[key] = item
     if body_obj is not None:
         raw.update(body_obj)
     args: dict[str, Any] = {}
@@ -213,7 +213,7 @@ def build_args(
         if param.param_type == "path":
             args[param.name] = path_args[param.name]
             continue
-        value = None
+        value: Any = None
         if param.name in raw and raw[param.name] is not None:
             value = _convert(param, raw[param.name])
         if value is None and param.default is not None:

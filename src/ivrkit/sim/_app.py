@@ -1,0 +1,247 @@
+"""The simulator's HTTP front door: auth, the events websocket, REST via ``_dispatch``.
+
+Theory of operation
+-------------------
+``create_app(state)`` builds an aiohttp application around one :class:`SimState`
+(model, users, faults, open sockets). Every ``/ari`` request passes, in order:
+
+1. the fault hooks (``Faults``: refuse, delay, fail) — tests use them to break things;
+2. authentication exactly like Asterisk: ``Authorization: Basic`` or
+   ``?api_key=user:pass`` (aiohttp already decodes ``%3A``), on api-docs too; otherwise
+   401 ``{"message": "Authentication required"}`` with
+   ``WWW-Authenticate: Basic realm="Asterisk REST Interface"``;
+3. one of: the events websocket, the api-docs (``_apidocs.render``), or the REST
+   dispatcher shared with REST-over-websocket.
+
+Each events socket has one writer loop (owned by its handler, in a TaskGroup) that
+drains a per-socket list of already serialised frames, so the model never awaits:
+delivering an event is ``json.dumps`` + ``list.append`` + ``Event.set``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from ivrkit.sim import _apidocs, _restws
+from ivrkit.sim._dispatch import dispatch
+from ivrkit.sim._model import SimModel
+
+if TYPE_CHECKING:
+    from ivrkit.sim._faults import Faults
+
+_log = logging.getLogger("ivrkit.sim")
+
+REALM = 'Basic realm="Asterisk REST Interface"'
+_MISSING_APP_PAGE = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
+    "<html><head>\r\n<title>400 Bad Request</title>\r\n</head><body>\r\n"
+    "<h1>Bad Request</h1>\r\n<p>HTTP request is missing param: [app]</p>\r\n"
+    "<hr />\r\n<address>Asterisk/20.20.1</address>\r\n</body></html>\r\n"
+)
+
+
+@dataclass(eq=False)
+class EventSocket:
+    """One open ``/ari/events`` websocket and its outgoing frames."""
+
+    apps: tuple[str, ...]
+    ws: web.WebSocketResponse
+    request: web.Request
+    frames: list[str] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def sink(self, application: str, ev: dict[str, Any]) -> None:
+        """Model → socket: serialise once, queue, wake the writer."""
+        self.frames.append(json.dumps(ev))
+        self.wake.set()
+
+    def drop(self) -> None:
+        """Cut the connection without a close frame (a network failure)."""
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+
+
+@dataclass(eq=False)
+class SimState:
+    """Everything the HTTP layer needs; one per simulator."""
+
+    model: SimModel
+    users: Mapping[str, str]
+    faults: Faults
+    sockets: set[EventSocket] = field(default_factory=set)
+
+
+STATE = web.AppKey("ivrkit_sim_state", SimState)
+
+
+def _json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(
+        status=status,
+        text=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _credentials(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, sep, password = decoded.partition(":")
+        return (user, password) if sep else None
+    api_key = request.query.get("api_key")
+    if api_key:
+        user, sep, password = api_key.partition(":")
+        return (user, password) if sep else None
+    return None
+
+
+def authorized(request: web.Request, users: Mapping[str, str]) -> bool:
+    """Asterisk's check: a known user with the right password (constant-time compare)."""
+    creds = _credentials(request)
+    if creds is None:
+        return False
+    expected = users.get(creds[0])
+    return expected is not None and hmac.compare_digest(
+        expected.encode("utf-8"), creds[1].encode("utf-8")
+    )
+
+
+def unauthorized() -> web.Response:
+    return _json_response(401, {"message": "Authentication required"}, {"WWW-Authenticate": REALM})
+
+
+@web.middleware
+async def _ari_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    if not request.path.startswith("/ari"):
+        return _json_response(404, {"message": "Resource not found"})
+    refused = await state.faults.apply(request)
+    if refused is not None:
+        return refused
+    if not authorized(request, state.users):
+        return unauthorized()
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+async def _rest(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    body = await request.read() if request.can_read_body else None
+    result = dispatch(
+        state.model,
+        request.method,
+        request.match_info["tail"],
+        request.query.items(),
+        body,
+        request.headers.get("Content-Type"),
+    )
+    return _json_response(result.status, result.body, result.headers or None)
+
+
+async def _api_docs(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    host = request.headers.get("Host") or f"{request.host}"
+    doc = _apidocs.render(name, f"http://{host}/ari")
+    if doc is None:
+        return _json_response(404, {"message": "Resource not found"})
+    return _json_response(200, doc)
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    apps = tuple(a for a in request.query.get("app", "").split(",") if a)
+    if not apps:
+        return web.Response(status=400, text=_MISSING_APP_PAGE, content_type="text/html")
+    ws = web.WebSocketResponse(protocols=("ari",), autoping=True)
+    if not ws.can_prepare(request).ok:
+        return _json_response(400, {"message": "Expected a websocket upgrade"})
+    await ws.prepare(request)
+    sock = EventSocket(apps, ws, request)
+    state.sockets.add(sock)
+    model = state.model
+    for name in apps:
+        previous = model.connect_app(name, sock.sink)
+        if previous is not None and previous is not sock.sink:
+            previous(
+                name,
+                {
+                    "type": "ApplicationReplaced",
+                    "timestamp": model.timestamp(),
+                    "application": name,
+                    "asterisk_id": model.asterisk_id,
+                },
+            )
+    try:
+        async with asyncio.TaskGroup() as tg:
+            writer = tg.create_task(_write_loop(sock))
+            try:
+                await _read_loop(sock, model)
+            finally:
+                writer.cancel()
+    finally:
+        state.sockets.discard(sock)
+        for name in apps:
+            model.disconnect_app(name, sock.sink)
+    return ws
+
+
+async def _read_loop(sock: EventSocket, model: SimModel) -> None:
+    async for msg in sock.ws:
+        if msg.type == WSMsgType.TEXT:
+            reply = _restws.handle_frame(msg.data, model=model, application=sock.apps[0])
+            if reply is not None:
+                sock.frames.append(json.dumps(reply))
+                sock.wake.set()
+        elif msg.type == WSMsgType.ERROR:
+            break
+
+
+async def _write_loop(sock: EventSocket) -> None:
+    ws = sock.ws
+    while not ws.closed:
+        await sock.wake.wait()
+        sock.wake.clear()
+        frames, sock.frames = sock.frames, []
+        for frame in frames:
+            if ws.closed:
+                return
+            try:
+                await ws.send_str(frame)
+            except (ConnectionError, RuntimeError):
+                return
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    for sock in list(app[STATE].sockets):
+        await sock.ws.close(code=1001, message=b"Server shutdown")
+
+
+def create_app(state: SimState) -> web.Application:
+    """The aiohttp application serving one simulator."""
+    app = web.Application(middlewares=[_ari_middleware])
+    app[STATE] = state
+    app.router.add_get("/ari/events", _events)
+    app.router.add_get(r"/ari/api-docs/{name}.json", _api_docs)
+    app.router.add_route("*", "/ari/{tail:.*}", _rest)
+    app.router.add_route("*", "/{tail:.*}", _rest)
+    app.on_shutdown.append(_on_shutdown)
+    return app

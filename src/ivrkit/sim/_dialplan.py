@@ -1,0 +1,77 @@
+"""The simulator's dialplan: ``context -> exten -> [ "App(data)", ... ]`` (priority 1..n).
+
+Only the applications an ARI test needs are executed (see ``SimModel._run_dialplan``):
+``NoOp``, ``Set(VAR=value)``, ``Stasis(app[,args...])``, ``Answer``, ``Wait(seconds)``,
+``Echo`` (stay until hung up) and ``Hangup``; any other application is treated as
+``NoOp``. An extension that does not exist hangs the channel up at once (cause 0,
+"Unknown"), like Asterisk's Local channel to a missing context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+DialplanSpec = Mapping[str, Mapping[str, Sequence[str]]]
+
+#: The guide's dialplan (as in the recorded lab: priority 1 is a NoOp).
+DEFAULT_DIALPLAN: DialplanSpec = {
+    "default": {"1000": ("NoOp()", "Stasis(channel-aa)", "Hangup()")},
+}
+
+#: The lab dialplan of shared/asterisk-traces (protocol-catalog), for trace replays.
+LAB_DIALPLAN: DialplanSpec = {
+    "default": {
+        "1000": ("NoOp()", "Stasis(channel-aa)", "Hangup()"),
+        "1002": ("NoOp()", "Stasis(catalog,foo,bar)", "Hangup()"),
+        "1003": ("NoOp()", "Stasis(nobody-connected)", "Set(AFTER_STASIS=FAILED)", "Hangup()"),
+        "1005": ("NoOp()", "Stasis(catalog,,two words)", "Hangup()"),
+        "1006": ("NoOp(continued into dialplan)", "Set(CONTINUED=yes)", "Wait(1)", "Hangup()"),
+        "2000": ("NoOp()", "Answer()", "Echo()"),
+    },
+}
+
+_STEP = re.compile(r"\s*(\w+)\s*(?:\((.*)\))?\s*\Z", re.DOTALL)
+
+
+class DialplanError(ValueError):
+    """A dialplan step could not be parsed; the message names context, exten, priority."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One priority: application name and its raw argument string."""
+
+    app: str
+    data: str
+
+
+class Dialplan:
+    """Parsed, immutable dialplan."""
+
+    def __init__(self, spec: DialplanSpec) -> None:
+        self._steps: dict[tuple[str, str], tuple[Step, ...]] = {}
+        for context, extens in spec.items():
+            for exten, steps in extens.items():
+                parsed = []
+                for priority, text in enumerate(steps, start=1):
+                    m = _STEP.match(str(text))
+                    if m is None:
+                        raise DialplanError(
+                            f"can't parse dialplan step {text!r} at {context},{exten},{priority}: "
+                            "write it as App(arguments), e.g. Stasis(channel-aa)"
+                        )
+                    parsed.append(Step(m.group(1), m.group(2) or ""))
+                self._steps[(str(context), str(exten))] = tuple(parsed)
+
+    def step(self, context: str, exten: str, priority: int) -> Step | None:
+        """The step at a location, ``None`` past the end or for an unknown extension."""
+        steps = self._steps.get((context, exten))
+        if steps is None or priority < 1 or priority > len(steps):
+            return None
+        return steps[priority - 1]
+
+    def exists(self, context: str, exten: str) -> bool:
+        """Whether the extension exists in the context."""
+        return (context, exten) in self._steps

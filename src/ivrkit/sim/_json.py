@@ -1,0 +1,186 @@
+"""JSON encoders for ARI objects and events, with Asterisk's field sets and key order.
+
+Every dict the simulator sends is built here, directly (no dataclass → dict
+reflection), because the simulator is also the load generator: per-event work must
+stay cheap. Key order follows the recorded traces (shared/asterisk-traces): most
+events start with ``type, timestamp``, but ``ChannelVarset`` and
+``ChannelHangupRequest`` put their own fields first, as Asterisk does. ``application``
+is added per recipient by the delivery code (:func:`for_app`), after ``asterisk_id``.
+
+``MODELS`` declares the fields of each object for the generated API description.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ivrkit.sim._model import Bridge, Channel, Playback
+
+JsonDict = dict[str, Any]
+
+
+def channel_json(ch: Channel) -> JsonDict:
+    """The ARI ``Channel`` object."""
+    return {
+        "id": ch.id,
+        "name": ch.name,
+        "state": ch.state,
+        "protocol_id": "",
+        "caller": {"name": ch.caller_name, "number": ch.caller_number},
+        "connected": {"name": ch.connected_name, "number": ch.connected_number},
+        "accountcode": "",
+        "dialplan": {
+            "context": ch.context,
+            "exten": ch.exten,
+            "priority": ch.priority,
+            "app_name": ch.app_name,
+            "app_data": ch.app_data,
+        },
+        "creationtime": ch.creationtime,
+        "language": ch.language,
+    }
+
+
+def playback_json(pb: Playback) -> JsonDict:
+    """The ARI ``Playback`` object (``next_media_uri`` only while there is a next item)."""
+    out: JsonDict = {"id": pb.id, "media_uri": pb.media[pb.index]}
+    if pb.index + 1 < len(pb.media):
+        out["next_media_uri"] = pb.media[pb.index + 1]
+    out["target_uri"] = pb.target_uri
+    out["language"] = pb.language
+    out["state"] = pb.state
+    return out
+
+
+def bridge_json(br: Bridge) -> JsonDict:
+    """The ARI ``Bridge`` object."""
+    return {
+        "id": br.id,
+        "technology": "simple_bridge",
+        "bridge_type": br.bridge_type,
+        "bridge_class": "stasis",
+        "creator": "Stasis",
+        "name": br.name,
+        "channels": [ch.id for ch in br.channels],
+        "creationtime": br.creationtime,
+        "video_mode": "talker",
+    }
+
+
+def event(type_: str, timestamp: str, asterisk_id: str, **fields: Any) -> JsonDict:
+    """A generic event: ``type, timestamp, <fields in the given order>, asterisk_id``."""
+    out: JsonDict = {"type": type_, "timestamp": timestamp}
+    out.update(fields)
+    out["asterisk_id"] = asterisk_id
+    return out
+
+
+def varset_event(
+    variable: str, value: str, timestamp: str, asterisk_id: str, channel: JsonDict
+) -> JsonDict:
+    """``ChannelVarset`` (its own fields come first, as in the traces)."""
+    return {
+        "variable": variable,
+        "value": value,
+        "type": "ChannelVarset",
+        "timestamp": timestamp,
+        "channel": channel,
+        "asterisk_id": asterisk_id,
+    }
+
+
+def hangup_request_event(
+    cause: int, soft: bool, timestamp: str, asterisk_id: str, channel: JsonDict
+) -> JsonDict:
+    """``ChannelHangupRequest``: ``soft`` appears only when true, as in the traces."""
+    out: JsonDict = {"cause": cause}
+    if soft:
+        out["soft"] = True
+    out["type"] = "ChannelHangupRequest"
+    out["timestamp"] = timestamp
+    out["channel"] = channel
+    out["asterisk_id"] = asterisk_id
+    return out
+
+
+def for_app(ev: JsonDict, application: str) -> JsonDict:
+    """The event as delivered to one application."""
+    out = dict(ev)
+    out["application"] = application
+    return out
+
+
+def application_json(
+    name: str, channel_ids: list[str], bridge_ids: list[str], endpoint_ids: list[str]
+) -> JsonDict:
+    """The ARI ``Application`` object."""
+    return {
+        "name": name,
+        "channel_ids": channel_ids,
+        "bridge_ids": bridge_ids,
+        "endpoint_ids": endpoint_ids,
+        "device_names": [],
+        "events_allowed": [],
+        "events_disallowed": [],
+    }
+
+
+# Field declarations for the API description: model -> ((field, swagger type, required), ...)
+MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "Channel": (
+        ("id", "string", True),
+        ("name", "string", True),
+        ("state", "string", True),
+        ("protocol_id", "string", True),
+        ("caller", "CallerID", True),
+        ("connected", "CallerID", True),
+        ("accountcode", "string", True),
+        ("dialplan", "DialplanCEP", True),
+        ("creationtime", "Date", True),
+        ("language", "string", True),
+    ),
+    "CallerID": (("name", "string", True), ("number", "string", True)),
+    "DialplanCEP": (
+        ("context", "string", True),
+        ("exten", "string", True),
+        ("priority", "long", True),
+        ("app_name", "string", True),
+        ("app_data", "string", True),
+    ),
+    "Playback": (
+        ("id", "string", True),
+        ("media_uri", "string", True),
+        ("next_media_uri", "string", False),
+        ("target_uri", "string", True),
+        ("language", "string", False),
+        ("state", "string", True),
+    ),
+    "Bridge": (
+        ("id", "string", True),
+        ("technology", "string", True),
+        ("bridge_type", "string", True),
+        ("bridge_class", "string", True),
+        ("creator", "string", True),
+        ("name", "string", True),
+        ("channels", "List[string]", True),
+        ("video_mode", "string", False),
+        ("creationtime", "Date", True),
+    ),
+    "Application": (
+        ("name", "string", True),
+        ("channel_ids", "List[string]", True),
+        ("bridge_ids", "List[string]", True),
+        ("endpoint_ids", "List[string]", True),
+        ("device_names", "List[string]", True),
+        ("events_allowed", "List[object]", True),
+        ("events_disallowed", "List[object]", True),
+    ),
+    "Variable": (("value", "string", True),),
+    "Sound": (
+        ("id", "string", True),
+        ("text", "string", False),
+        ("formats", "List[FormatLangPair]", True),
+    ),
+    "FormatLangPair": (("language", "string", True), ("format", "string", True)),
+}
