@@ -318,8 +318,6 @@ class SimModel:
 
     def _dial_event(self, peer: Channel, status: str) -> None:
         recipients = self._channel_recipients(peer)
-        if peer.peer is not None:
-            recipients += [r for r in self._channel_recipients(peer.peer) if r not in recipients]
         if recipients:
             ev = event(
                 "Dial",
@@ -661,9 +659,15 @@ class SimModel:
             return False
         return app != "echo"
 
+    def _stasis_event(self, ch: Channel, type_: str, **fields: Any) -> None:
+        """StasisStart/StasisEnd go to the Stasis application only (traces)."""
+        assert ch.stasis_app is not None
+        fields["channel"] = channel_json(ch)
+        self._deliver([ch.stasis_app], event(type_, self.timestamp(), self.asterisk_id, **fields))
+
     def _enter_stasis(self, ch: Channel, app: str, args: list[str]) -> None:
         ch.stasis_app = app
-        self._channel_event(ch, "StasisStart", args=args)
+        self._stasis_event(ch, "StasisStart", args=args)
 
     def _leave_stasis(self, ch: Channel, *, hangup: bool) -> None:
         """Stop media, leave the bridge, emit StasisEnd and STASISSTATUS=SUCCESS."""
@@ -672,7 +676,7 @@ class SimModel:
             self._bridge_remove(ch.bridge, ch)
         if ch.stasis_app is None:
             return
-        self._channel_event(ch, "StasisEnd")
+        self._stasis_event(ch, "StasisEnd")
         ch.stasis_app = None
         ch.variables["STASISSTATUS"] = "SUCCESS"
         self._varset(ch, "STASISSTATUS", "SUCCESS")
@@ -889,13 +893,13 @@ class SimModel:
             self._leave_stasis(x, hangup=True)
             peer.hanging = True
             self._hangup_request(peer, cause if cause else 16, False)
+            self._destroy(x, cause)
             self._stop_target_playbacks(peer.playbacks, "failed")
             if peer.bridge is not None:
                 self._bridge_remove(peer.bridge, peer)
             if peer.stasis_app is not None:
-                self._channel_event(peer, "StasisEnd")
+                self._stasis_event(peer, "StasisEnd")
                 peer.stasis_app = None
-            self._destroy(x, cause)
             if peer.runs_dialplan:
                 peer.variables["STASISSTATUS"] = "SUCCESS"
                 self._varset(peer, "STASISSTATUS", "SUCCESS")
