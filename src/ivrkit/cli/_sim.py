@@ -1,15 +1,143 @@
-"""Placeholder: filled in by the issue that owns these subcommands."""
+"""``ivrkit sim``: run the embedded Asterisk as a server process.
+
+Credentials come from ``--users-file`` (lines ``user:password``), else the environment
+variable ``IVRKIT_SIM_USERS`` (``user:password[,user:password...]``), else the default
+``asterisk``/``asterisk`` — which is only allowed while listening on loopback, so a
+server reachable from the network never runs with a well-known password. Passwords
+are never printed. Ctrl-C stops the server cleanly (exit 130).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import ipaddress
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
+from ivrkit.cli import CliError
 
-def _todo(args: argparse.Namespace) -> int:
-    print(f"ivrkit {args.command}: not implemented yet")
-    return 2
+USERS_ENV = "IVRKIT_SIM_USERS"
+
+
+def _parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host:
+        raise CliError(f"invalid --listen {text!r}", "expected HOST:PORT, e.g. 127.0.0.1:8088")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise CliError(
+            f"invalid --listen {text!r}", f"port {port_text!r} is not a number"
+        ) from None
+    if not 0 <= port <= 65535:
+        raise CliError(f"invalid --listen {text!r}", "port must be between 0 and 65535")
+    return host.strip("[]"), port
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_users(lines: list[str], source: str) -> dict[str, str]:
+    users: dict[str, str] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user or not password:
+            raise CliError(
+                f"failed to read users from {source}",
+                f"line {number}: expected user:password",
+            )
+        users[user] = password
+    if not users:
+        raise CliError(f"failed to read users from {source}", "no user:password entries found")
+    return users
+
+
+def resolve_users(users_file: str | None, host: str, env: dict[str, str]) -> dict[str, str]:
+    """Credentials by precedence: --users-file, $IVRKIT_SIM_USERS, loopback default."""
+    if users_file:
+        try:
+            text = Path(users_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"failed to read {users_file}", str(exc.strerror or exc)) from exc
+        return _parse_users(text.splitlines(), users_file)
+    if env.get(USERS_ENV):
+        return _parse_users(env[USERS_ENV].split(","), f"${USERS_ENV}")
+    if not _is_loopback(host):
+        raise CliError(
+            f"refusing to listen on {host} with the default password",
+            f"give credentials with --users-file FILE (lines user:password) or ${USERS_ENV}",
+        )
+    return {"asterisk": "asterisk"}
+
+
+async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str, str]) -> int:
+    from ivrkit.sim import Simulator
+    from ivrkit.sim._script import ScriptError, load_script, run_script
+
+    script = load_script(args.script) if args.script else None
+    async with Simulator(host, port, users=users, sounds_dir=args.sounds_dir) as sim:
+        print(f"ivrkit sim: ARI on {sim.url}/ari (users: {', '.join(users)})", flush=True)
+        if script is not None:
+            try:
+                caller = await run_script(sim, script, lambda m: print(f"caller: {m}", flush=True))
+            except ScriptError as exc:
+                raise CliError("caller script failed", str(exc)) from exc
+            for item in caller.heard:
+                end = "..." if item.end is None else f"{item.end:.3f}"
+                cut = " (cut off)" if item.cut_off else ""
+                print(f"heard {item.media_uri} {item.start:.3f}-{end}{cut}", flush=True)
+            return 0
+        await asyncio.Event().wait()  # serve until Ctrl-C
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    host, port = _parse_listen(args.listen)
+    users = resolve_users(args.users_file, host, dict(os.environ))
+    if args.sounds_dir and not Path(args.sounds_dir).is_dir():
+        raise CliError(f"--sounds-dir {args.sounds_dir} is not a directory")
+    if args.script:
+        from ivrkit.sim._script import ScriptError, load_script
+
+        try:
+            load_script(args.script)
+        except ScriptError as exc:
+            raise CliError("invalid caller script", str(exc)) from exc
+    try:
+        return asyncio.run(_serve(args, host, port, users))
+    except OSError as exc:
+        raise CliError(f"can't listen on {host}:{port}", str(exc.strerror or exc)) from exc
+    except KeyboardInterrupt:
+        print("ivrkit sim: stopped", file=sys.stderr)
+        return 130
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("sim", help="(not implemented yet)").set_defaults(func=_todo)
+    parser = sub.add_parser(
+        "sim",
+        help="run the embedded Asterisk (ARI simulator)",
+        description="Serve a simulated Asterisk REST Interface for tests and demos.",
+    )
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8088", metavar="HOST:PORT", help="default 127.0.0.1:8088"
+    )
+    parser.add_argument(
+        "--users-file", metavar="FILE", help=f"lines user:password (else ${USERS_ENV})"
+    )
+    parser.add_argument(
+        "--sounds-dir", metavar="DIR", help="Asterisk sounds (e.g. /usr/share/asterisk/sounds/en)"
+    )
+    parser.add_argument("--script", metavar="FILE", help="place one call driven by a caller script")
+    parser.set_defaults(func=run)

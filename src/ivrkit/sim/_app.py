@@ -92,7 +92,7 @@ def _json_response(
         return web.Response(status=status, headers=headers)
     return web.Response(
         status=status,
-        text=json.dumps(body),
+        body=json.dumps(body).encode(),
         content_type="application/json",
         headers=headers,
     )
