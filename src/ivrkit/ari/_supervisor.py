@@ -1,0 +1,350 @@
+"""The connection supervisor: keeps the event websocket up and the client's view true.
+
+Theory of operation
+-------------------
+``start()`` connects once and raises at once if that fails (Unreachable,
+AuthenticationFailed): a misconfigured app must not retry silently forever at startup.
+It then starts the pump task, which reads frames and feeds them to the dispatcher, and
+adopts channels that are already in our Stasis application.
+
+When the socket drops (close, error, or a heartbeat pong that does not come back) the
+pump emits :class:`Disconnected`, clears the readiness flag, and reconnects with
+exponential backoff and jitter (the random source is injectable for tests). Once
+connected it reads the new socket at once (REST over the websocket needs that) while a
+re-sync task brings the client's view back in line with Asterisk, which does not queue
+events for a disconnected application:
+
+1. ``GET /applications/{app}``: our calls whose channel is still listed are adopted as
+   they are; the others ended during the gap and get a synthetic StasisEnd, which
+   closes their scope.
+2. Channels listed that we do not know (they entered Stasis while we were away) get a
+   synthetic StasisStart and a new scope.
+3. Every playback a live call believes is playing is looked up (``GET /playbacks/{id}``);
+   if it is gone, the call gets a synthetic PlaybackFinished, so no call waits forever
+   for an event that was sent to nobody.
+
+Then :class:`Reconnected` (with the gap length) is emitted and the client is ready again.
+``ApplicationReplaced`` means another process took our application name: the pump
+stops, closes the call scopes (the other process owns the calls now) and reports
+:class:`ApplicationReplacedError` from ``wait_stopped()``; it never reconnects to fight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json as jsonlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from ivrkit.ari._events import (
+    ApplicationReplaced,
+    Disconnected,
+    Reconnected,
+    StasisStart,
+)
+from ivrkit.ari._exceptions import (
+    ApplicationReplacedError,
+    AriError,
+    NotFound,
+    RequestTimeout,
+    TransportError,
+    Unreachable,
+)
+from ivrkit.ari._transport import EventStream, Request, Response
+
+if TYPE_CHECKING:
+    from ivrkit.ari._client import AriClient
+    from ivrkit.ari._dispatch import Dispatcher
+
+logger = logging.getLogger("ivrkit.ari")
+
+_RESYNC_CONCURRENCY = 16
+
+
+class Supervisor:
+    def __init__(
+        self, client: AriClient, dispatcher: Dispatcher, random: Callable[[], float]
+    ) -> None:
+        self._client = client
+        self._config = client.config
+        self._dispatch = dispatcher
+        self._random = random
+        self._stream: EventStream | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ready = asyncio.Event()
+        self._stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending: dict[str, asyncio.Future[Response]] = {}
+        self._request_seq = 0
+        self.reconnects = 0
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> None:
+        ready: asyncio.Future[Any] = asyncio.ensure_future(self._ready.wait())
+        try:
+            await asyncio.wait({ready, self._stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if not self._ready.is_set():
+            self._stopped.result()  # raises the reason it stopped
+            raise AriError("the client stopped before it became ready")
+
+    async def wait_stopped(self) -> None:
+        await asyncio.shield(self._stopped)
+
+    def _stop(self, error: BaseException | None) -> None:
+        self._ready.clear()
+        if not self._stopped.done():
+            if error is None:
+                self._stopped.set_result(None)
+            else:
+                self._stopped.set_exception(error)
+                self._stopped.exception()  # mark retrieved: reporting is wait_stopped's job
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect once (raising at once on failure), start the pump, adopt, be ready."""
+        self._stream = await self._client.transport.connect_events()
+        self._pump = asyncio.get_running_loop().create_task(self._run(self._stream))
+        await self._resync()
+        self._ready.set()
+
+    async def aclose(self) -> None:
+        self._ready.clear()
+        tasks = [t for t in (self._pump, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None
+        self._fail_pending(Unreachable("the client is closing"))
+        self._stop(None)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- the pump ----------------------------------------------------------------------
+
+    async def _run(self, stream: EventStream) -> None:
+        loop = asyncio.get_running_loop()
+        resync: asyncio.Task[Any] | None = None
+        while True:
+            reason = await self._read(stream)
+            if resync is not None and not resync.done():
+                resync.cancel()
+            await stream.close()
+            self._stream = None
+            self._fail_pending(Unreachable(f"event websocket lost: {reason}"))
+            if reason == "replaced":
+                return
+            self._ready.clear()
+            started = loop.time()
+            logger.warning("ARI websocket lost (%s); reconnecting", reason)
+            self._dispatch.app._put(Disconnected(reason=reason, raw={"type": "Disconnected"}))
+            stream = await self._reconnect()
+            self._stream = stream
+            self.reconnects += 1
+            resync = self._spawn(self._resync_and_report(loop.time() - started))
+
+    async def _read(self, stream: EventStream) -> str:
+        feed_frame = self._dispatch.feed_frame
+        while True:
+            try:
+                text = await stream.receive()
+            except TransportError as exc:
+                return str(exc)
+            if text is None:
+                return "websocket closed"
+            if self._pending and '"RESTResponse"' in text and self._rest_response(text):
+                continue
+            event = feed_frame(text)
+            if type(event) is ApplicationReplaced:
+                await self._replaced(event.application)
+                return "replaced"
+
+    async def _replaced(self, app: str) -> None:
+        logger.error("ARI application %r was taken over by another client; stopping", app)
+        self._stop(
+            ApplicationReplacedError(
+                f"another client connected as application {app!r} at "
+                f"{self._config.ari_url}; this client stopped (run one process per app name)"
+            )
+        )
+        for scope in tuple(self._dispatch._all):
+            await scope.aclose()
+
+    def _backoff(self, attempt: int) -> float:
+        cfg = self._config
+        base = min(cfg.backoff_max, cfg.backoff_initial * cfg.backoff_factor**attempt)
+        return base / 2 + self._random() * base / 2
+
+    async def _reconnect(self) -> EventStream:
+        attempt = 0
+        while True:
+            delay = self._backoff(attempt)
+            await asyncio.sleep(delay)
+            try:
+                return await self._client.transport.connect_events()
+            except AriError as exc:
+                logger.warning("ARI reconnect attempt %d failed: %s", attempt + 1, exc)
+            attempt += 1
+
+    # -- re-sync -----------------------------------------------------------------------
+
+    async def _resync_and_report(self, gap: float) -> None:
+        try:
+            adopted, ended, finished = await self._resync()
+        except AriError as exc:
+            logger.warning("ARI re-sync after reconnect failed: %s", exc)
+            adopted, ended, finished = [], [], []
+        self._ready.set()
+        logger.warning("ARI websocket back after %.3f s", gap)
+        self._dispatch.app._put(
+            Reconnected(
+                gap=gap,
+                adopted=tuple(adopted),
+                ended=tuple(ended),
+                playbacks_finished=tuple(finished),
+                raw={"type": "Reconnected"},
+            )
+        )
+
+    async def _resync(self) -> tuple[list[str], list[str], list[str]]:
+        """Steps 1-3 of the module docstring; returns (adopted, ended, finished) ids."""
+        client, dispatch = self._client, self._dispatch
+        listed: dict[str, str] = {}  # channel id -> app
+        for app in self._config.apps:
+            application = await client.applications.get(app)
+            for cid in application.channel_ids:
+                listed[cid] = app
+        adopted: list[str] = []
+        ended: list[str] = []
+        for scope in tuple(dispatch.scopes.values()):
+            if scope.channel_id in listed:
+                adopted.append(scope.channel_id)
+            else:
+                ended.append(scope.channel_id)
+                dispatch.synthesize_end(scope)
+        limit = asyncio.Semaphore(_RESYNC_CONCURRENCY)
+
+        async def adopt(cid: str, app: str) -> None:
+            async with limit:
+                try:
+                    channel = await client.channels.get(cid)
+                except NotFound:
+                    return
+            dp = channel.dialplan
+            stasis_app, _, args = dp.app_data.partition(",")
+            if dp.app_name.lower() != "stasis" or stasis_app != app:
+                return  # subscribed to, but not in our Stasis app (e.g. the far leg)
+            if dispatch.scope_for_channel(cid) is None:
+                dispatch.feed(
+                    StasisStart(
+                        channel=channel,
+                        args=tuple(args.split(",")) if args else (),
+                        application=app,
+                        synthetic=True,
+                        raw={"type": "StasisStart", "application": app},
+                    )
+                )
+                adopted.append(cid)
+
+        finished: list[str] = []
+
+        async def check(scope: Any, playback: Any) -> None:
+            async with limit:
+                try:
+                    current = await client.playbacks.get(playback.id)
+                except NotFound:
+                    if playback.id in scope.playbacks and not scope.closed:
+                        dispatch.synthesize_finished(scope, playback)
+                        finished.append(playback.id)
+                    return
+            if playback.id in scope.playbacks:
+                scope.playbacks[playback.id] = current
+
+        async with asyncio.TaskGroup() as tg:
+            for cid, app in listed.items():
+                if dispatch.scope_for_channel(cid) is None:
+                    tg.create_task(adopt(cid, app))
+            for scope, playback in dispatch.playing():
+                tg.create_task(check(scope, playback))
+        return adopted, ended, finished
+
+    # -- REST over the websocket (Asterisk 20.13+/22.3+) ------------------------------
+
+    async def ws_request(self, request: Request) -> Response:
+        """Send ``request`` as a RESTRequest frame and await its RESTResponse."""
+        stream = self._stream
+        if stream is None:
+            raise Unreachable(
+                f"{request.method} {request.path}: the ARI websocket is down (reconnecting)"
+            )
+        self._request_seq += 1
+        rid = f"r{self._request_seq}"
+        uri = request.path.lstrip("/")
+        if request.params:
+            uri += "?" + urlencode(request.params)
+        frame: dict[str, Any] = {
+            "type": "RESTRequest",
+            "transaction_id": rid,
+            "request_id": rid,
+            "method": request.method,
+            "uri": uri,
+        }
+        if request.json is not None:
+            frame["content_type"] = "application/json"
+            frame["message_body"] = jsonlib.dumps(request.json)
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = future
+        try:
+            await stream.send(jsonlib.dumps(frame))
+            async with asyncio.timeout(self._config.request_timeout):
+                return await future
+        except TimeoutError as exc:
+            raise RequestTimeout(
+                f"{request.method} {request.path}: no RESTResponse within "
+                f"{self._config.request_timeout} s"
+            ) from exc
+        finally:
+            self._pending.pop(rid, None)
+
+    def _rest_response(self, text: str) -> bool:
+        try:
+            data = jsonlib.loads(text)
+        except ValueError:
+            return False
+        if not isinstance(data, dict) or data.get("type") != "RESTResponse":
+            return False
+        future = self._pending.get(str(data.get("request_id", "")))
+        if future is None or future.done():
+            logger.warning("unexpected RESTResponse %.120r", text)
+            return True
+        body: Any = data.get("message_body")
+        if isinstance(body, str) and body:
+            with contextlib.suppress(ValueError):
+                body = jsonlib.loads(body)
+        else:
+            body = None
+        future.set_result(Response(int(data.get("status_code", 0)), body))
+        return True
+
+    def _fail_pending(self, error: AriError) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
