@@ -1121,10 +1121,9 @@ class SimModel:
             target.current = None
             self._next_playback(target)
             return
-        # queued: marked done now, PlaybackFinished when the queue reaches it
+        # queued: marked done now (GET shows it), PlaybackFinished when the queue reaches it
         pb.stopped_while_queued = True
         pb.state = "done"
-        self._forget(pb)
 
     def control_playback(self, playback_id: str, operation: str | None) -> None:
         if not operation:
