@@ -97,3 +97,13 @@ async def ari_session(sim: Simulator) -> AsyncIterator[Ari]:
     headers = {"Authorization": f"Basic {token}"}
     async with aiohttp.ClientSession(headers=headers) as session:
         yield Ari(sim, session)
+
+
+async def eventually(predicate: Any, within: float = 10) -> None:
+    """Await a condition that the server reaches asynchronously (e.g. a socket cleaned up)."""
+    # server-side cleanup has no event to await: poll on (virtual) loop time
+    for _ in range(int(within / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"condition not reached within {within} s")

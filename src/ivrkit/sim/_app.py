@@ -180,7 +180,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
     model = state.model
     for name in apps:
         previous = model.connect_app(name, sock.sink)
-        if previous is not None and previous is not sock.sink:
+        if previous is not None and previous != sock.sink:
             previous(
                 name,
                 {

@@ -345,7 +345,7 @@ class SimModel:
     def disconnect_app(self, name: str, sink: Sink) -> None:
         """The websocket holding ``name`` went away (no-op if it was replaced)."""
         app = self.apps.get(name)
-        if app is None or app.sink is not sink:
+        if app is None or app.sink != sink:
             return
         app.sink = None
         if not self._app_in_use(name):

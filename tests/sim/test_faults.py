@@ -1,0 +1,83 @@
+"""Fault hooks: refused, delayed and failed requests, dropped websockets, hang-ups."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from _simari import ari_session, eventually
+
+from ivrkit.sim import Simulator
+
+
+async def test_fail_requests_answers_status_then_recovers() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari:
+        sim.faults.fail_requests(503, count=2, path="asterisk", message="overloaded")
+        assert await ari.req("GET", "asterisk/ping") == (503, {"message": "overloaded"})
+        assert (await ari.req("GET", "channels"))[0] == 200  # other paths unaffected
+        assert (await ari.req("GET", "asterisk/info"))[0] == 503
+        assert (await ari.req("GET", "asterisk/ping"))[0] == 200
+
+
+async def test_delay_requests_uses_loop_time() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari:
+        sim.faults.delay_requests(5.0, count=1, method="GET")
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        assert (await ari.req("GET", "channels"))[0] == 200
+        assert loop.time() - t0 >= 5.0
+        t1 = loop.time()
+        await ari.req("GET", "channels")
+        assert loop.time() - t1 < 1.0
+
+
+async def test_refuse_requests_closes_the_connection() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari:
+        sim.faults.refuse_requests(count=None, path="channels")
+        with pytest.raises(aiohttp.ClientError):
+            await ari.req("GET", "channels")
+        with pytest.raises(aiohttp.ClientError):
+            await ari.req("POST", "channels", {"endpoint": "Local/1000@default", "app": "x"})
+        sim.faults.clear()
+        assert (await ari.req("GET", "channels"))[0] == 200
+
+
+async def test_drop_websockets_cuts_without_close_frame_and_app_can_reconnect() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari:
+        async with ari.events("a") as ev_a, ari.events("b") as ev_b:
+            await sim.wait_for_app("b")
+            assert sim.faults.drop_websockets(app="a") == 1
+            msg = await ev_a.ws.receive()
+            assert msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+            await eventually(lambda: not sim.model.app_connected("a"))
+            assert sim.model.app_connected("b")
+            assert not ev_b.ws.closed
+        async with ari.events("a"):
+            await sim.wait_for_app("a")
+
+
+async def test_hang_up_a_caller_at_any_moment() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        await sim.wait_for_app("channel-aa")
+        caller = await sim.call("PJSIP/alice", "1000")
+        await ev.next("StasisStart")
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        sim.faults.hang_up(caller, after=3.0)
+        await caller.wait_for_hangup()
+        assert loop.time() - t0 == pytest.approx(3.0, abs=0.05)
+        assert (await ev.next("ChannelHangupRequest"))["cause"] == 16
+        await ev.next("StasisEnd")
+        assert sim.stats()["channels"] == 0
+        # hanging up a finished call is harmless
+        sim.faults.hang_up(caller)
+        assert caller.hung_up
+
+
+async def test_fault_arguments_are_checked() -> None:
+    async with Simulator() as sim:
+        with pytest.raises(ValueError, match="count must be at least 1"):
+            sim.faults.fail_requests(count=0)
+        with pytest.raises(ValueError, match="delay must be >= 0"):
+            sim.faults.delay_requests(-1)
