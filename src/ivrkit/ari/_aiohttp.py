@@ -29,6 +29,14 @@ from ivrkit.ari._exceptions import (
 from ivrkit.ari._transport import EventStream, Request, Response
 
 
+def _describe(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a half-built exception must not hide the real failure
+        text = ""
+    return text or type(exc).__name__
+
+
 @contextmanager
 def map_aiohttp_exceptions(method: str, url: str) -> Iterator[None]:
     """Re-raise aiohttp/socket errors as the most specific :class:`AriError`."""
@@ -49,12 +57,17 @@ def map_aiohttp_exceptions(method: str, url: str) -> Iterator[None]:
                 f"Asterisk at {url} refused the credentials; check ARI_USER/ARI_PASSWORD",
             ) from exc
         if status:
-            raise error_for_status(status, method, path, getattr(exc, "message", "") or "") from exc
-        raise TransportError(f"{method} {url}: bad response from Asterisk: {exc}") from exc
+            message = getattr(exc, "message", "") or ""
+            raise error_for_status(status, method, path, str(message)) from exc
+        raise TransportError(f"{method} {url}: bad response: {_describe(exc)}") from exc
     except (aiohttp.ClientConnectionError, OSError) as exc:
-        raise Unreachable(f"cannot reach Asterisk at {url}: {exc or type(exc).__name__}") from exc
+        raise Unreachable(f"cannot reach Asterisk at {url}: {_describe(exc)}") from exc
     except (aiohttp.ClientError, aiohttp.WebSocketError, ValueError) as exc:
-        raise TransportError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        raise TransportError(f"{method} {url}: {_describe(exc)}") from exc
+    except Exception as exc:
+        if not type(exc).__module__.startswith("aiohttp"):
+            raise
+        raise TransportError(f"{method} {url}: {_describe(exc)}") from exc
 
 
 def _ssl_context(config: ConnectionConfig) -> ssl.SSLContext | bool:

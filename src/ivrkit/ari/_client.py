@@ -28,13 +28,19 @@ import random as random_module
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
 
 from ivrkit.ari._config import ConnectionConfig
 from ivrkit.ari._dispatch import CallSetup, Dispatcher
 from ivrkit.ari._events import Event
-from ivrkit.ari._exceptions import AriHTTPError, ClientClosedError, NotFound, error_for_status
+from ivrkit.ari._exceptions import (
+    AriHTTPError,
+    ClientClosedError,
+    NotFound,
+    TransportError,
+    error_for_status,
+)
 from ivrkit.ari._models import (
     Application,
     AsteriskInfo,
@@ -89,6 +95,24 @@ def _param(value: ParamValue) -> str:
     return ",".join(value)
 
 
+class _Model(Protocol):
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self: ...
+
+
+_M = TypeVar("_M", bound=_Model)
+
+
+def _decode(model: type[_M], body: Any, method: str, path: str) -> _M:
+    """Decode a response body, or raise TransportError if it is not the expected object."""
+    try:
+        return model.from_json(body)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise TransportError(
+            f"{method} {path}: unexpected response body for {model.__name__}: {body!r:.120}"
+        ) from exc
+
+
 class _Namespace:
     __slots__ = ("_c",)
 
@@ -134,15 +158,14 @@ class Channels(_Namespace):
             "formats": formats,
         }
         body = {"variables": dict(variables)} if variables else None
-        return Channel.from_json(
-            await self._c.request("POST", "/channels", params=params, json=body)
-        )
+        return await self._c._typed(Channel, "POST", "/channels", params=params, json=body)
 
     async def get(self, channel_id: str) -> Channel:
-        return Channel.from_json(await self._c.request("GET", f"/channels/{_q(channel_id)}"))
+        return await self._c._typed(Channel, "GET", f"/channels/{_q(channel_id)}")
 
     async def list(self) -> list[Channel]:
-        return [Channel.from_json(c) for c in await self._c.request("GET", "/channels") or ()]
+        body = await self._c.request("GET", "/channels")
+        return [_decode(Channel, c, "GET", "/channels") for c in body or ()]
 
     async def answer(self, channel_id: str) -> None:
         await self._c.request("POST", f"/channels/{_q(channel_id)}/answer")
@@ -232,7 +255,7 @@ class Playbacks(_Namespace):
     """``/playbacks``: inspect, stop and control playbacks."""
 
     async def get(self, playback_id: str) -> Playback:
-        return Playback.from_json(await self._c.request("GET", f"/playbacks/{_q(playback_id)}"))
+        return await self._c._typed(Playback, "GET", f"/playbacks/{_q(playback_id)}")
 
     async def stop(self, playback_id: str) -> None:
         """Stop; raises NotFound if it already ended (see stop_playback_quietly)."""
@@ -253,13 +276,12 @@ class Bridges(_Namespace):
     ) -> Bridge:
         """Create a bridge; ``bridge_id`` defaults to a fresh client id (``new_id("br")``)."""
         bid = bridge_id or self._c.new_id("br")
-        body = await self._c.request(
-            "POST", f"/bridges/{_q(bid)}", params={"type": type, "name": name}
+        return await self._c._typed(
+            Bridge, "POST", f"/bridges/{_q(bid)}", params={"type": type, "name": name}
         )
-        return Bridge.from_json(body)
 
     async def get(self, bridge_id: str) -> Bridge:
-        return Bridge.from_json(await self._c.request("GET", f"/bridges/{_q(bridge_id)}"))
+        return await self._c._typed(Bridge, "GET", f"/bridges/{_q(bridge_id)}")
 
     async def destroy(self, bridge_id: str) -> None:
         await self._c.request("DELETE", f"/bridges/{_q(bridge_id)}")
@@ -297,23 +319,23 @@ class Applications(_Namespace):
     """``/applications``: what an application is subscribed to."""
 
     async def get(self, name: str) -> Application:
-        return Application.from_json(await self._c.request("GET", f"/applications/{_q(name)}"))
+        return await self._c._typed(Application, "GET", f"/applications/{_q(name)}")
 
     async def subscribe(self, name: str, event_source: str | Sequence[str]) -> Application:
         """Subscribe to e.g. ``channel:<id>``, ``bridge:<id>``, ``endpoint:PJSIP/alice``."""
-        body = await self._c.request(
+        return await self._c._typed(
+            Application,
             "POST",
             f"/applications/{_q(name)}/subscription",
             params={"eventSource": event_source},
         )
-        return Application.from_json(body)
 
 
 class AsteriskNamespace(_Namespace):
     """``/asterisk``: information about the server."""
 
     async def info(self) -> AsteriskInfo:
-        return AsteriskInfo.from_json(await self._c.request("GET", "/asterisk/info"))
+        return await self._c._typed(AsteriskInfo, "GET", "/asterisk/info")
 
 
 class Sounds(_Namespace):
@@ -324,7 +346,7 @@ class Sounds(_Namespace):
             body = await self._c.request("GET", "/sounds", params={"lang": lang, "format": format})
         except NotFound:  # "No sounds found that matched the query"
             return []
-        return [Sound.from_json(s) for s in body or ()]
+        return [_decode(Sound, s, "GET", "/sounds") for s in body or ()]
 
 
 class AriClient:
@@ -502,6 +524,18 @@ class AriClient:
             return await self._supervisor.ws_request(req)
         return await self.transport.request(req)
 
+    async def _typed(
+        self,
+        model: type[_M],
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        json: Any = None,
+    ) -> _M:
+        body = await self.request(method, path, params=params, json=json)
+        return _decode(model, body, method, path)
+
     async def _play(
         self,
         target_uri: str,
@@ -519,7 +553,7 @@ class AriClient:
             raise
         # on TransportError the playback may exist: it stays tracked and the next re-sync
         # (or its own events) settle it
-        return Playback.from_json(body)
+        return _decode(Playback, body, "POST", path)
 
     # -- race-tolerant helpers --------------------------------------------------------
 

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ivrkit.ari._events import Event, StasisStart
+from ivrkit.ari._events import Event, PlaybackFinished, StasisStart
 from ivrkit.ari._exceptions import AriError
 from ivrkit.ari._models import Channel, Playback
 
@@ -166,6 +166,28 @@ class Pump:
         task.add_done_callback(self._task_done)
         return task
 
+    def expect(
+        self,
+        types: type[E] | tuple[type[E], ...],
+        predicate: Callable[[E], bool] | None = None,
+    ) -> asyncio.Future[E]:
+        """A future for the next event of ``types`` (matching ``predicate``), armed now.
+
+        Arm it *before* the request that causes the event, then await it. It fails with
+        :class:`CallEnded` if the scope closes first; cancel it to stop waiting.
+        """
+        self._check_open()
+        future: asyncio.Future[E] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(_as_types(types), predicate, future)
+        self._waiters.append(waiter)
+
+        def _disarm(_: asyncio.Future[E]) -> None:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+        future.add_done_callback(_disarm)
+        return future
+
     async def wait_for(
         self,
         types: type[E] | tuple[type[E], ...],
@@ -174,19 +196,15 @@ class Pump:
         """The next event of ``types`` (matching ``predicate``) that arrives after this call.
 
         Raises :class:`CallEnded` if the scope closes first; bound it with
-        ``asyncio.timeout``.
-        Don't await this inside a handler of the same pump: the handler blocks the very
-        consumer that would deliver the event. Await it from a spawned task instead.
+        ``asyncio.timeout``. Don't await this inside a handler of the same pump: the
+        handler blocks the very consumer that would deliver the event. Await it from a
+        spawned task instead.
         """
-        self._check_open()
-        future: asyncio.Future[E] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(_as_types(types), predicate, future)
-        self._waiters.append(waiter)
+        future = self.expect(types, predicate)
         try:
             return await future
         finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            future.cancel()
 
     def statistics(self) -> dict[str, int]:
         return {
@@ -366,6 +384,18 @@ class CallScope(Pump):
         return await self.client.channels.play(
             self.channel_id, media, playback_id=playback_id, lang=lang
         )
+
+    async def play_and_wait(
+        self, media: str, *, playback_id: str | None = None, lang: str | None = None
+    ) -> PlaybackFinished:
+        """Play and return its PlaybackFinished (``playback.state`` says how it ended)."""
+        pid = playback_id or self.client.new_id("pb")
+        finished = self.expect(PlaybackFinished, lambda e: e.playback.id == pid)
+        try:
+            await self.play(media, playback_id=pid, lang=lang)
+            return await finished
+        finally:
+            finished.cancel()
 
     async def stop_playback_quietly(self, playback_id: str) -> bool:
         return await self.client.stop_playback_quietly(playback_id)
