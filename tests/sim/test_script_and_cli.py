@@ -1,0 +1,155 @@
+"""Caller scripts (parse errors name the line; runs drive a call) and ``ivrkit sim`` options."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _simari import ari_session
+
+from ivrkit.cli import CliError
+from ivrkit.cli._sim import _parse_listen, resolve_users
+from ivrkit.sim import Simulator
+from ivrkit.sim._script import ScriptError, parse_script, run_script
+
+GOOD = """\
+call: {from: PJSIP/bob, to: "1000"}
+wait_for_app: channel-aa
+step_timeout: 20
+steps:
+  - wait_for: sound:press-1
+  - press: {digits: "1", duration_ms: 120}
+  - heard: sound:press-1
+  - wait: 2
+  - hangup
+  - wait_for_hangup
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("steps:\n  - presss: 1\n", "<script>:2: unknown step 'presss'"),
+        ("steps:\n  - wait: soon\n", "<script>:2: wait must be a number of seconds"),
+        ("steps:\n  - hangup: now\n", "<script>:2: step 'hangup' takes no value"),
+        ("steps:\n  - wait_for: press-1\n", "<script>:2: wait_for takes a media URI"),
+        ("steps:\n  - wait_for\n", "<script>:2: step 'wait_for' needs a value"),
+        ("steps:\n  - press: {keys: 1}\n", "<script>:2: unknown press option 'keys'"),
+        ("call: {form: x}\nsteps: []\n", "<script>:1: unknown call key 'form'"),
+        ("colour: red\nsteps: []\n", "<script>:1: unknown key 'colour'"),
+        ("call: {}\n", "<script>:1: missing `steps:` list"),
+        ("steps: [\n", "<script>:2: not valid YAML"),
+        ("- 1\n", "<script>:1: a caller script is a mapping"),
+    ],
+)
+def test_script_errors_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(ScriptError) as err:
+        parse_script(text)
+    assert str(err.value).startswith(message)
+
+
+def test_script_parses() -> None:
+    script = parse_script(GOOD, "x.yaml")
+    assert (script.tech_resource, script.exten, script.wait_for_app) == (
+        "PJSIP/bob",
+        "1000",
+        "channel-aa",
+    )
+    assert [(s.kind, s.line) for s in script.steps] == [
+        ("wait_for", 5),
+        ("press", 6),
+        ("heard", 7),
+        ("wait", 8),
+        ("hangup", 9),
+        ("wait_for_hangup", 10),
+    ]
+    assert script.steps[1].arg == ("1", 120, 100)
+
+
+async def test_script_drives_a_call_against_an_app() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        log: list[str] = []
+        script = parse_script(GOOD, "x.yaml")
+
+        async def attendant() -> None:
+            start = await ev.next("StasisStart")
+            cid = start["channel"]["id"]
+            await ari.req("POST", f"channels/{cid}/answer")
+            await ari.req("POST", f"channels/{cid}/play", {"media": "sound:press-1"})
+            await ev.next("ChannelDtmfReceived")
+
+        caller, _ = await asyncio.gather(run_script(sim, script, log.append), attendant())
+        assert caller.hung_up
+        assert [h.media_uri for h in caller.heard] == ["sound:press-1"]
+        assert log[-1] == "call ended"
+
+
+async def test_script_step_that_cannot_happen_names_the_line() -> None:
+    async with Simulator() as sim:
+        script = parse_script("step_timeout: 5\nsteps:\n  - wait: 1\n  - wait_for: sound:x\n")
+        with pytest.raises(ScriptError, match=r"<script>:4: step wait_for failed: call .* ended"):
+            await run_script(sim, script, lambda m: None)
+
+
+def test_listen_and_credentials() -> None:
+    assert _parse_listen("127.0.0.1:8088") == ("127.0.0.1", 8088)
+    assert _parse_listen("[::1]:9") == ("::1", 9)
+    for bad in ("8088", "host:x", "h:70000"):
+        with pytest.raises(CliError):
+            _parse_listen(bad)
+    assert resolve_users(None, "127.0.0.1", {}) == {"asterisk": "asterisk"}
+    assert resolve_users(None, "localhost", {}) == {"asterisk": "asterisk"}
+    with pytest.raises(CliError, match=r"refusing to listen on 0\.0\.0\.0"):
+        resolve_users(None, "0.0.0.0", {})
+    assert resolve_users(None, "0.0.0.0", {"IVRKIT_SIM_USERS": "a:b,c:d"}) == {"a": "b", "c": "d"}
+    with pytest.raises(CliError) as err:
+        resolve_users(None, "127.0.0.1", {"IVRKIT_SIM_USERS": "nopassword"})
+    assert err.value.causes == ("line 1: expected user:password",)
+
+
+def test_users_file(tmp_path: Path) -> None:
+    f = tmp_path / "users"
+    f.write_text("# ARI users\nalice:s3cret\n\nbob:pw\n")
+    assert resolve_users(str(f), "10.0.0.1", {}) == {"alice": "s3cret", "bob": "pw"}
+    with pytest.raises(CliError, match="failed to read"):
+        resolve_users(str(tmp_path / "missing"), "127.0.0.1", {})
+
+
+@pytest.mark.realtime
+def test_cli_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("admin:topsecret\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ivrkit.cli import main; sys.exit(main())",
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--users-file",
+            str(users),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("ivrkit sim: ARI on http://127.0.0.1:")
+        assert "topsecret" not in first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "topsecret" not in out + err
