@@ -1,1 +1,110 @@
-"""ivrkit.ivr (work in progress)."""
+"""ivrkit.ivr: a sans-I/O menu engine for voice applications.
+
+``CallMachine(tree, call_id).handle(event, now)`` turns facts about one call into orders;
+``load_menu_file(path)`` reads a validated ``MenuTree`` from YAML. Driving a machine over
+ARI is ``ivrkit.ivr.runner`` (imported on its own, so this package stays free of aiohttp).
+"""
+
+from ivrkit.ivr._commands import (
+    Answer,
+    CancelTimer,
+    Command,
+    ContinueInDialplan,
+    Hangup,
+    Log,
+    PlayPrompt,
+    RunHandler,
+    StartTimer,
+    StopPrompt,
+    Transfer,
+)
+from ivrkit.ivr._events import (
+    CallerHungUp,
+    CallStarted,
+    CommandFailed,
+    DigitReceived,
+    Event,
+    HandlerFinished,
+    PromptFailed,
+    PromptFinished,
+    PromptStarted,
+    TimerExpired,
+)
+from ivrkit.ivr._exceptions import (
+    IllegalEventError,
+    IvrError,
+    MachineError,
+    MenuDefinitionError,
+    MenuProblem,
+)
+from ivrkit.ivr._loader import ATTENDANT_MENU, load_menu, load_menu_file, resolve_handlers
+from ivrkit.ivr._machine import CallMachine
+from ivrkit.ivr._menu import (
+    Action,
+    BackAction,
+    ContinueAction,
+    GotoAction,
+    HandlerAction,
+    HangupAction,
+    Menu,
+    MenuTree,
+    Option,
+    PlayAction,
+    TopAction,
+    Transcript,
+    TransferAction,
+)
+from ivrkit.ivr._state import CallState
+
+__all__ = [
+    "ATTENDANT_MENU",
+    "Action",
+    "Answer",
+    "BackAction",
+    "CallMachine",
+    "CallStarted",
+    "CallState",
+    "CallerHungUp",
+    "CancelTimer",
+    "Command",
+    "CommandFailed",
+    "ContinueAction",
+    "ContinueInDialplan",
+    "DigitReceived",
+    "Event",
+    "GotoAction",
+    "HandlerAction",
+    "HandlerFinished",
+    "Hangup",
+    "HangupAction",
+    "IllegalEventError",
+    "IvrError",
+    "Log",
+    "MachineError",
+    "Menu",
+    "MenuDefinitionError",
+    "MenuProblem",
+    "MenuTree",
+    "Option",
+    "PlayAction",
+    "PlayPrompt",
+    "PromptFailed",
+    "PromptFinished",
+    "PromptStarted",
+    "RunHandler",
+    "StartTimer",
+    "StopPrompt",
+    "TimerExpired",
+    "TopAction",
+    "Transcript",
+    "Transfer",
+    "TransferAction",
+    "load_menu",
+    "load_menu_file",
+    "resolve_handlers",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and isinstance(_obj, type):
+        _obj.__module__ = "ivrkit.ivr"

@@ -1,0 +1,112 @@
+"""Output orders from the call machine: what the driver must do next.
+
+Commands are imperatives, frozen and slotted like events. The driver carries them out in
+order; when one cannot be carried out it feeds back ``CommandFailed(command=..., ...)``.
+Identifiers (playback_id, timer_id) are chosen by the machine, deterministically, so the
+driver can stage a playback under a known id before Asterisk sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class Command:
+    """Base of every command; carries no data."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer(Command):
+    """Answer the channel (POST /channels/{id}/answer)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayPrompt(Command):
+    """Start one playback with this id; report PromptStarted/PromptFinished/PromptFailed."""
+
+    playback_id: str
+    media: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopPrompt(Command):
+    """Stop this playback (DELETE /playbacks/{id}); a 404 means it already ended: ignore."""
+
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartTimer(Command):
+    """Feed TimerExpired(timer_id) at loop time ``deadline`` (= now + seconds)."""
+
+    timer_id: str
+    seconds: float
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelTimer(Command):
+    """Forget this timer; it must not fire (a stale expiry is ignored anyway)."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hangup(Command):
+    """Hang the channel up (DELETE /channels/{id})."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContinueInDialplan(Command):
+    """Leave the application into the dialplan (POST /channels/{id}/continue).
+
+    ``None`` fields are left out, so Asterisk continues at the next priority.
+    """
+
+    context: str | None = None
+    extension: str | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer(Command):
+    """Originate ``endpoint`` and bridge it with the caller; CommandFailed if it can't."""
+
+    endpoint: str
+    timeout: float
+    caller_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunHandler(Command):
+    """Run the Python handler ``name`` ("module:function") with the digits entered.
+
+    Report HandlerFinished when it returns, CommandFailed when it raises.
+    """
+
+    name: str
+    digits: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log(Command):
+    """Write one transcript line."""
+
+    line: str
+
+
+__all__ = [
+    "Answer",
+    "CancelTimer",
+    "Command",
+    "ContinueInDialplan",
+    "Hangup",
+    "Log",
+    "PlayPrompt",
+    "RunHandler",
+    "StartTimer",
+    "StopPrompt",
+    "Transfer",
+]

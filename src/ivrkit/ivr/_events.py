@@ -1,0 +1,102 @@
+"""Input facts for the call machine: what happened on the call.
+
+Events are small frozen values (h11 style): keyword-only, slotted, validated on
+construction. Names are past-tense facts. Don't subclass them; the machine dispatches on
+the exact type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ivrkit.ivr._commands import Command
+
+# DTMF digits ARI can report (ChannelDtmfReceived.digit; see channels.json sendDTMF).
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+
+
+class Event:
+    """Base of every event; carries no data."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallStarted(Event):
+    """The call entered the application (ARI StasisStart)."""
+
+    channel_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigitReceived(Event):
+    """The caller pressed a key (ARI ChannelDtmfReceived)."""
+
+    digit: str
+
+    def __post_init__(self) -> None:
+        if self.digit not in DTMF_DIGITS:
+            raise ValueError(f"digit must be one of 0-9 * # A-D, got {self.digit!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptStarted(Event):
+    """A playback the machine asked for began (ARI PlaybackStarted)."""
+
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptFinished(Event):
+    """A playback ended: played out or stopped (ARI PlaybackFinished, state done)."""
+
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptFailed(Event):
+    """A playback ended without playing (ARI PlaybackFinished, state failed)."""
+
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerExpired(Event):
+    """A timer the machine started ran out."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandlerFinished(Event):
+    """The Python handler started by RunHandler returned normally."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandFailed(Event):
+    """The driver could not carry out a command (request refused, handler raised...)."""
+
+    command: Command
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallerHungUp(Event):
+    """The call left the application without the machine asking (hang-up, StasisEnd)."""
+
+
+__all__ = [
+    "DTMF_DIGITS",
+    "CallStarted",
+    "CallerHungUp",
+    "CommandFailed",
+    "DigitReceived",
+    "Event",
+    "HandlerFinished",
+    "PromptFailed",
+    "PromptFinished",
+    "PromptStarted",
+    "TimerExpired",
+]

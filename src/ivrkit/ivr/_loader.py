@@ -1,0 +1,547 @@
+"""Menu files: YAML in, a validated MenuTree out, or every problem with file:line:field.
+
+We walk PyYAML's *node* tree (``yaml.compose``) instead of loaded Python objects because
+nodes keep their line: every problem names file, line and dotted field (STYLE.md §5).
+All problems are collected in one pass. Unknown fields are errors ("unknown field `x`,
+expected one of ..."), duplicate fields are errors (plain YAML would silently keep the
+last one), and there is one spelling per field (snake_case).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ivrkit.ivr._exceptions import MenuDefinitionError, MenuProblem
+from ivrkit.ivr._menu import (
+    TRANSCRIPT_FIELDS,
+    Action,
+    BackAction,
+    ContinueAction,
+    GotoAction,
+    HandlerAction,
+    HangupAction,
+    MatchKind,
+    Menu,
+    MenuTree,
+    Option,
+    PlayAction,
+    TopAction,
+    Transcript,
+    TransferAction,
+    compile_pattern,
+    tree_problems,
+)
+
+ATTENDANT_MENU = Path(__file__).with_name("menus") / "channel-aa.yaml"
+"""The guide's automated attendant, as a menu file shipped with the package."""
+
+_TOP_FIELDS = ("start", "transcript", "menus")
+_MENU_FIELDS = (
+    "greeting",
+    "regreeting",
+    "invalid",
+    "no_input",
+    "timeout",
+    "inter_digit_timeout",
+    "max_no_input",
+    "max_no_match",
+    "on_limit",
+    "barge_in",
+    "type_ahead",
+    "options",
+)
+_MATCH_FIELDS: tuple[MatchKind, ...] = ("key", "digits", "pattern")
+_ACTION_FIELDS = ("play", "goto", "back", "top", "hangup", "continue", "transfer", "handler")
+_CONTINUE_FIELDS = ("context", "extension", "priority")
+_TRANSFER_FIELDS = ("endpoint", "timeout", "caller_id", "failed")
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MISSING = object()
+
+
+class _Reader:
+    """Walks one document's nodes, recording problems and the line of every field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[MenuProblem] = []
+        self.lines: dict[str, int] = {}
+        self.option_index: dict[str, list[int]] = {}
+        self._constructor = yaml.SafeLoader("")
+
+    # -------------------------------------------------------------- plumbing
+
+    def problem(self, node: yaml.Node | None, field: str, message: str) -> None:
+        line = None if node is None else node.start_mark.line + 1
+        if line is None:
+            line = self.lines.get(field)
+        self.problems.append(
+            MenuProblem(field=field, message=message, line=line, source=self.source)
+        )
+
+    def mapping(
+        self, node: yaml.Node, field: str, allowed: tuple[str, ...]
+    ) -> dict[str, yaml.Node] | None:
+        """The fields of a mapping node; unknown and duplicate fields are problems."""
+        self.lines[field] = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, field, f"expected a mapping with fields {_one_of(allowed)}")
+            return None
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"{field}.{key}" if field else str(key)
+            if not isinstance(key, str) or key not in allowed:
+                self.problem(
+                    key_node, where, f"unknown field `{key}`, expected one of {_one_of(allowed)}"
+                )
+            elif key in out:
+                first = out[key].start_mark.line + 1
+                self.problem(
+                    key_node, where, f"duplicate field `{key}` (first given on line {first})"
+                )
+            else:
+                out[key] = value_node
+                self.lines[where] = value_node.start_mark.line + 1
+        return out
+
+    def scalar(self, node: yaml.Node) -> Any:
+        return self._constructor.construct_object(node, deep=True)
+
+    def string(self, node: yaml.Node, field: str, *, nullable: bool = False) -> str | None:
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:
+                value = self.scalar(node)
+                assert isinstance(value, str)
+                if value:
+                    return value
+                self.problem(node, field, "must not be empty")
+                return None
+            if nullable and node.tag == _NULL:
+                return None
+        self.problem(
+            node, field, f"expected a string{' or null' if nullable else ''}, got {_kind(node)}"
+        )
+        return None
+
+    def number(self, node: yaml.Node, field: str) -> float | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag in (_INT, _FLOAT):
+            return float(self.scalar(node))
+        self.problem(node, field, f"expected a number of seconds, got {_kind(node)}")
+        return None
+
+    def integer(self, node: yaml.Node, field: str, *, nullable: bool) -> int | None:
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _INT:
+                value = self.scalar(node)
+                assert isinstance(value, int)
+                return value
+            if nullable and node.tag == _NULL:
+                return None
+        self.problem(
+            node, field, f"expected an integer{' or null' if nullable else ''}, got {_kind(node)}"
+        )
+        return None
+
+    def limit(self, node: yaml.Node, field: str) -> object:
+        """A failure limit: an integer, or null for none; _MISSING when invalid."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return None
+        return _or_missing(self.integer(node, field, nullable=False))
+
+    def boolean(self, node: yaml.Node, field: str) -> bool | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
+            return bool(self.scalar(node))
+        self.problem(node, field, f"expected true or false, got {_kind(node)}")
+        return None
+
+    def prompts(self, node: yaml.Node, field: str) -> tuple[str, ...] | None:
+        """A list of media URIs; a single string is a list of one."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+            one = self.string(node, field)
+            return None if one is None else (one,)
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, field, f"expected a list of media URIs, got {_kind(node)}")
+            return None
+        items = [self.string(item, f"{field}.{i}") for i, item in enumerate(node.value)]
+        for i, item in enumerate(node.value):
+            self.lines[f"{field}.{i}"] = item.start_mark.line + 1
+        if any(item is None for item in items):
+            return None
+        return tuple(item for item in items if item is not None)
+
+    # -------------------------------------------------------------- the document
+
+    def tree(self, root: yaml.Node | None) -> tuple[dict[str, Menu], str, Transcript, list[str]]:
+        menus: dict[str, Menu] = {}
+        names: list[str] = []
+        start: str | None = None
+        transcript = Transcript()
+        if root is None:
+            self.problems.append(
+                MenuProblem(
+                    field="",
+                    message="the file is empty; expected a `menus:` mapping",
+                    line=None,
+                    source=self.source,
+                )
+            )
+            return menus, "", transcript, names
+        fields = self.mapping(root, "", _TOP_FIELDS)
+        if fields is None:
+            return menus, "", transcript, names
+        if "menus" not in fields:
+            self.problem(root, "menus", "missing field `menus`")
+        else:
+            menus_node = fields["menus"]
+            if isinstance(menus_node, yaml.MappingNode) and not menus_node.value:
+                self.problem(menus_node, "menus", "at least one menu is required")
+            entries = self.mapping(menus_node, "menus", _AnyName()) or {}
+            for name, node in entries.items():
+                names.append(name)
+                menu = self.menu(node, f"menus.{name}", name)
+                if menu is not None:
+                    menus[name] = menu
+        if "start" in fields:
+            start = self.string(fields["start"], "start")
+        if "transcript" in fields:
+            transcript = self.transcript(fields["transcript"]) or transcript
+        return menus, start or (names[0] if names else ""), transcript, names
+
+    def transcript(self, node: yaml.Node) -> Transcript | None:
+        fields = self.mapping(node, "transcript", TRANSCRIPT_FIELDS)
+        if fields is None:
+            return None
+        values = {k: self.string(v, f"transcript.{k}", nullable=True) for k, v in fields.items()}
+        return Transcript(**values)
+
+    def menu(self, node: yaml.Node, field: str, name: str) -> Menu | None:
+        """The menu built from its valid fields (problems recorded for the rest), so the
+        graph checks can still run over it and report everything in one pass."""
+        fields = self.mapping(node, field, _MENU_FIELDS)
+        if fields is None:
+            return None
+        kwargs: dict[str, Any] = {}
+
+        def take(key: str, read: Callable[[yaml.Node, str], Any]) -> None:
+            if key in fields:
+                value = read(fields[key], f"{field}.{key}")
+                if value is not _MISSING:
+                    kwargs[key] = value
+
+        for key in ("greeting", "regreeting", "invalid", "no_input"):
+            take(key, lambda n, f: _or_missing(self.prompts(n, f)))
+        for key in ("timeout", "inter_digit_timeout"):
+            take(key, lambda n, f: _or_missing(self.number(n, f)))
+        for key in ("max_no_input", "max_no_match"):
+            take(key, self.limit)
+        for key in ("barge_in", "type_ahead"):
+            take(key, lambda n, f: _or_missing(self.boolean(n, f)))
+        take("on_limit", lambda n, f: _or_missing(self.action_mapping(n, f)))
+        options: list[Option] = []
+        kept: list[int] = []  # file index of each option kept, to name fields correctly
+        if "options" not in fields:
+            self.problem(node, f"{field}.options", "missing field `options`")
+        else:
+            opts_node = fields["options"]
+            if not isinstance(opts_node, yaml.SequenceNode):
+                self.problem(
+                    opts_node,
+                    f"{field}.options",
+                    f"expected a list of options, got {_kind(opts_node)}",
+                )
+            else:
+                for i, item in enumerate(opts_node.value):
+                    option = self.option(item, f"{field}.options.{i}")
+                    if option is not None:
+                        options.append(option)
+                        kept.append(i)
+        self.option_index[name] = kept
+        return Menu(name=name, options=tuple(options), **kwargs)
+
+    def option(self, node: yaml.Node, field: str) -> Option | None:
+        fields = self.mapping(node, field, (*_MATCH_FIELDS, *_ACTION_FIELDS))
+        if fields is None:
+            return None
+        matches = [k for k in _MATCH_FIELDS if k in fields]
+        action = self.action(node, fields, field)
+        if len(matches) != 1:
+            what = "none" if not matches else " and ".join(f"`{m}`" for m in matches)
+            self.problem(
+                node,
+                field,
+                f"an option needs exactly one of `key`, `digits` or `pattern`, got {what}",
+            )
+            return None
+        kind = matches[0]
+        value = self.match_value(fields[kind], f"{field}.{kind}", kind)
+        if value is None or action is None:
+            return None
+        return Option(kind=kind, value=value, action=action)
+
+    def match_value(self, node: yaml.Node, field: str, kind: MatchKind) -> str | None:
+        if kind == "key" and isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+            number = self.scalar(node)
+            if isinstance(number, int) and 0 <= number <= 9 and node.value == str(number):
+                return str(number)
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == _STR):
+            hint = ' (quote it: "0123" keeps its leading zero)' if kind == "digits" else ""
+            self.problem(node, field, f"expected a quoted string, got {_kind(node)}{hint}")
+            return None
+        value: str = node.value
+        try:
+            if kind == "pattern":
+                compile_pattern(value)
+            else:
+                Option(kind=kind, value=value, action=HangupAction())
+        except ValueError as exc:
+            self.problem(node, field, str(exc))
+            return None
+        return value
+
+    def action_mapping(self, node: yaml.Node, field: str) -> Action | None:
+        fields = self.mapping(node, field, _ACTION_FIELDS)
+        return None if fields is None else self.action(node, fields, field)
+
+    def action(self, node: yaml.Node, fields: Mapping[str, yaml.Node], field: str) -> Action | None:
+        present = [k for k in _ACTION_FIELDS if k in fields]
+        if len(present) != 1:
+            what = "none" if not present else " and ".join(f"`{k}`" for k in present)
+            self.problem(
+                node, field, f"expected exactly one action of {_one_of(_ACTION_FIELDS)}, got {what}"
+            )
+            return None
+        key = present[0]
+        value = fields[key]
+        where = f"{field}.{key}"
+        if key == "play":
+            prompts = self.prompts(value, where)
+            return None if prompts is None else PlayAction(prompts=prompts)
+        if key == "goto":
+            target = self.string(value, where)
+            return None if target is None else GotoAction(menu=target)
+        if key == "handler":
+            name = self.string(value, where)
+            return None if name is None else HandlerAction(name=name)
+        if key in ("back", "top", "hangup"):
+            if self.boolean(value, where) is not True:
+                if isinstance(value, yaml.ScalarNode) and value.tag == _BOOL:
+                    self.problem(
+                        value, where, f"`{key}` takes `true`; leave it out instead of false"
+                    )
+                return None
+            if key == "back":
+                return BackAction()
+            return TopAction() if key == "top" else HangupAction()
+        if key == "continue":
+            return self.continue_action(value, where)
+        return self.transfer_action(value, where)
+
+    def continue_action(self, node: yaml.Node, field: str) -> ContinueAction | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL and self.scalar(node):
+            return ContinueAction()
+        fields = self.mapping(node, field, _CONTINUE_FIELDS)
+        if fields is None:
+            return None
+        context = (
+            self.string(fields["context"], f"{field}.context") if "context" in fields else None
+        )
+        extension = None
+        if "extension" in fields:
+            ext_node = fields["extension"]
+            if isinstance(ext_node, yaml.ScalarNode) and ext_node.tag == _INT:
+                extension = ext_node.value
+            else:
+                extension = self.string(ext_node, f"{field}.extension")
+        priority = (
+            self.integer(fields["priority"], f"{field}.priority", nullable=False)
+            if "priority" in fields
+            else None
+        )
+        bad = any(
+            k in fields and v is None
+            for k, v in (("context", context), ("extension", extension), ("priority", priority))
+        )
+        return (
+            None if bad else ContinueAction(context=context, extension=extension, priority=priority)
+        )
+
+    def transfer_action(self, node: yaml.Node, field: str) -> TransferAction | None:
+        if isinstance(node, yaml.ScalarNode):
+            endpoint = self.string(node, field)
+            return None if endpoint is None else TransferAction(endpoint=endpoint)
+        fields = self.mapping(node, field, _TRANSFER_FIELDS)
+        if fields is None:
+            return None
+        if "endpoint" not in fields:
+            self.problem(node, f"{field}.endpoint", "missing field `endpoint`")
+            return None
+        endpoint = self.string(fields["endpoint"], f"{field}.endpoint")
+        kwargs: dict[str, Any] = {}
+        bad = endpoint is None
+        if "timeout" in fields:
+            kwargs["timeout"] = self.number(fields["timeout"], f"{field}.timeout")
+        if "caller_id" in fields:
+            kwargs["caller_id"] = self.string(fields["caller_id"], f"{field}.caller_id")
+        if "failed" in fields:
+            kwargs["failed"] = self.prompts(fields["failed"], f"{field}.failed")
+        if bad or any(v is None for v in kwargs.values()):
+            return None
+        assert endpoint is not None
+        return TransferAction(endpoint=endpoint, **kwargs)
+
+
+class _AnyName(tuple[str, ...]):
+    """Allowed-field set for mappings whose keys are free names (the menus mapping)."""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key != ""
+
+
+def _or_missing(value: object) -> object:
+    return _MISSING if value is None else value
+
+
+def _one_of(allowed: tuple[str, ...]) -> str:
+    return ", ".join(f"`{a}`" for a in allowed) if allowed else "a menu name"
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return {
+        _STR: "a string",
+        _INT: "an integer",
+        _FLOAT: "a number",
+        _BOOL: "a boolean",
+        _NULL: "null",
+    }.get(node.tag, f"a value tagged {node.tag}") + f" ({node.value!r})" * (node.tag != _NULL)
+
+
+def load_menu(text: str, source: str = "<string>") -> MenuTree:
+    """Parse and validate menu YAML. Raises MenuDefinitionError listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = None if mark is None else mark.line + 1
+        message = f"not valid YAML: {exc.problem}" + (f" ({exc.context})" if exc.context else "")
+        raise MenuDefinitionError(source, [MenuProblem("", message, line, source)]) from exc
+    except yaml.YAMLError as exc:
+        raise MenuDefinitionError(
+            source, [MenuProblem("", f"not valid YAML: {exc}", None, source)]
+        ) from exc
+    reader = _Reader(source)
+    menus, start, transcript, names = reader.tree(root)
+    for tree_field, message in tree_problems(menus, start, transcript, names):
+        if tree_field == "menus":
+            continue  # "no menus": the reader has already said why, with the line
+        field = _file_field(tree_field, reader.option_index)
+        reader.problems.append(
+            MenuProblem(
+                field=field, message=message, line=_line_for(reader.lines, field), source=source
+            )
+        )
+    if reader.problems:
+        raise MenuDefinitionError(source, sorted(reader.problems, key=_problem_order))
+    return MenuTree(
+        menus=menus, start=start, transcript=transcript, source=source, field_lines=reader.lines
+    )
+
+
+def load_menu_file(path: str | Path) -> MenuTree:
+    """Read and validate a menu file. Raises MenuDefinitionError (also for unreadable files)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MenuDefinitionError(
+            source, [MenuProblem("", f"failed to read: {reason}", None, source)]
+        ) from exc
+    return load_menu(text, source)
+
+
+HandlerFunc = Callable[[Any, str], Any]
+
+
+def resolve_handlers(tree: MenuTree) -> dict[str, HandlerFunc]:
+    """Import every ``handler:`` of the tree; each must be an ``async def (call, digits)``.
+
+    Done before any call is served, so a typo fails at start-up, not mid-call.
+    Raises MenuDefinitionError naming the option that refers to a bad handler.
+    """
+    found: dict[str, HandlerFunc] = {}
+    problems: list[MenuProblem] = []
+
+    def problem(field: str, message: str) -> MenuProblem:
+        return MenuProblem(field, message, _line_for(tree.field_lines, field), tree.source)
+
+    for field, name in _handler_refs(tree):
+        if name in found:
+            continue
+        module_name, _, func_name = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # any import failure is the menu author's to fix
+            problems.append(problem(field, f"cannot import `{module_name}`: {exc!r}"))
+            continue
+        func = getattr(module, func_name, None)
+        if func is None:
+            problems.append(problem(field, f"module `{module_name}` has no `{func_name}`"))
+        elif not inspect.iscoroutinefunction(func):
+            problems.append(
+                problem(field, f"`{name}` must be an `async def handler(call, digits)`")
+            )
+        else:
+            found[name] = func
+    if problems:
+        raise MenuDefinitionError(tree.source, problems)
+    return found
+
+
+def _handler_refs(tree: MenuTree) -> Iterator[tuple[str, str]]:
+    for menu_name, menu in tree.menus.items():
+        if isinstance(menu.on_limit, HandlerAction):
+            yield f"menus.{menu_name}.on_limit.handler", menu.on_limit.name
+        for i, option in enumerate(menu.options):
+            if isinstance(option.action, HandlerAction):
+                yield f"menus.{menu_name}.options.{i}.handler", option.action.name
+
+
+def _file_field(field: str, option_index: Mapping[str, list[int]]) -> str:
+    """Rename ``menus.M.options.N`` from the index among kept options to the file's index."""
+    parts = field.split(".")
+    if len(parts) >= 4 and parts[0] == "menus" and parts[2] == "options" and parts[3].isdigit():
+        kept = option_index.get(parts[1])
+        if kept is not None and int(parts[3]) < len(kept):
+            parts[3] = str(kept[int(parts[3])])
+    return ".".join(parts)
+
+
+def _line_for(lines: Mapping[str, int], field: str) -> int | None:
+    """The recorded line of ``field``, or of the nearest enclosing field that has one."""
+    while field:
+        if field in lines:
+            return lines[field]
+        field = field.rpartition(".")[0]
+    return None
+
+
+def _problem_order(problem: MenuProblem) -> tuple[int, str]:
+    return (problem.line or 0, problem.field)
+
+
+__all__ = ["ATTENDANT_MENU", "load_menu", "load_menu_file", "resolve_handlers"]

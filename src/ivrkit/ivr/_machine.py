@@ -1,0 +1,469 @@
+"""CallMachine: one call's menu logic, sans I/O (see ``_state.py`` for the theory).
+
+The whole API is ``handle(event, now) -> tuple[Command, ...]`` plus read-only properties.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ivrkit.ivr._commands import (
+    Answer,
+    CancelTimer,
+    Command,
+    ContinueInDialplan,
+    Hangup,
+    Log,
+    PlayPrompt,
+    RunHandler,
+    StartTimer,
+    StopPrompt,
+    Transfer,
+)
+from ivrkit.ivr._events import (
+    CallerHungUp,
+    CallStarted,
+    CommandFailed,
+    DigitReceived,
+    Event,
+    HandlerFinished,
+    PromptFailed,
+    PromptFinished,
+    PromptStarted,
+    TimerExpired,
+)
+from ivrkit.ivr._exceptions import IllegalEventError, IvrError, MachineError
+from ivrkit.ivr._menu import (
+    DIGITS_PLACEHOLDER,
+    Action,
+    BackAction,
+    ContinueAction,
+    GotoAction,
+    HandlerAction,
+    HangupAction,
+    Menu,
+    MenuTree,
+    Option,
+    PlayAction,
+    TopAction,
+    TransferAction,
+)
+from ivrkit.ivr._state import TRANSITIONS, CallState
+
+_TimerKind = Literal["no_input", "inter_digit"]
+_NO_COMMANDS: tuple[Command, ...] = ()
+_LISTENING = frozenset({CallState.WAITING, CallState.COLLECTING})
+
+
+class CallMachine:
+    """The menu engine for one call. Not thread-safe; one driver feeds it in order.
+
+    >>> machine = CallMachine(tree, call_id="1795839668.5")
+    >>> machine.handle(CallStarted(channel_name="PJSIP/alice-00000001"), now=0.0)
+    (Log(line=...), Answer(), PlayPrompt(playback_id='1795839668.5-p1', media='sound:press-1'))
+    """
+
+    __slots__ = (
+        "_call_id",
+        "_channel",
+        "_collected",
+        "_current",
+        "_digits",
+        "_live",
+        "_menu",
+        "_no_input",
+        "_no_match",
+        "_now",
+        "_out",
+        "_pb_count",
+        "_queue",
+        "_queue_pos",
+        "_stack",
+        "_state",
+        "_timer",
+        "_timer_count",
+        "_timer_kind",
+        "_transfer_failed",
+        "_tree",
+        "_typed",
+    )
+
+    def __init__(self, tree: MenuTree, call_id: str) -> None:
+        if not call_id:
+            raise ValueError("call_id must be a non-empty string")
+        self._tree = tree
+        self._call_id = call_id
+        self._state = CallState.IDLE
+        self._channel = call_id
+        self._menu: Menu = tree.menus[tree.start]
+        self._stack: list[str] = []
+        self._out: list[Command] = []
+        self._now = float("-inf")
+        self._pb_count = 0
+        self._timer_count = 0
+        self._current: str | None = None  # the playback the machine is waiting on
+        self._live: set[str] = set()  # started, not yet reported finished/failed
+        self._queue: tuple[str, ...] = ()
+        self._queue_pos = 0
+        self._timer: str | None = None
+        self._timer_kind: _TimerKind = "no_input"
+        self._collected = ""  # digits of the entry being dialled
+        self._typed = ""  # keys kept for the menu while it was not listening (type-ahead)
+        self._digits = ""  # the last complete entry, for "{digits}" in prompts
+        self._no_input = 0
+        self._no_match = 0
+        self._transfer_failed: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------ read-only view
+
+    @property
+    def call_id(self) -> str:
+        return self._call_id
+
+    @property
+    def state(self) -> CallState:
+        return self._state
+
+    @property
+    def menu(self) -> str:
+        """Name of the menu the call is in."""
+        return self._menu.name
+
+    @property
+    def current_playback(self) -> str | None:
+        """The playback the machine waits on, if any (rule 3)."""
+        return self._current
+
+    @property
+    def running_timer(self) -> str | None:
+        """The id of the one running timer, if any (rule 4)."""
+        return self._timer
+
+    @property
+    def live_playbacks(self) -> frozenset[str]:
+        """Playbacks started and not yet reported finished or failed (stopped ones included)."""
+        return frozenset(self._live)
+
+    # ------------------------------------------------------------ the API
+
+    def handle(self, event: Event, now: float) -> tuple[Command, ...]:
+        """Feed one event that happened at loop time ``now``; return what to do, in order.
+
+        Raises IllegalEventError (state unchanged) for an event the current state does not
+        accept, and MachineError (state becomes ERROR) if the machine breaks its own rules.
+        """
+        state = self._state
+        allowed = TRANSITIONS[state].get(type(event))
+        if allowed is None:
+            raise IllegalEventError(
+                event=event, state=state.name, call_id=self._call_id, reason="not allowed here"
+            )
+        if now < self._now:
+            raise IllegalEventError(
+                event=event,
+                state=state.name,
+                call_id=self._call_id,
+                reason=f"time went backwards ({now} < {self._now})",
+            )
+        self._check_ids(event, state)
+        self._now = now
+        if state is CallState.DONE:
+            # absorbing: nothing to do, but keep the books on playbacks we stopped
+            if isinstance(event, PromptFinished | PromptFailed):
+                self._live.discard(event.playback_id)
+            elif isinstance(event, CommandFailed) and isinstance(event.command, PlayPrompt):
+                self._live.discard(event.command.playback_id)
+            return _NO_COMMANDS
+        out: list[Command] = []
+        self._out = out
+        try:
+            self._dispatch(event)
+        except IvrError:
+            self._state = CallState.ERROR
+            raise
+        except Exception as exc:
+            self._state = CallState.ERROR
+            raise MachineError(
+                f"internal error handling {type(event).__name__} in state={state.name} "
+                f"(call {self._call_id}): {exc!r}"
+            ) from exc
+        if self._state not in allowed:
+            bad = self._state
+            self._state = CallState.ERROR
+            raise MachineError(
+                f"{type(event).__name__} moved call {self._call_id} from {state.name} to "
+                f"{bad.name}, which the transition table does not allow"
+            )
+        return tuple(out) if out else _NO_COMMANDS
+
+    # ------------------------------------------------------------ validation
+
+    def _issued(self, ident: str, tag: str, count: int) -> bool:
+        prefix = f"{self._call_id}-{tag}"
+        if not ident.startswith(prefix):
+            return False
+        number = ident[len(prefix) :]
+        return number.isdecimal() and 1 <= int(number) <= count and number[0] != "0"
+
+    def _check_ids(self, event: Event, state: CallState) -> None:
+        if isinstance(event, PromptStarted | PromptFinished | PromptFailed):
+            if not self._issued(event.playback_id, "p", self._pb_count):
+                raise IllegalEventError(
+                    event=event,
+                    state=state.name,
+                    call_id=self._call_id,
+                    reason=f"playback {event.playback_id!r} was never started by this call",
+                )
+        elif isinstance(event, TimerExpired) and not self._issued(
+            event.timer_id, "t", self._timer_count
+        ):
+            raise IllegalEventError(
+                event=event,
+                state=state.name,
+                call_id=self._call_id,
+                reason=f"timer {event.timer_id!r} was never started by this call",
+            )
+
+    # ------------------------------------------------------------ dispatch
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, DigitReceived):
+            self._on_digit(event.digit)
+        elif isinstance(event, PromptFinished | PromptFailed):
+            self._on_prompt_ended(event.playback_id)
+        elif isinstance(event, TimerExpired):
+            self._on_timer(event.timer_id)
+        elif isinstance(event, CallStarted):
+            self._channel = event.channel_name
+            self._log(self._tree.transcript.call_started, "")
+            self._out.append(Answer())
+            self._enter_menu(self._tree.start, greet=True)
+        elif isinstance(event, CallerHungUp):
+            self._on_caller_gone()
+        elif isinstance(event, HandlerFinished):
+            self._return_to_menu()
+        elif isinstance(event, CommandFailed):
+            self._on_command_failed(event.command)
+        # PromptStarted: informative only; the table keeps the state
+
+    def _on_caller_gone(self) -> None:
+        was_idle = self._state is CallState.IDLE
+        self._cancel_timer()
+        # rule 5: Asterisk ends the channel's playbacks with the channel
+        self._current = None
+        self._live.clear()
+        if not was_idle:
+            self._log(self._tree.transcript.call_ended, "")
+        self._state = CallState.DONE
+
+    def _on_command_failed(self, command: Command) -> None:
+        state = self._state
+        if isinstance(command, PlayPrompt):
+            if command.playback_id == self._current:
+                self._on_prompt_ended(command.playback_id)
+            else:
+                self._live.discard(command.playback_id)
+        elif isinstance(command, Answer):
+            self._finish(Hangup())
+        elif isinstance(command, Transfer) and state is CallState.TRANSFERRING:
+            self._play(self._transfer_failed)
+        elif isinstance(command, RunHandler) and state is CallState.HANDLER:
+            self._return_to_menu()
+        # failures of stop/cancel/hangup/continue change nothing: the call is ending anyway
+
+    # ------------------------------------------------------------ digits
+
+    def _on_digit(self, digit: str) -> None:
+        state = self._state
+        self._log(self._tree.transcript.digit, digit)
+        if state is CallState.GREETING:
+            if self._menu.barge_in:
+                self._stop_current()
+                self._collect(digit)
+            elif self._menu.type_ahead:
+                self._typed += digit
+        elif state is CallState.WAITING or state is CallState.COLLECTING:
+            self._cancel_timer()
+            self._collect(digit)
+        elif state is not CallState.TRANSFERRING and self._menu.type_ahead:
+            # PLAYING, HANDLER: keep the key for when the menu comes back
+            self._typed += digit
+
+    def _collect(self, digit: str) -> None:
+        menu = self._menu
+        if digit == "#" and self._collected:
+            self._select(self._first_match(self._collected))
+            return
+        entry = self._collected + digit
+        match = self._first_match(entry)
+        if any(option.could_extend(entry) for option in menu.options):
+            self._collected = entry
+            self._state = CallState.COLLECTING
+            self._start_timer("inter_digit", menu.inter_digit_timeout)
+        else:
+            self._collected = entry
+            self._select(match)
+
+    def _first_match(self, entry: str) -> Option | None:
+        for option in self._menu.options:
+            if option.matches(entry):
+                return option
+        return None
+
+    def _select(self, option: Option | None) -> None:
+        entry, self._collected = self._collected, ""
+        if option is None:
+            self._no_match += 1
+            self._log(self._tree.transcript.no_match, entry[-1:])
+            limit = self._menu.max_no_match
+            if limit is not None and self._no_match >= limit:
+                self._limit_reached()
+            else:
+                self._play(self._menu.invalid)
+            return
+        self._no_input = self._no_match = 0
+        self._digits = entry
+        self._run(option.action)
+
+    # ------------------------------------------------------------ timers
+
+    def _on_timer(self, timer_id: str) -> None:
+        if timer_id != self._timer:
+            return  # rule 4: stale
+        self._timer = None
+        if self._timer_kind == "inter_digit":
+            self._select(self._first_match(self._collected))
+            return
+        self._no_input += 1
+        self._log(self._tree.transcript.no_input, "")
+        limit = self._menu.max_no_input
+        if limit is not None and self._no_input >= limit:
+            self._limit_reached()
+        else:
+            self._play(self._menu.no_input)
+
+    def _start_timer(self, kind: _TimerKind, seconds: float) -> None:
+        self._cancel_timer()
+        self._timer_count += 1
+        self._timer = timer_id = f"{self._call_id}-t{self._timer_count}"
+        self._timer_kind = kind
+        self._out.append(
+            StartTimer(timer_id=timer_id, seconds=seconds, deadline=self._now + seconds)
+        )
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._out.append(CancelTimer(timer_id=self._timer))
+            self._timer = None
+
+    def _limit_reached(self) -> None:
+        self._no_input = self._no_match = 0
+        self._run(self._menu.on_limit)
+
+    # ------------------------------------------------------------ prompts
+
+    def _on_prompt_ended(self, playback_id: str) -> None:
+        self._live.discard(playback_id)
+        if playback_id != self._current:
+            return  # a prompt we stopped earlier reporting its end
+        self._current = None
+        self._queue_pos += 1
+        self._play_next()
+
+    def _play(self, prompts: tuple[str, ...]) -> None:
+        """Play an action's prompts, then bring the menu back (state PLAYING)."""
+        self._state = CallState.PLAYING
+        self._queue, self._queue_pos = prompts, 0
+        self._play_next()
+
+    def _play_next(self) -> None:
+        if self._queue_pos < len(self._queue):
+            media = self._queue[self._queue_pos]
+            if DIGITS_PLACEHOLDER in media:
+                media = media.replace(DIGITS_PLACEHOLDER, self._digits)
+            self._pb_count += 1
+            self._current = pb = f"{self._call_id}-p{self._pb_count}"
+            self._live.add(pb)
+            self._out.append(PlayPrompt(playback_id=pb, media=media))
+        elif self._state is CallState.GREETING:
+            self._state = CallState.WAITING
+            self._start_timer("no_input", self._menu.timeout)
+        else:
+            self._return_to_menu()
+
+    def _stop_current(self) -> None:
+        if self._current is not None:
+            self._out.append(StopPrompt(playback_id=self._current))
+            self._current = None  # its PromptFinished will arrive and be ignored
+        self._queue, self._queue_pos = (), 0
+
+    # ------------------------------------------------------------ menus and actions
+
+    def _return_to_menu(self) -> None:
+        self._enter_menu(self._menu.name, greet=False)
+
+    def _enter_menu(self, name: str, *, greet: bool) -> None:
+        menu = self._menu = self._tree.menus[name]
+        if greet:
+            self._no_input = self._no_match = 0
+        self._collected = ""
+        if self._typed:
+            # type-ahead: the caller already answered, so play nothing more of the menu.
+            # Keys go in one at a time; an action that leaves this menu (or plays
+            # something) stops the loop and the rest waits for the next menu to listen.
+            self._state = CallState.WAITING
+            while self._typed and self._menu is menu and self._state in _LISTENING:
+                digit, self._typed = self._typed[0], self._typed[1:]
+                self._cancel_timer()
+                self._collect(digit)
+            return
+        self._state = CallState.GREETING
+        self._queue = menu.greeting if greet else menu.regreeting_prompts
+        self._queue_pos = 0
+        self._play_next()
+
+    def _run(self, action: Action) -> None:
+        if isinstance(action, PlayAction):
+            self._play(action.prompts)
+        elif isinstance(action, GotoAction):
+            self._stack.append(self._menu.name)
+            self._enter_menu(action.menu, greet=True)
+        elif isinstance(action, BackAction):
+            self._enter_menu(self._stack.pop() if self._stack else self._menu.name, greet=True)
+        elif isinstance(action, TopAction):
+            self._stack.clear()
+            self._enter_menu(self._tree.start, greet=True)
+        elif isinstance(action, HangupAction):
+            self._finish(Hangup())
+        elif isinstance(action, ContinueAction):
+            self._finish(
+                ContinueInDialplan(
+                    context=action.context, extension=action.extension, priority=action.priority
+                )
+            )
+        elif isinstance(action, TransferAction):
+            self._state = CallState.TRANSFERRING
+            self._transfer_failed = action.failed
+            endpoint = action.endpoint.replace(DIGITS_PLACEHOLDER, self._digits)
+            self._out.append(
+                Transfer(endpoint=endpoint, timeout=action.timeout, caller_id=action.caller_id)
+            )
+        else:  # HandlerAction
+            assert isinstance(action, HandlerAction)
+            self._state = CallState.HANDLER
+            self._out.append(RunHandler(name=action.name, digits=self._digits))
+
+    def _finish(self, command: Command) -> None:
+        """End the call from our side (rule 5): nothing may be left running."""
+        self._cancel_timer()
+        self._stop_current()
+        self._out.append(command)
+        self._log(self._tree.transcript.call_ended, "")
+        self._state = CallState.DONE
+
+    def _log(self, template: str | None, digit: str) -> None:
+        if template is not None:
+            self._out.append(Log(line=template.format(channel=self._channel, digit=digit)))
+
+
+__all__ = ["CallMachine"]

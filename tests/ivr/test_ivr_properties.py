@@ -1,0 +1,175 @@
+"""Hypothesis: random event sequences never break the machine's invariants.
+
+Invariants (see _state.py rules):
+- at most one playback is current, and it is one the machine started and did not stop;
+- at most one timer runs; none runs once the call is DONE;
+- whenever nothing should be playing (WAITING, COLLECTING, HANDLER, TRANSFERRING, and DONE
+  reached by the machine's own action) every playback started was stopped or has ended;
+- only IvrError subclasses are ever raised, and an illegal event leaves the state as it was.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ivr_script import ALICE, machine
+from test_ivr_machine import MENU
+
+from ivrkit.ivr import (
+    Answer,
+    CallerHungUp,
+    CallMachine,
+    CallStarted,
+    CallState,
+    CancelTimer,
+    Command,
+    CommandFailed,
+    ContinueInDialplan,
+    DigitReceived,
+    Event,
+    HandlerFinished,
+    Hangup,
+    IllegalEventError,
+    IvrError,
+    PlayPrompt,
+    PromptFailed,
+    PromptFinished,
+    PromptStarted,
+    RunHandler,
+    StartTimer,
+    StopPrompt,
+    TimerExpired,
+    Transfer,
+    load_menu,
+)
+from ivrkit.ivr._loader import ATTENDANT_MENU
+
+TREES = [load_menu(ATTENDANT_MENU.read_text()), load_menu(MENU)]
+SILENT = {CallState.WAITING, CallState.COLLECTING, CallState.HANDLER, CallState.TRANSFERRING}
+
+KINDS = ["digit", "finish", "fail", "start", "timer", "handler", "cmdfail", "hangup", "junk"]
+
+
+class Tracker:
+    """Follows the commands like a driver would, to check what the machine promises."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.playing: set[str] = set()  # started, not stopped, not ended
+        self.unended: set[str] = set()  # started, not ended (stopped included)
+        self.timers: set[str] = set()
+        self.issued: list[Command] = []
+        self.ended_by_us = False
+
+    def apply(self, commands: tuple[Command, ...]) -> None:
+        for c in commands:
+            self.issued.append(c)
+            if isinstance(c, PlayPrompt):
+                assert not self.playing, f"second prompt {c} while {self.playing} plays"
+                self.started.append(c.playback_id)
+                self.playing.add(c.playback_id)
+                self.unended.add(c.playback_id)
+            elif isinstance(c, StopPrompt):
+                assert c.playback_id in self.playing
+                self.playing.discard(c.playback_id)
+            elif isinstance(c, StartTimer):
+                assert not self.timers, "second timer"
+                self.timers.add(c.timer_id)
+            elif isinstance(c, CancelTimer):
+                assert c.timer_id in self.timers
+                self.timers.discard(c.timer_id)
+            elif isinstance(c, Hangup | ContinueInDialplan):
+                self.ended_by_us = True
+
+    def ended(self, playback_id: str) -> None:
+        self.playing.discard(playback_id)
+        self.unended.discard(playback_id)
+
+
+@settings(max_examples=int(os.environ.get("IVRKIT_EXAMPLES", "300")), deadline=None)
+@given(
+    tree_index=st.sampled_from([0, 1]),
+    steps=st.lists(
+        st.tuples(st.sampled_from(KINDS), st.integers(0, 40), st.sampled_from("0123456789*#")),
+        max_size=60,
+    ),
+)
+def test_random_event_sequences_keep_the_invariants(
+    tree_index: int, steps: list[tuple[str, int, str]]
+) -> None:
+    m = CallMachine(TREES[tree_index], "c1")
+    t = Tracker()
+    now = 0.0
+    t.apply(m.handle(CallStarted(channel_name=ALICE), now))
+    for kind, pick, key in steps:
+        now += 0.25
+        event = _event(kind, pick, key, m, t)
+        before = m.state
+        try:
+            out = m.handle(event, now)
+        except IllegalEventError:
+            assert m.state is before
+            continue
+        except IvrError:  # pragma: no cover - would be a bug; still the only allowed type
+            raise
+        if isinstance(event, PromptFinished | PromptFailed):
+            t.ended(event.playback_id)
+        if isinstance(event, CommandFailed) and isinstance(event.command, PlayPrompt):
+            t.ended(event.command.playback_id)  # never played
+        if isinstance(event, TimerExpired):
+            t.timers.discard(event.timer_id)
+        if isinstance(event, CallerHungUp) and before is not CallState.DONE:
+            # rule 5: the caller's hang-up ends the channel's playbacks
+            t.playing.clear()
+            t.unended.clear()
+        t.apply(out)
+        _check(m, t)
+
+
+def _check(m: CallMachine, t: Tracker) -> None:
+    assert len(t.timers) <= 1
+    assert (m.running_timer is None) == (not t.timers)
+    assert len(t.playing) <= 1
+    if m.current_playback is not None:
+        assert t.playing == {m.current_playback}
+    if m.state is CallState.DONE:
+        assert not t.timers, "timer left running after the call ended"
+        assert not t.playing, "playback left playing after the call ended"
+    if m.state in SILENT:
+        assert not t.playing
+    assert m.live_playbacks <= t.unended | set()
+
+
+def _event(kind: str, pick: int, key: str, m: CallMachine, t: Tracker) -> Event:
+    started = t.started or ["c1-p1"]
+    pbid = started[pick % len(started)]
+    if kind == "digit":
+        return DigitReceived(digit=key)
+    if kind == "finish":
+        return PromptFinished(playback_id=pbid)
+    if kind == "fail":
+        return PromptFailed(playback_id=pbid)
+    if kind == "start":
+        return PromptStarted(playback_id=pbid)
+    if kind == "timer":
+        # mostly the running timer, sometimes a stale or unknown one
+        if m.running_timer is not None and pick % 4:
+            return TimerExpired(timer_id=m.running_timer)
+        return TimerExpired(timer_id=f"c1-t{pick % 5}")
+    if kind == "handler":
+        return HandlerFinished(name="shop.handlers:lookup")
+    if kind == "cmdfail":
+        failing = [
+            c for c in t.issued if isinstance(c, PlayPrompt | Answer | Transfer | RunHandler)
+        ]
+        command = failing[pick % len(failing)] if failing else Answer()
+        return CommandFailed(command=command, reason="refused")
+    if kind == "hangup":
+        return CallerHungUp()
+    return PromptFinished(playback_id=f"zz-{pick}")
+
+
+def test_machine_helper_is_used() -> None:
+    assert machine().state is CallState.IDLE
