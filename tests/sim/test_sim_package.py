@@ -36,9 +36,13 @@ def test_sim_imports_neither_ari_nor_ivr() -> None:
                     ("ivrkit.sim", "ivrkit.testing")
                 ):
                     offenders.append((path.name, name))
-                elif top not in {"ivrkit", "__future__"} | allowed_third_party:
-                    if top not in sys.stdlib_module_names:
-                        offenders.append((path.name, name))
+                elif top not in {
+                    "ivrkit",
+                    "__future__",
+                    *allowed_third_party,
+                    *sys.stdlib_module_names,
+                }:
+                    offenders.append((path.name, name))
     assert offenders == []
 
 
