@@ -100,7 +100,9 @@ class _Route:
     by_method: dict[str, Operation]
 
 
-_ROUTES: list[_Route] | None = None
+#: routes indexed by (first path segment, number of segments): matching stays cheap
+#: under load (the simulator is also the benchmark's load generator)
+_ROUTES: dict[tuple[str, int], list[_Route]] | None = None
 
 
 def _compile(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
@@ -116,7 +118,7 @@ def _compile(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     return re.compile("/".join(parts)), tuple(names)
 
 
-def _routes() -> list[_Route]:
+def _routes() -> dict[tuple[str, int], list[_Route]]:
     global _ROUTES
     if _ROUTES is None:
         table: dict[str, _Route] = {}
@@ -127,16 +129,21 @@ def _routes() -> list[_Route]:
                 route = _Route(op.api_path, pattern, names, {})
                 table[op.api_path] = route
             route.by_method[op.http_method] = op
+        index: dict[tuple[str, int], list[_Route]] = {}
         # literal segments beat placeholders (/channels/create before /channels/{id})
-        _ROUTES = sorted(table.values(), key=lambda r: (r.template.count("{"), r.template))
+        for route in sorted(table.values(), key=lambda r: (r.template.count("{"), r.template)):
+            segments = route.template.strip("/").split("/")
+            index.setdefault((segments[0], len(segments)), []).append(route)
+        _ROUTES = index
     return _ROUTES
 
 
 def match(method: str, path: str) -> tuple[Operation, dict[str, str]]:
     """Find the operation for ``method path`` or raise the 404/405 :class:`AriError`."""
     clean = path.strip("/")
+    segments = clean.split("/")
     path_known = False
-    for route in _routes():
+    for route in _routes().get((segments[0], len(segments)), ()):
         m = route.pattern.fullmatch(clean)
         if m is None:
             continue
