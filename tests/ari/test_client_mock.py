@@ -315,7 +315,7 @@ async def test_drop_reconnect_resync_and_reconcile() -> None:
         # during the gap: pb1 ends, c2 hangs up
         del fake.playbacks["pb1"]
         del fake.channels["c2"]
-        await until(lambda: client.ready)
+        await until(lambda: client.ready and len(signals) == 2 and finished["c1"] and ended)
         assert isinstance(signals[1], Reconnected)
         assert signals[1].gap == pytest.approx(0.5, abs=0.05)  # backoff 1.0 * (0.5 + 0*0.5)
         assert signals[1].ended == ("c2",)
