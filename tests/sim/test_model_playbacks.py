@@ -88,9 +88,16 @@ def test_plays_are_queued_and_run_one_at_a_time(rig: Rig) -> None:
 
 def test_unknown_scheme_never_finishes_and_tone_stops_on_delete(rig: Rig) -> None:
     bogus = rig.play("bogus:foo")
+    rig.play("sound:or")  # Asterisk moves on: the next play is not blocked
     rig.clock.advance(3600)
-    assert [e["type"] for e in rig.events] == ["PlaybackStarted"]
+    assert [(k, m) for _, k, m, _ in rig.timeline()] == [
+        ("PlaybackStarted", "bogus:foo"),
+        ("PlaybackStarted", "sound:or"),
+        ("PlaybackFinished", "sound:or"),
+    ]
+    assert rig.model.get_playback(bogus["id"])["state"] == "playing"
     rig.model.stop_playback(bogus["id"])
+    assert rig.model.stats()["playbacks"] == 0
     tone = rig.play("tone:ring;tonezone=us")
     rig.clock.advance(100)
     rig.model.stop_playback(tone["id"])

@@ -72,7 +72,8 @@ async def test_bridge_lifecycle_and_events() -> None:
         assert entered["bridge"]["channels"] == [a]
         assert list(entered)[:4] == ["type", "timestamp", "bridge", "channel"]
         assert (await ari.req("POST", "bridges/br1/addChannel", {"channel": f"{b},b"}))[0] == 204
-        assert (await ari.req("GET", "bridges/br1"))[1]["channels"] == [a, b, "b"]
+        # "b" is the Local peer of b (already in): Asterisk silently leaves it out (traces)
+        assert (await ari.req("GET", "bridges/br1"))[1]["channels"] == [a, b]
         status, pb = await ari.req("POST", "bridges/br1/play", {"media": "sound:press-1"})
         assert (status, pb["target_uri"]) == (201, "bridge:br1")
         started = await ev.next("PlaybackStarted")
@@ -82,7 +83,7 @@ async def test_bridge_lifecycle_and_events() -> None:
         assert round(asyncio.get_running_loop().time() - t0, 2) == 1.19
         assert (await ari.req("POST", "bridges/br1/removeChannel", {"channel": a}))[0] == 204
         left = await ev.next("ChannelLeftBridge")
-        assert (left["channel"]["id"], left["bridge"]["channels"]) == (a, [b, "b"])
+        assert (left["channel"]["id"], left["bridge"]["channels"]) == (a, [b])
         assert (await ari.req("DELETE", "bridges/br1"))[0] == 204
         assert (await ari.req("DELETE", "bridges/br1"))[0] == 404
         for bid in (anon["id"], "br2"):

@@ -11,6 +11,7 @@ import pytest
 from ivrkit.sim._sounds import (
     BUILTIN_SECONDS,
     DEFAULT_SOUND_SECONDS,
+    UNKNOWN_SCHEME,
     SoundLibrary,
     file_seconds,
     number_files,
@@ -53,7 +54,7 @@ def test_media_schemes() -> None:
     assert lib.media_seconds("characters:ab") == pytest.approx(0.615 + 0.741)
     assert lib.media_seconds("digits:#*") == pytest.approx(0.748 + 0.809)
     assert math.isinf(lib.media_seconds("tone:ring;tonezone=us") or 0)
-    assert math.isinf(lib.media_seconds("bogus:foo") or 0)
+    assert lib.media_seconds("bogus:foo") == UNKNOWN_SCHEME
     assert lib.media_seconds("recording:nope") is None
     assert lib.media_seconds("number:abc") is None
 

@@ -47,7 +47,7 @@ from ivrkit.sim._json import (
     playback_json,
     varset_event,
 )
-from ivrkit.sim._sounds import FOREVER, SoundLibrary
+from ivrkit.sim._sounds import FOREVER, UNKNOWN_SCHEME, SoundLibrary
 
 ASTERISK_ID = "02:fc:00:00:00:01"
 ASTERISK_VERSION = "20.20.1"
@@ -139,6 +139,8 @@ class _Target:
 
     queue: deque[Playback] = field(default_factory=deque)
     current: Playback | None = None
+    #: started but abandoned (unknown scheme): visible until stopped or the target goes
+    orphans: list[Playback] = field(default_factory=list)
 
 
 @dataclass(eq=False, slots=True)
@@ -592,7 +594,7 @@ class SimModel:
             if not name.startswith("CALLERID("):
                 two.variables[name] = value
                 self._varset(two, name, value)
-        if caller_id:
+        if caller_id or any(name.startswith("CALLERID(") for name in vars_in):
             self._channel_event(two, "ChannelConnectedLine")
         self._dial_event(one, "")
         if timeout > 0:
@@ -648,8 +650,8 @@ class SimModel:
             self._hangup(ch, 16, request=(16, True))
             return False
         if app == "answer":
-            self._set_state(ch, "Up")
-            return True
+            self._answer(ch)
+            return not (ch.gone or ch.hanging)
         if app == "wait":
             try:
                 seconds = float(step.data or 0)
@@ -893,16 +895,21 @@ class SimModel:
             self._leave_stasis(x, hangup=True)
             peer.hanging = True
             self._hangup_request(peer, cause if cause else 16, False)
-            self._destroy(x, cause)
+            if request is not None:  # DELETE of ;1: ;1 is gone before ;2 cleans up
+                self._destroy(x, cause)
             self._stop_target_playbacks(peer.playbacks, "failed")
             if peer.bridge is not None:
                 self._bridge_remove(peer.bridge, peer)
-            if peer.stasis_app is not None:
+            was_in_stasis = peer.stasis_app is not None
+            if was_in_stasis:
                 self._stasis_event(peer, "StasisEnd")
                 peer.stasis_app = None
-            if peer.runs_dialplan:
+            if was_in_stasis:
                 peer.variables["STASISSTATUS"] = "SUCCESS"
                 self._varset(peer, "STASISSTATUS", "SUCCESS")
+            if request is None:  # originate timeout: ;1 goes after ;2 left Stasis (traces)
+                self._destroy(x, cause)
+            if peer.runs_dialplan:
                 self._hangup_request(peer, 16, True)
             self._destroy(peer, cause)
             return
@@ -1022,6 +1029,9 @@ class SimModel:
             return
 
     def _start_item(self, pb: Playback) -> None:
+        if isinstance(pb.target, Bridge) and pb.index == 0:
+            # Asterisk plays into a bridge through an Announcer channel (traces, step 55)
+            self._bridge_peer_vars(pb.target, f"Announcer/ARI-{self._name_suffix()};2")
         seconds = self.sounds.media_seconds(pb.media[pb.index], pb.language)
         pb.state = "playing"
         pb.elapsed = 0.0
@@ -1030,6 +1040,13 @@ class SimModel:
         self._observe(pb, started=True)
         if seconds is None:
             self._finish(pb, "failed")
+            return
+        if seconds == UNKNOWN_SCHEME:
+            target = pb.target.playbacks
+            target.orphans.append(pb)
+            if target.current is pb:
+                target.current = None
+                self._next_playback(target)
             return
         pb.item_seconds = seconds
         if seconds != FOREVER:
@@ -1065,6 +1082,8 @@ class SimModel:
             self._observe(pb, started=False, cut_off=False)
         pb.state = state
         self._playback_event(pb, "PlaybackFinished")
+        if isinstance(pb.target, Bridge):
+            self._bridge_peer_vars(pb.target)
         self._forget(pb)
         target = pb.target.playbacks
         if target.current is pb:
@@ -1083,8 +1102,9 @@ class SimModel:
 
     def _stop_target_playbacks(self, target: _Target, state: str) -> None:
         """Channel leaving: the current playback finishes with ``state``; queued ones vanish."""
-        queued = list(target.queue)
+        queued = list(target.queue) + target.orphans
         target.queue.clear()
+        target.orphans.clear()
         for pb in queued:
             self._forget(pb)
         current = target.current
@@ -1120,6 +1140,10 @@ class SimModel:
             self._forget(pb)
             target.current = None
             self._next_playback(target)
+            return
+        if pb in target.orphans:  # an abandoned unknown-scheme playback: just forget it
+            target.orphans.remove(pb)
+            self._forget(pb)
             return
         # queued: marked done now (GET shows it), PlaybackFinished when the queue reaches it
         pb.stopped_while_queued = True
@@ -1215,11 +1239,15 @@ class SimModel:
         self._stop_target_playbacks(br.playbacks, "done")
         del self.bridges[br.id]
 
-    def _bridge_peer_vars(self, br: Bridge) -> None:
-        if len(br.channels) < 2:
+    def _bridge_peer_vars(self, br: Bridge, announcer: str | None = None) -> None:
+        """BRIDGEPEER of every member: the others' names (an announcer first while playing)."""
+        if len(br.channels) < 2 and announcer is None:
             return
         for ch in br.channels:
-            others = ",".join(o.name for o in br.channels if o is not ch)
+            names = [o.name for o in br.channels if o is not ch]
+            if announcer is not None:
+                names.insert(0, announcer)
+            others = ",".join(names)
             ch.variables["BRIDGEPEER"] = others
             self._varset(ch, "BRIDGEPEER", others)
 
@@ -1236,14 +1264,18 @@ class SimModel:
                 raise AriError(422, "Channel not in Stasis application")
             chans.append(ch)
         for ch in chans:
-            if ch.bridge is br:
+            if ch.bridge is br or (ch.peer is not None and ch.peer.bridge is br):
+                # already in, or its own Local peer is: Asterisk adds nothing (traces, step 54)
                 continue
             if ch.bridge is not None:
                 self._bridge_remove(ch.bridge, ch)
             br.channels.append(ch)
             ch.bridge = br
             self._bridge_channel_event(br, ch, "ChannelEnteredBridge")
-        self._bridge_peer_vars(br)
+            if len(br.channels) >= 2:
+                self._bridge_peer_vars(br)
+                for member in [ch] + [m for m in br.channels if m is not ch]:
+                    self._channel_event(member, "ChannelConnectedLine")
 
     def remove_from_bridge(self, bridge_id: str, channel_ids: Sequence[str] | None) -> None:
         if not channel_ids:

@@ -15,7 +15,8 @@ Two modes, chosen by the ``sounds_dir`` option:
 
 ``digits:``, ``number:`` and ``characters:`` are the sum of the files Asterisk's
 say.c would play (``digits/N``, ``digits/hundred``, ``letters/x``...); ``tone:`` and
-schemes Asterisk does not know play until stopped (:data:`FOREVER`).
+plays until stopped (:data:`FOREVER`); a scheme Asterisk does not know starts and is
+then silently abandoned (:data:`UNKNOWN_SCHEME`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ DEFAULT_SOUND_SECONDS = 1.0
 DEFAULT_SYMBOL_SECONDS = 0.8
 #: A playback that only ends when stopped (``tone:``, unknown schemes).
 FOREVER = math.inf
+#: A scheme Asterisk does not know (``bogus:foo``): PlaybackStarted, then Asterisk moves
+#: on to the next queued media without ever sending PlaybackFinished (traces, step 41).
+UNKNOWN_SCHEME = -1.0
 
 #: Built-in lengths (seconds). The first five are the lab's prompts as measured from
 #: PlaybackStarted→PlaybackFinished in shared/asterisk-traces; the rest are Asterisk's
@@ -189,7 +193,8 @@ class SoundLibrary:
         return total
 
     def media_seconds(self, uri: str, lang: str = "en") -> float | None:
-        """Length of one media URI; ``None`` = fails at once, ``FOREVER`` = until stopped."""
+        """Length of one media URI; ``None`` fails at once, ``FOREVER`` plays until stopped,
+        ``UNKNOWN_SCHEME`` starts and is abandoned."""
         scheme, _, rest = uri.partition(":")
         if scheme == "sound":
             return self.sound_seconds(rest, lang)
@@ -213,7 +218,9 @@ class SoundLibrary:
             return self._sum(files, lang)
         if scheme == "recording":
             return None
-        return FOREVER  # tone: and unknown schemes (bogus:) never finish by themselves
+        if scheme == "tone":
+            return FOREVER  # plays until stopped
+        return UNKNOWN_SCHEME
 
     def list_sounds(self) -> list[str]:
         """Names of the sounds the library knows (directory scan or the tables)."""
