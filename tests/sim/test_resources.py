@@ -223,3 +223,29 @@ async def test_asterisk_and_sounds() -> None:
             200,
             {"id": "press-1", "formats": [{"language": "en", "format": "slin"}]},
         )
+
+
+async def test_subscribe_all_sees_every_channel_and_bridges_show_in_app() -> None:
+    async with (
+        Simulator() as sim,
+        ari_session(sim) as ari,
+        ari.events("channel-aa") as app,
+        ari.session.ws_connect(
+            f"{sim.ari_url}/events", params={"app": "spy", "subscribeAll": "true"}
+        ) as spy_ws,
+    ):
+        spy = Events(spy_ws)
+        await sim.wait_for_app("spy")
+        caller = await sim.call("PJSIP/carol", "1000")
+        await app.next("StasisStart")
+        seen = await spy.next("ChannelDialplan")
+        assert seen["channel"]["id"] == caller.channel_id
+        await ari.req("POST", "bridges/conf")
+        await ari.req("POST", "bridges/conf/addChannel", {"channel": caller.channel_id})
+        _status, body = await ari.req("GET", "applications/channel-aa")
+        assert body["bridge_ids"] == ["conf"]
+        await caller.hangup()
+        destroyed = await spy.next("ChannelDestroyed")
+        assert destroyed["channel"]["name"] == caller.channel_name
+        await ari.req("DELETE", "bridges/conf")
+        assert sim.stats()["bridges"] == 0

@@ -178,8 +178,10 @@ async def _events(request: web.Request) -> web.StreamResponse:
     sock = EventSocket(apps, ws, request)
     state.sockets.add(sock)
     model = state.model
+    subscribe_all = request.query.get("subscribeAll", "").lower() in ("true", "yes", "1", "on")
     for name in apps:
         previous = model.connect_app(name, sock.sink)
+        model.set_subscribe_all(name, subscribe_all)
         if previous is not None and previous != sock.sink:
             previous(
                 name,

@@ -239,6 +239,8 @@ class SimModel:
         self.apps: dict[str, Application] = {}
         self.global_vars: dict[str, str] = {}
         self.events_emitted = 0
+        #: applications connected with ``subscribeAll=true``: they see every event
+        self.all_events_apps: dict[str, None] = {}
         #: called with the app name whenever a websocket takes an application
         self.app_listeners: list[Callable[[str], None]] = []
 
@@ -290,11 +292,12 @@ class SimModel:
                 out["application"] = name
                 app.sink(name, out)
 
-    @staticmethod
-    def _channel_recipients(ch: Channel) -> list[str]:
+    def _channel_recipients(self, ch: Channel) -> list[str]:
         names = list(ch.subscribers)
         if ch.stasis_app is not None and ch.stasis_app not in ch.subscribers:
             names.append(ch.stasis_app)
+        if self.all_events_apps:
+            names += [n for n in self.all_events_apps if n not in names]
         return names
 
     def _channel_event(self, ch: Channel, type_: str, **fields: Any) -> None:
@@ -344,12 +347,20 @@ class SimModel:
             listener(name)
         return previous
 
+    def set_subscribe_all(self, name: str, on: bool) -> None:
+        """``subscribeAll=true`` on the events websocket: every event goes to ``name``."""
+        if on:
+            self.all_events_apps[name] = None
+        else:
+            self.all_events_apps.pop(name, None)
+
     def disconnect_app(self, name: str, sink: Sink) -> None:
         """The websocket holding ``name`` went away (no-op if it was replaced)."""
         app = self.apps.get(name)
         if app is None or app.sink != sink:
             return
         app.sink = None
+        self.all_events_apps.pop(name, None)
         if not self._app_in_use(name):
             del self.apps[name]
 
@@ -1271,6 +1282,8 @@ class SimModel:
                 self._bridge_remove(ch.bridge, ch)
             br.channels.append(ch)
             ch.bridge = br
+            if ch.stasis_app is not None:  # the app now watches the bridge too
+                br.subscribers.setdefault(ch.stasis_app, None)
             self._bridge_channel_event(br, ch, "ChannelEnteredBridge")
             if len(br.channels) >= 2:
                 self._bridge_peer_vars(br)
