@@ -140,7 +140,9 @@ def compare(
     return out
 
 
-def _compare(rec: Any, sim: Any, where: str, key: str, ids: dict[str, str], out: list[Diff]) -> None:
+def _compare(
+    rec: Any, sim: Any, where: str, key: str, ids: dict[str, str], out: list[Diff]
+) -> None:
     if _kind(rec) != _kind(sim):
         out.append(Diff(where, f"type {_kind(rec)} recorded, {_kind(sim)} simulated ({sim!r})"))
         return
@@ -212,5 +214,9 @@ def event_key(ev: dict[str, Any], id_roles: dict[str, str]) -> tuple[str, ...]:
 def learn_roles(value: Any, id_roles: dict[str, str]) -> None:
     """Record ``channel id → role`` for every channel object inside ``value``."""
     for obj in objects(value):
-        if isinstance(obj.get("name"), str) and "dialplan" in obj and isinstance(obj.get("id"), str):
+        if (
+            isinstance(obj.get("name"), str)
+            and "dialplan" in obj
+            and isinstance(obj.get("id"), str)
+        ):
             id_roles[obj["id"]] = role(obj["name"])

@@ -1,0 +1,405 @@
+"""Replay the recorded Asterisk sessions against the simulator and compare.
+
+``shared/asterisk-traces`` holds what a real Asterisk 20.20.1 answered to the guide's
+``channel-aa.js`` (three call scenarios) and to a catalogue of ~200 requests. Here the
+*client side* of each recording is played again, on virtual time, against a
+:class:`Simulator`:
+
+* Guide scenarios: two clients, exactly as recorded — the app (websocket
+  ``app=channel-aa`` plus its HTTP requests) and the driver (websocket ``app=driver``,
+  originate ``Local/1000@default``, DTMF and hang-up on the ``;1`` half). Each recorded
+  request is re-issued after the *same* event (or HTTP answer) that preceded it in the
+  recording has arrived from the simulator, plus the recorded delay. Ids Asterisk made
+  up are mapped to the simulator's as they appear (channels by name without the
+  counter, playbacks by the answer of the request that created them); ids the client
+  chose are reused.
+* Compared: every status code; error bodies exactly; success bodies by shape (the
+  recursive key set and JSON types), by format (ids, names, timestamps) and by value
+  for the fields in ``_trace.EXACT_KEYS``; for each websocket and each channel, the
+  ordered list of event types; each event paired with its recorded counterpart by
+  shape, format and exact fields; every event type the simulator sent is declared in
+  its own ``events.json`` (else ``ari-client`` throws on it).
+
+Differences the simulator cannot or should not reproduce are listed in
+``KNOWN_DIFFERENCES`` with the reason; nothing else is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from _trace import Diff, Record, compare, event_key, event_role, learn_roles, load
+
+from ivrkit.sim import Simulator
+from ivrkit.sim._apidocs import EVENT_MODELS
+
+GUIDE_SCENARIOS = (
+    "guide-js-1-2-8-timeout",
+    "guide-js-hangup-during-prompt",
+    "guide-js-press-during-or",
+)
+
+#: Recorded facts the simulator deliberately does not reproduce, with the reason.
+#: Each entry is (scenario or "*", JSON-path or event-list prefix, reason).
+KNOWN_DIFFERENCES: tuple[tuple[str, str, str], ...] = (
+    (
+        "*",
+        "api-docs",
+        "the simulator's description is its own (only what it implements, no Asterisk "
+        "prose or _copyright keys); it is compared field by field in test_apidocs.py",
+    ),
+    *(
+        (
+            "*",
+            f"http GET /ari/api-docs/{name}.json",
+            "the simulator does not implement this resource; its resources.json does not "
+            "list it, so ari-client never asks for it (the recorded app did, from Asterisk's)",
+        )
+        for name in ("endpoints", "recordings", "deviceStates", "mailboxes")
+    ),
+)
+
+
+def _known(scenario: str, where: str) -> bool:
+    return any(s in ("*", scenario) and where.startswith(p) for s, p, _ in KNOWN_DIFFERENCES)
+
+
+@dataclass
+class Stream:
+    """One replayed websocket: what the simulator sent, with loop arrival times."""
+
+    app: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def pump(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        loop = asyncio.get_running_loop()
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            self.events.append(json.loads(msg.data))
+            self.times.append(loop.time())
+            self.changed.set()
+
+    async def wait_for(self, pred: Callable[[int], bool], what: str, within: float = 60) -> int:
+        """Index of the first event satisfying ``pred`` (waiting for it to arrive)."""
+        checked = 0
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    while checked < len(self.events):
+                        if pred(checked):
+                            return checked
+                        checked += 1
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            got = [e.get("type") for e in self.events]
+            raise AssertionError(f"{self.app}: never received {what}; received {got}") from None
+
+
+@dataclass
+class Replay:
+    """State of one guide-scenario replay."""
+
+    scenario: str
+    sim: Simulator
+    session: aiohttp.ClientSession
+    rec_roles: dict[str, str] = field(default_factory=dict)
+    sim_roles: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    diffs: list[str] = field(default_factory=list)
+    compared: dict[str, int] = field(default_factory=dict)
+    http_done: dict[int, float] = field(default_factory=dict)
+
+    def map_id(self, recorded: str) -> str:
+        if recorded in self.ids:
+            return self.ids[recorded]
+        role = self.rec_roles.get(recorded)
+        if role is not None:
+            for sim_id, sim_role in self.sim_roles.items():
+                if sim_role == role:
+                    self.ids[recorded] = sim_id
+                    return sim_id
+        return recorded
+
+    def note(self, where: str, diffs: list[Diff]) -> None:
+        kind = where.split(" ", 1)[0]
+        self.compared[kind] = self.compared.get(kind, 0) + 1
+        for d in diffs:
+            if not _known(self.scenario, where):
+                self.diffs.append(f"{where} {d}")
+
+
+def _client_of(rec: Record, driver_ids: set[str]) -> str:
+    """Which recorded client sent an HTTP request: the driver or the app."""
+    if rec["path"] == "/ari/channels" and rec["query"].get("app") == "driver":
+        return "driver"
+    parts = rec["path"].split("/")
+    return "driver" if len(parts) > 3 and parts[3] in driver_ids else "app"
+
+
+async def _replay_guide(scenario: str) -> Replay:
+    records = load(scenario)
+    ws_conn = {
+        r["query"]["app"]: r["conn"] for r in records if r["kind"] == "ws_open"
+    }  # app name -> recorded connection id
+    conn_app = {conn: app for app, conn in ws_conn.items()}
+    driver_ids = {
+        r["resp_body"]["id"]
+        for r in records
+        if r["kind"] == "http"
+        and r["method"] == "POST"
+        and r["path"] == "/ari/channels"
+        and r["query"].get("app") == "driver"
+    }
+    for r in records:
+        learn_roles(r.get("resp_body"), {})
+    sim_info: dict[str, Any] = {}
+    async with Simulator(host="127.0.0.1", port=0) as sim:
+        token = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
+        auth = {"Authorization": f"Basic {token}"}
+        async with aiohttp.ClientSession() as session:
+            replay = Replay(scenario, sim, session)
+            for r in records:
+                learn_roles(r.get("resp_body"), replay.rec_roles)
+                if r["kind"] == "ws_msg":
+                    learn_roles(r["data"], replay.rec_roles)
+            streams = {app: Stream(app) for app in ws_conn}
+            async with asyncio.TaskGroup() as tg:
+                sockets = {}
+                for app in ws_conn:
+                    sockets[app] = await session.ws_connect(
+                        f"{sim.url}/ari/events",
+                        params={"app": app, "api_key": f"{sim.username}:{sim.password}"},
+                    )
+                    tg.create_task(streams[app].pump(sockets[app]))
+                try:
+                    await _drive(replay, records, streams, conn_app, driver_ids, auth)
+                    await _wait_trailing(replay, records, streams, conn_app)
+                finally:
+                    for ws in sockets.values():
+                        await ws.close()
+            _compare_events(replay, records, streams, conn_app)
+            sim_info["stats"] = sim.stats()
+    return replay
+
+
+def _sim_key_index(
+    replay: Replay, stream: Stream, key: tuple[str, ...], occurrence: int
+) -> Callable[[int], bool]:
+    """Predicate: event ``i`` is the ``occurrence``-th simulator event with ``key``."""
+    seen = [0]
+
+    def pred(i: int) -> bool:
+        ev = stream.events[i]
+        learn_roles(ev, replay.sim_roles)
+        if event_key(ev, replay.sim_roles) == key:
+            seen[0] += 1
+            return seen[0] == occurrence
+        return False
+
+    return pred
+
+
+async def _await_recorded_event(
+    replay: Replay,
+    records: list[Record],
+    idx: int,
+    streams: dict[str, Stream],
+    conn_app: dict[int, str],
+) -> float:
+    """Wait for the simulator's counterpart of recorded event ``idx``; its arrival time."""
+    rec = records[idx]
+    app = conn_app[rec["conn"]]
+    key = event_key(rec["data"], replay.rec_roles)
+    occurrence = sum(
+        1
+        for r in records[: idx + 1]
+        if r["kind"] == "ws_msg"
+        and r.get("dir") == "out"
+        and r["conn"] == rec["conn"]
+        and event_key(r["data"], replay.rec_roles) == key
+    )
+    stream = streams[app]
+    i = await stream.wait_for(
+        _sim_key_index(replay, stream, key, occurrence), f"{key} #{occurrence}"
+    )
+    return stream.times[i]
+
+
+async def _drive(
+    replay: Replay,
+    records: list[Record],
+    streams: dict[str, Stream],
+    conn_app: dict[int, str],
+    driver_ids: set[str],
+    auth: dict[str, str],
+) -> None:
+    loop = asyncio.get_running_loop()
+    requests = sorted(
+        (i for i, r in enumerate(records) if r["kind"] == "http"), key=lambda i: records[i]["t_req"]
+    )
+    for i in requests:
+        rec = records[i]
+        client = _client_of(rec, driver_ids)
+        # the trigger: the latest thing this client had received before it sent the request
+        trigger_time = loop.time()
+        trigger_t = None
+        for j in range(len(records) - 1, -1, -1):
+            r = records[j]
+            if r["t"] > rec["t_req"]:
+                continue
+            if (
+                r["kind"] == "ws_msg"
+                and r.get("dir") == "out"
+                and conn_app.get(r["conn"]) == ("driver" if client == "driver" else "channel-aa")
+            ):
+                trigger_time = await _await_recorded_event(replay, records, j, streams, conn_app)
+                trigger_t = r["t"]
+                break
+            if (
+                r["kind"] == "http"
+                and j in replay.http_done
+                and _client_of(r, driver_ids) == client
+            ):
+                trigger_time = replay.http_done[j]
+                trigger_t = r["t"]
+                break
+        if trigger_t is not None:
+            delay = trigger_time + (rec["t_req"] - trigger_t) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await _issue(replay, rec, auth, i)
+
+
+async def _issue(replay: Replay, rec: Record, auth: dict[str, str], index: int) -> None:
+    """Send one recorded HTTP request (ids mapped) and compare the answer."""
+    parts = rec["path"].split("/")
+    path = "/".join(replay.map_id(p) for p in parts)
+    query = {
+        k: ",".join(replay.map_id(v) for v in str(v).split(",")) for k, v in rec["query"].items()
+    }
+    headers = dict(auth) if "Authorization" in rec["req_headers"] else {}
+    data = None
+    if rec["req_body"] is not None:
+        data = json.dumps(rec["req_body"]).encode()
+        headers["Content-Type"] = rec["req_headers"].get("Content-Type", "application/json")
+    if "Host" in rec["req_headers"]:
+        headers["Host"] = rec["req_headers"]["Host"]
+    async with replay.session.request(
+        rec["method"], replay.sim.url + path, params=query, data=data, headers=headers
+    ) as resp:
+        text = await resp.text()
+        status = resp.status
+    replay.http_done[index] = asyncio.get_running_loop().time()
+    where = f"http {rec['method']} {rec['path']}"
+    if status != rec["status"]:
+        if _known(replay.scenario, where):
+            return
+        replay.diffs.append(
+            f"{where}: status {rec['status']} recorded, {status} simulated ({text})"
+        )
+        return
+    body = json.loads(text) if text else None
+    if rec["path"].startswith("/ari/api-docs/"):
+        if body is not None and body.get("basePath") != rec["resp_body"].get("basePath"):
+            replay.diffs.append(f"{where}: basePath {body.get('basePath')} simulated")
+        return
+    learn_roles(body, replay.sim_roles)
+    if isinstance(rec["resp_body"], dict) and isinstance(body, dict):
+        rec_id, sim_id = rec["resp_body"].get("id"), body.get("id")
+        if isinstance(rec_id, str) and isinstance(sim_id, str):
+            replay.ids.setdefault(rec_id, sim_id)
+    replay.note(where, compare(rec["resp_body"], body, "$", replay.ids))
+
+
+async def _wait_trailing(
+    replay: Replay, records: list[Record], streams: dict[str, Stream], conn_app: dict[int, str]
+) -> None:
+    """Wait until the simulator has sent the counterpart of every recorded event."""
+    for j, r in enumerate(records):
+        if r["kind"] == "ws_msg" and r.get("dir") == "out":
+            await _await_recorded_event(replay, records, j, streams, conn_app)
+    # and let anything extra the simulator would send arrive
+    await asyncio.sleep(5)
+
+
+def _compare_events(
+    replay: Replay, records: list[Record], streams: dict[str, Stream], conn_app: dict[int, str]
+) -> None:
+    for conn, app in conn_app.items():
+        recorded = [r["data"] for r in records if r["kind"] == "ws_msg" and r["conn"] == conn]
+        simulated = streams[app].events
+        for ev in simulated:
+            learn_roles(ev, replay.sim_roles)
+            if ev["type"] not in EVENT_MODELS:
+                replay.diffs.append(f"{app}: {ev['type']} is not declared in events.json")
+        by_role_rec: dict[str, list[dict[str, Any]]] = {}
+        by_role_sim: dict[str, list[dict[str, Any]]] = {}
+        for ev in recorded:
+            by_role_rec.setdefault(event_role(ev, replay.rec_roles), []).append(ev)
+        for ev in simulated:
+            by_role_sim.setdefault(event_role(ev, replay.sim_roles), []).append(ev)
+        for role in sorted(set(by_role_rec) | set(by_role_sim)):
+            rec_list = by_role_rec.get(role, [])
+            sim_list = by_role_sim.get(role, [])
+            rec_types = [e["type"] for e in rec_list]
+            sim_types = [e["type"] for e in sim_list]
+            where = f"events {app} {role or '(no channel)'}"
+            if rec_types != sim_types:
+                replay.diffs.append(
+                    f"{where}: order\n  recorded  {rec_types}\n  simulated {sim_types}"
+                )
+                continue
+            for n, (rec_ev, sim_ev) in enumerate(zip(rec_list, sim_list, strict=True)):
+                replay.note(
+                    f"{where} #{n} {rec_ev['type']}", compare(rec_ev, sim_ev, "$", replay.ids)
+                )
+
+
+@pytest.mark.parametrize("scenario", GUIDE_SCENARIOS)
+async def test_guide_scenario_replays_like_asterisk(scenario: str) -> None:
+    replay = await _replay_guide(scenario)
+    records = load(scenario)
+    n_http = sum(1 for r in records if r["kind"] == "http")
+    n_events = sum(1 for r in records if r["kind"] == "ws_msg")
+    # every request answered and every recorded event paired (api-docs are not shape-compared)
+    n_docs = sum(1 for r in records if r["kind"] == "http" and "/api-docs/" in r["path"])
+    assert not replay.diffs, f"{scenario}: {len(replay.diffs)} differences\n" + "\n".join(
+        replay.diffs
+    )
+    assert replay.compared.get("http", 0) == n_http - n_docs
+    assert replay.compared.get("events", 0) == n_events
+
+
+def test_comparator_reports_shape_format_and_value_differences() -> None:
+    """The harness itself can fail: each kind of difference is reported with its path."""
+    recorded = {
+        "type": "PlaybackStarted",
+        "timestamp": "2026-11-28T04:21:53.900+0000",
+        "playback": {"id": "1795839713.11", "state": "playing", "media_uri": "sound:or"},
+        "channel": {"name": "Local/1000@default-00000005;2", "creationtime": "x"},
+    }
+    simulated = {
+        "type": "PlaybackStarted",
+        "timestamp": "2026-11-28 04:21:53",
+        "playback": {"id": "abc", "state": "done", "media_uri": "sound:or", "extra": 1},
+        "channel": {"name": "PJSIP/alice-00000001"},
+    }
+    found = {str(d) for d in compare(recorded, simulated)}
+    assert any(d.startswith("$.timestamp:") and "format" in d for d in found)
+    assert "$.playback: extra keys ['extra']" in found
+    assert any(d.startswith("$.playback.state:") for d in found)
+    assert any(d.startswith("$.playback.id:") for d in found)
+    assert "$.channel: missing keys ['creationtime']" in found
+    assert any(d.startswith("$.channel.name:") for d in found)
+    assert compare(recorded, recorded) == []
