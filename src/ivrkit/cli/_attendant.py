@@ -1,17 +1,292 @@
-"""Placeholder: filled in by the issue that owns these subcommands."""
+"""``ivrkit run``, ``ivrkit demo`` and ``ivrkit check``: the menu engine on the command line.
+
+* ``run [MENU.yaml]``: serve the menu (default: the guide's attendant) to a real Asterisk
+  until Ctrl-C, then hand live calls back to the dialplan and exit.
+* ``demo``: the embedded Asterisk, the attendant and a scripted caller in one process,
+  on virtual time unless ``--realtime``; prints the call transcript.
+* ``check MENU.yaml``: validate a menu file and print its tree.
+
+A bad menu file is rejected (exit 2, every problem with file:line:field) before any
+connection is made, so no call is ever touched by it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ivrkit.cli import CliError
+from ivrkit.ivr import (
+    ATTENDANT_MENU,
+    Action,
+    BackAction,
+    ContinueAction,
+    GotoAction,
+    HandlerAction,
+    HangupAction,
+    Menu,
+    MenuDefinitionError,
+    MenuTree,
+    PlayAction,
+    TopAction,
+    TransferAction,
+    load_menu_file,
+    resolve_handlers,
+)
 
-def _todo(args: argparse.Namespace) -> int:
-    print(f"ivrkit {args.command}: not implemented yet")
-    return 2
+# The guide's scenario as a caller script (the format of `ivrkit sim --script`): press 1
+# during press-1, 2 during the restarted press-1, 8 likewise, stay silent past the 10 s
+# timeout, and hang up one second into the menu that follows "are you still there?".
+DEMO_SCRIPT = """\
+call: {from: PJSIP/alice, to: "1000"}
+wait_for_app: channel-aa
+steps:
+  - wait_for: sound:press-1
+  - wait: 0.3
+  - press: "1"
+  - wait_for: sound:press-1
+  - wait: 0.3
+  - press: "2"
+  - wait_for: sound:press-1
+  - wait: 0.3
+  - press: "8"
+  - wait_for: sound:press-1
+  - wait_for: sound:are-you-still-there
+  - wait_for: sound:press-1
+  - wait: 1
+  - hangup
+  - wait_for_hangup
+"""
+
+
+# ---------------------------------------------------------------- menus
+
+
+def load_checked(path: str | Path) -> tuple[MenuTree, dict[str, Any]]:
+    """Load a menu and import its handlers, or raise CliError with every problem."""
+    try:
+        tree = load_menu_file(path)
+        handlers = resolve_handlers(tree)
+    except MenuDefinitionError as exc:
+        raise CliError(exc.headline, *(str(p) for p in exc.problems)) from exc
+    return tree, handlers
+
+
+def describe_action(action: Action) -> str:
+    if isinstance(action, PlayAction):
+        return "play " + ", ".join(action.prompts) + ", then the menu again"
+    if isinstance(action, GotoAction):
+        return f"go to menu `{action.menu}`"
+    if isinstance(action, BackAction):
+        return "back to the previous menu"
+    if isinstance(action, TopAction):
+        return "back to the start menu"
+    if isinstance(action, HangupAction):
+        return "hang up"
+    if isinstance(action, ContinueAction):
+        where = ",".join(
+            str(v) for v in (action.context, action.extension, action.priority) if v is not None
+        )
+        return f"continue in the dialplan at {where}" if where else "continue in the dialplan"
+    if isinstance(action, TransferAction):
+        return f"transfer to {action.endpoint} ({action.timeout:g} s)"
+    assert isinstance(action, HandlerAction)
+    return f"run handler {action.name}"
+
+
+def describe_menu(name: str, menu: Menu, start: bool) -> list[str]:
+    lines = [f"{name}{' (start)' if start else ''}"]
+    if menu.greeting:
+        lines.append(f"  greeting: {', '.join(menu.greeting)}")
+    if menu.regreeting is not None:
+        lines.append(f"  re-greeting: {', '.join(menu.regreeting) or '(nothing)'}")
+    limits = []
+    for what, limit in (("no input", menu.max_no_input), ("no match", menu.max_no_match)):
+        if limit is not None:
+            limits.append(f"{limit}× {what}")
+    lines.append(
+        f"  no input after {menu.timeout:g} s: {', '.join(menu.no_input) or '(silence)'}"
+        f"; invalid: {', '.join(menu.invalid) or '(silence)'}"
+    )
+    lines.append(
+        f"  barge-in {'on' if menu.barge_in else 'off'}, type-ahead "
+        f"{'on' if menu.type_ahead else 'off'}, inter-digit {menu.inter_digit_timeout:g} s"
+        + (f"; after {' or '.join(limits)}: {describe_action(menu.on_limit)}" if limits else "")
+    )
+    for option in menu.options:
+        label = {"key": "key", "digits": "digits", "pattern": "pattern"}[option.kind]
+        lines.append(f"  {label} {option.value}: {describe_action(option.action)}")
+    return lines
+
+
+def check(args: argparse.Namespace) -> int:
+    tree, _ = load_checked(args.menu)
+    count = len(tree.menus)
+    print(f"{tree.source}: ok, {count} menu{'s' * (count != 1)}, calls start in `{tree.start}`")
+    for name, menu in tree.menus.items():
+        for line in describe_menu(name, menu, name == tree.start):
+            print(line)
+    return 0
+
+
+# ---------------------------------------------------------------- run
+
+
+def _credentials(args: argparse.Namespace) -> Any:
+    from ivrkit.ari import ConfigurationError, Credentials
+
+    try:
+        if args.credentials_file:
+            return Credentials.from_file(args.credentials_file)
+        return Credentials.from_env()
+    except ConfigurationError as exc:
+        raise CliError("no ARI credentials", str(exc)) from exc
+
+
+async def _serve(tree: MenuTree, handlers: dict[str, Any], config: Any) -> int:
+    from ivrkit.ari import AriClient, AriError
+    from ivrkit.ivr.runner import MenuRunner
+
+    runner = MenuRunner(tree, handlers=handlers)
+    client = AriClient(config)
+    runner.attach(client)
+    interrupted = False
+    try:
+        async with client:
+            print(
+                f"ivrkit run: serving {tree.source} as ARI app {config.apps[0]!r} at "
+                f"{config.ari_url} (Ctrl-C to stop)",
+                file=sys.stderr,
+                flush=True,
+            )
+            try:
+                await client.wait_stopped()
+            except asyncio.CancelledError:
+                # Ctrl-C: a controlled shutdown. Take the cancellation back so that the
+                # client can close cleanly, hand the calls to the dialplan, then re-raise.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                interrupted = True
+                released = await runner.release_calls()
+                print(
+                    f"ivrkit run: stopped; {released} call(s) handed back to the dialplan",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    except AriError as exc:
+        raise CliError(f"can't serve ARI app {config.apps[0]!r}", str(exc)) from exc
+    if interrupted:
+        raise asyncio.CancelledError
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from ivrkit.ari import ConfigurationError, ConnectionConfig
+
+    tree, handlers = load_checked(args.menu)
+    try:
+        config = ConnectionConfig(
+            base_url=args.url, apps=(args.app,), credentials=_credentials(args)
+        )
+    except ConfigurationError as exc:
+        raise CliError("invalid connection settings", str(exc)) from exc
+    try:
+        return asyncio.run(_serve(tree, handlers, config))
+    except KeyboardInterrupt:
+        return 130
+
+
+# ---------------------------------------------------------------- demo
+
+
+async def _demo(
+    tree: MenuTree,
+    handlers: dict[str, Any],
+    script: Any,
+    out: Callable[[str], None],
+) -> int:
+    from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+    from ivrkit.ivr.runner import MenuRunner
+    from ivrkit.sim import Simulator
+    from ivrkit.sim._script import ScriptError, run_script
+
+    runner = MenuRunner(tree, transcript=out, handlers=handlers)
+    async with Simulator() as sim:
+        config = ConnectionConfig(
+            base_url=sim.url,
+            apps=("channel-aa",),
+            credentials=Credentials(sim.username, sim.password),
+        )
+        client = AriClient(config)
+        runner.attach(client)
+        async with client:
+            try:
+                await run_script(sim, script, log=lambda message: None)
+            except ScriptError as exc:
+                raise CliError("the demo caller's script failed", str(exc)) from exc
+            async with asyncio.timeout(10):
+                await runner.wait_no_calls()
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from ivrkit.sim._script import ScriptError, load_script, parse_script
+
+    tree, handlers = load_checked(args.menu)
+    try:
+        script = load_script(args.script) if args.script else parse_script(DEMO_SCRIPT, "demo")
+    except ScriptError as exc:
+        raise CliError("invalid caller script", str(exc)) from exc
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    coro = _demo(tree, handlers, script, out)
+    if args.realtime:
+        return asyncio.run(coro)
+    from ivrkit.testing import run_virtual
+
+    return run_virtual(coro)
+
+
+# ---------------------------------------------------------------- registration
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("run", help="(not implemented yet)").set_defaults(func=_todo)
-    sub.add_parser("demo", help="(not implemented yet)").set_defaults(func=_todo)
-    sub.add_parser("check", help="(not implemented yet)").set_defaults(func=_todo)
+    p = sub.add_parser(
+        "run",
+        help="serve a menu (default: the guide's attendant) to a real Asterisk",
+        description="Serve a menu to an Asterisk over ARI until Ctrl-C. Credentials come "
+        "from ARI_USER/ARI_PASSWORD, ARI_CREDENTIALS_FILE or --credentials-file, never from "
+        "the command line.",
+    )
+    p.add_argument("menu", nargs="?", default=str(ATTENDANT_MENU), metavar="MENU.yaml")
+    p.add_argument("--url", default="http://localhost:8088", help="default %(default)s")
+    p.add_argument("--app", default="channel-aa", help="Stasis app name (default %(default)s)")
+    p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
+    p.set_defaults(func=run)
+
+    p = sub.add_parser(
+        "demo",
+        help="the attendant and a scripted caller against the embedded Asterisk",
+        description="Start the embedded Asterisk, the attendant and a caller PJSIP/alice "
+        "who presses 1, 2 and 8, stays silent past the timeout, then hangs up; print the "
+        "transcript. Runs on virtual time (about a second) unless --realtime.",
+    )
+    p.add_argument("--menu", default=str(ATTENDANT_MENU), metavar="FILE")
+    p.add_argument("--script", metavar="FILE", help="caller script (format of ivrkit sim)")
+    p.add_argument("--realtime", action="store_true", help="pace the call on the wall clock")
+    p.set_defaults(func=demo)
+
+    p = sub.add_parser(
+        "check",
+        help="validate a menu file and print its tree",
+        description="Validate MENU.yaml (exit 2 listing every problem) and print its menus.",
+    )
+    p.add_argument("menu", metavar="MENU.yaml")
+    p.set_defaults(func=check)

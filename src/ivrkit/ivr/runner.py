@@ -1,0 +1,432 @@
+"""Drive one CallMachine per call over ``ivrkit.ari``: the only async module of ivr.
+
+Theory of operation
+===================
+``MenuRunner.attach(client)`` registers a call setup with the AriClient. For every call
+that enters the application the client creates a ``CallScope``: one ordered queue of
+that channel's events, plus the call's timers and tasks, all torn down when the call
+ends. The runner gives each scope a ``_Call``: a ``CallMachine`` and the code that turns
+ARI events into machine events and machine commands into ARI requests (the shape of
+httpcore's http11 connection driving h11).
+
+Invariants
+  1. One call's events reach its machine one at a time, in arrival order: they are
+     handled on the scope's consumer, and commands are carried out (awaited) before the
+     next event is taken. Timer expiries and handler results are queued on the same
+     scope (``scope.call_later``), so they never interleave with an event either.
+  2. Playback ids are the machine's (``{channel_id}-p{n}``) and are routed to the call
+     before the POST (client staging), so Started/Finished always find their machine.
+  3. A command that fails is fed back as ``CommandFailed``; the rest of that batch is
+     dropped, because the machine's answer to the failure supersedes it. Stops and
+     hang-ups are quiet: "already gone" is what a hang-up race looks like, not an error.
+  4. Nothing outlives the call: timers and handler/transfer tasks belong to the scope,
+     which cancels them when the channel leaves; the runner forgets the call then too.
+  5. A failure inside one call (a machine error, a handler that raises) is logged with
+     the channel id and ends or resets *that* call only; other calls never notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ivrkit.ari import (
+    AriClient,
+    AriError,
+    CallEnded,
+    CallScope,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    PlaybackFinished,
+    PlaybackStarted,
+    StasisEnd,
+    StasisStart,
+    Timer,
+)
+from ivrkit.ivr._commands import (
+    Answer,
+    CancelTimer,
+    Command,
+    ContinueInDialplan,
+    Hangup,
+    Log,
+    PlayPrompt,
+    RunHandler,
+    StartTimer,
+    StopPrompt,
+    Transfer,
+)
+from ivrkit.ivr._events import (
+    DTMF_DIGITS,
+    CallerHungUp,
+    CallStarted,
+    CommandFailed,
+    DigitReceived,
+    Event,
+    HandlerFinished,
+    PromptFailed,
+    PromptFinished,
+    PromptStarted,
+    TimerExpired,
+)
+from ivrkit.ivr._exceptions import IvrError
+from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
+from ivrkit.ivr._machine import CallMachine
+from ivrkit.ivr._menu import MenuTree
+from ivrkit.ivr._state import CallState
+
+logger = logging.getLogger("ivrkit.ivr.runner")
+
+TRANSFER_APP_ARG = "ivrkit-transfer"
+_CLEANUP_TIMEOUT = 5.0
+_ARI_EVENTS = (
+    ChannelDtmfReceived,
+    PlaybackStarted,
+    PlaybackFinished,
+    ChannelHangupRequest,
+    StasisEnd,
+    ChannelDestroyed,
+)
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerStatistics:
+    """Counts for leak checks and monitoring; ``live_*`` are all 0 when no call is up."""
+
+    live_calls: int
+    live_timers: int
+    live_tasks: int
+    calls_total: int
+    commands_total: int
+    command_failures: int
+    call_errors: int
+
+
+class MenuRunner:
+    """Serves a MenuTree to every call of an AriClient.
+
+    ``transcript`` receives each transcript line (default: print). ``handlers`` maps
+    "module:function" names to coroutine functions; by default they are imported from the
+    tree (``resolve_handlers``), so a bad reference fails here, before any call.
+    """
+
+    def __init__(
+        self,
+        tree: MenuTree,
+        *,
+        transcript: Callable[[str], None] = _print_line,
+        handlers: Mapping[str, HandlerFunc] | None = None,
+    ) -> None:
+        self.tree = tree
+        self.transcript = transcript
+        self.handlers = dict(resolve_handlers(tree) if handlers is None else handlers)
+        self._calls: dict[str, _Call] = {}
+        self._client: AriClient | None = None
+        self._idle: asyncio.Event | None = None
+        self._calls_total = 0
+        self.commands_total = 0
+        self.command_failures = 0
+        self.call_errors = 0
+
+    def attach(self, client: AriClient) -> None:
+        """Serve calls of ``client``; call before ``async with client`` opens it."""
+        self._client = client
+        client.on_call(self._setup)
+
+    def statistics(self) -> RunnerStatistics:
+        return RunnerStatistics(
+            live_calls=len(self._calls),
+            live_timers=sum(len(c.timers) for c in self._calls.values()),
+            live_tasks=sum(c.tasks for c in self._calls.values()),
+            calls_total=self._calls_total,
+            commands_total=self.commands_total,
+            command_failures=self.command_failures,
+            call_errors=self.call_errors,
+        )
+
+    async def wait_no_calls(self) -> None:
+        """Return once no call is live (for demos and tests; bound it with a timeout)."""
+        while self._calls:
+            self._idle = asyncio.Event()
+            await self._idle.wait()
+
+    async def release_calls(self) -> int:
+        """Hand every live call back to the dialplan (clean shutdown); returns how many."""
+        calls = list(self._calls.values())
+        for call in calls:
+            await call.release()
+        return len(calls)
+
+    async def _setup(self, scope: CallScope, start: StasisStart) -> None:
+        if TRANSFER_APP_ARG in start.args:
+            return  # an outgoing transfer leg of ours; its scope-less events are ignored
+        call = _Call(self, scope)
+        self._calls[scope.channel_id] = call
+        self._calls_total += 1
+        scope.on(_ARI_EVENTS, call.on_event)
+        await call.feed(CallStarted(channel_name=start.channel.name))
+
+    def _forget(self, call: _Call) -> None:
+        self._calls.pop(call.scope.channel_id, None)
+        if not self._calls and self._idle is not None:
+            self._idle.set()
+
+
+def _channel_id(event: object) -> str | None:
+    channel = getattr(event, "channel", None)
+    return None if channel is None else str(channel.id)
+
+
+class _TransferFailed(Exception):
+    """The transfer's outgoing leg ended before it answered."""
+
+
+class _Call:
+    """One call: its machine, its scope, its timers (see the module's invariants)."""
+
+    __slots__ = (
+        "bridge_id",
+        "bridged",
+        "machine",
+        "peer_id",
+        "prefix",
+        "runner",
+        "scope",
+        "tasks",
+        "timers",
+    )
+
+    def __init__(self, runner: MenuRunner, scope: CallScope) -> None:
+        self.runner = runner
+        self.scope = scope
+        self.machine = CallMachine(runner.tree, scope.channel_id)
+        self.prefix = f"{scope.channel_id}-p"
+        self.timers: dict[str, Timer] = {}
+        self.tasks = 0
+        self.peer_id: str | None = None
+        self.bridge_id: str | None = None
+        self.bridged = False
+
+    # ---------------------------------------------------------------- events in
+
+    async def on_event(self, event: Any) -> None:
+        own = self.scope.channel_id
+        if isinstance(event, ChannelDtmfReceived):
+            if event.channel.id == own and event.digit in DTMF_DIGITS:
+                await self.feed(DigitReceived(digit=event.digit))
+        elif isinstance(event, PlaybackStarted):
+            if event.playback.id.startswith(self.prefix):
+                await self.feed(PromptStarted(playback_id=event.playback.id))
+        elif isinstance(event, PlaybackFinished):
+            pid = event.playback.id
+            if pid.startswith(self.prefix):
+                failed = event.playback.state == "failed"
+                await self.feed(
+                    PromptFailed(playback_id=pid) if failed else PromptFinished(playback_id=pid)
+                )
+        elif event.channel.id == own:  # hang-up request, StasisEnd, ChannelDestroyed
+            if self.machine.state is not CallState.DONE:
+                await self.feed(CallerHungUp())
+            if not isinstance(event, ChannelHangupRequest):
+                await self._drop_transfer()
+                self.runner._forget(self)
+        elif (
+            event.channel.id == self.peer_id
+            and self.bridged
+            and not isinstance(event, ChannelHangupRequest)
+        ):
+            # the transferred-to party left: the call is over for the caller too
+            self.peer_id = None
+            await self._drop_transfer()
+            await self.scope.hangup_quietly()
+
+    async def feed(self, event: Event) -> None:
+        now = asyncio.get_running_loop().time()
+        try:
+            commands = self.machine.handle(event, now)
+        except IvrError:
+            self.runner.call_errors += 1
+            logger.exception("call %s: engine error; hanging up", self.scope.channel_id)
+            await self._abandon()
+            return
+        await self.execute(commands)
+
+    # ---------------------------------------------------------------- commands out
+
+    async def execute(self, commands: tuple[Command, ...]) -> None:
+        for command in commands:
+            self.runner.commands_total += 1
+            reason = await self._carry_out(command)
+            if reason is not None:
+                self.runner.command_failures += 1
+                await self.feed(CommandFailed(command=command, reason=reason))
+                return  # invariant 3
+
+    async def _carry_out(self, command: Command) -> str | None:
+        """Do one command; return why it failed if the machine must know, else None."""
+        scope = self.scope
+        client = scope.client
+        try:
+            if isinstance(command, PlayPrompt):
+                await client.channels.play(
+                    scope.channel_id, command.media, playback_id=command.playback_id
+                )
+            elif isinstance(command, Log):
+                self.runner.transcript(command.line)
+            elif isinstance(command, StopPrompt):
+                await self._quietly(client.stop_playback_quietly(command.playback_id))
+            elif isinstance(command, StartTimer):
+                self._start_timer(command)
+            elif isinstance(command, CancelTimer):
+                timer = self.timers.pop(command.timer_id, None)
+                if timer is not None:
+                    timer.cancel()
+            elif isinstance(command, Answer):
+                await scope.answer()
+            elif isinstance(command, Hangup):
+                await self._quietly(scope.hangup_quietly())
+            elif isinstance(command, ContinueInDialplan):
+                await self._quietly(
+                    scope.continue_in_dialplan(
+                        context=command.context,
+                        extension=command.extension,
+                        priority=command.priority,
+                    )
+                )
+            elif isinstance(command, RunHandler):
+                self._spawn(self._run_handler(command))
+            else:
+                assert isinstance(command, Transfer)
+                self._spawn(self._transfer(command))
+        except (AriError, CallEnded) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    async def _quietly(self, request: Any) -> None:
+        """Stops, hang-ups and continues: a race with the caller's hang-up is normal."""
+        try:
+            await request
+        except AriError as exc:
+            logger.debug("call %s: ignored %r", self.scope.channel_id, exc)
+
+    def _start_timer(self, command: StartTimer) -> None:
+        timer_id = command.timer_id
+        delay = max(0.0, command.deadline - asyncio.get_running_loop().time())
+
+        async def expire() -> None:
+            if self.timers.pop(timer_id, None) is not None:
+                await self.feed(TimerExpired(timer_id=timer_id))
+
+        self.timers[timer_id] = self.scope.call_later(delay, expire)
+
+    def _spawn(self, coro: Any) -> None:
+        self.tasks += 1
+        task = self.scope.spawn(coro)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, _: object) -> None:
+        self.tasks -= 1
+
+    def _report(self, event: Event) -> None:
+        """Queue a result from a task behind the call's pending events (invariant 1)."""
+        # if the call ended meanwhile, nobody is waiting for the result
+        with contextlib.suppress(CallEnded):
+            self.scope.call_later(0, lambda: self.feed(event))
+
+    # ---------------------------------------------------------------- handlers
+
+    async def _run_handler(self, command: RunHandler) -> None:
+        handler = self.runner.handlers.get(command.name)
+        try:
+            if handler is None:
+                raise LookupError(f"handler {command.name!r} was not resolved")
+            await handler(self.scope, command.digits)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("call %s: handler %s failed", self.scope.channel_id, command.name)
+            self.runner.command_failures += 1
+            self._report(CommandFailed(command=command, reason=repr(exc)))
+        else:
+            self._report(HandlerFinished(name=command.name))
+
+    # ---------------------------------------------------------------- transfer
+
+    async def _transfer(self, command: Transfer) -> None:
+        scope = self.scope
+        client = scope.client
+        peer = client.new_id("ch")
+        scope.adopt_channel(peer)
+        # the leg either comes up in our app, or ends first (no answer, no such number)
+        outcome = scope.expect(
+            (StasisStart, StasisEnd, ChannelDestroyed), lambda e: _channel_id(e) == peer
+        )
+        try:
+            bridge = await client.bridges.create()
+            scope.adopt_bridge(bridge.id)
+            self.bridge_id = bridge.id
+            self.peer_id = peer
+            await client.channels.originate(
+                command.endpoint,
+                app=client.config.apps[0],
+                app_args=TRANSFER_APP_ARG,
+                channel_id=peer,
+                caller_id=command.caller_id,
+                answer_timeout=max(1, int(command.timeout)),
+            )
+            async with asyncio.timeout(command.timeout):
+                first = await outcome
+            if not isinstance(first, StasisStart):
+                raise _TransferFailed(f"{command.endpoint} ended without answering")
+            await client.bridges.add_channel(bridge.id, [scope.channel_id, peer])
+            self.bridged = True
+        except (AriError, CallEnded, TimeoutError, _TransferFailed) as exc:
+            await self._drop_transfer()
+            self.runner.command_failures += 1
+            self._report(CommandFailed(command=command, reason=f"{type(exc).__name__}: {exc}"))
+        finally:
+            outcome.cancel()
+
+    async def _drop_transfer(self) -> None:
+        client = self.scope.client
+        peer, bridge, self.peer_id, self.bridge_id = self.peer_id, self.bridge_id, None, None
+        self.bridged = False
+        if peer is not None:
+            await self._quietly(client.hangup_quietly(peer))
+        if bridge is not None:
+            await self._quietly(client.bridges.destroy(bridge))
+
+    # ---------------------------------------------------------------- endings
+
+    async def _abandon(self) -> None:
+        """The machine failed (invariant 5): stop this call's work and hang it up."""
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        await self._drop_transfer()
+        await self._quietly(self.scope.hangup_quietly())
+
+    async def release(self) -> None:
+        """Shutdown: stop what plays, cancel timers, continue the call in the dialplan."""
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        current = self.machine.current_playback
+        async with asyncio.timeout(_CLEANUP_TIMEOUT):
+            if current is not None:
+                await self._quietly(self.scope.client.stop_playback_quietly(current))
+            await self._drop_transfer()
+            await self._quietly(self.scope.continue_in_dialplan())
+        self.runner._forget(self)
+
+
+__all__ = ["TRANSFER_APP_ARG", "MenuRunner", "RunnerStatistics"]

@@ -1,0 +1,254 @@
+"""The attendant (ivrkit.ivr.runner over ivrkit.ari) against the embedded Asterisk."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import Callable
+
+from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from ivrkit.ivr import ATTENDANT_MENU, load_menu, load_menu_file
+from ivrkit.ivr.runner import MenuRunner
+from ivrkit.sim import Simulator
+
+GUIDE = [
+    "Channel PJSIP/alice-00000001 has entered the application",
+    "Channel PJSIP/alice-00000001 entered 1",
+    "Channel PJSIP/alice-00000001 entered 2",
+    "Channel PJSIP/alice-00000001 entered 8",
+    "Channel PJSIP/alice-00000001 entered an invalid option!",
+    "Channel PJSIP/alice-00000001 stopped paying attention...",
+    "PJSIP/alice-00000001 has left the application",
+]
+
+
+def config(sim: Simulator, app: str = "channel-aa") -> ConnectionConfig:
+    return ConnectionConfig(
+        base_url=sim.url, apps=(app,), credentials=Credentials(sim.username, sim.password)
+    )
+
+
+async def wait_until(predicate: Callable[[], bool]) -> None:
+    """Poll a condition that has no event of its own (counts in other components)."""
+    for _ in range(10_000):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never became true")
+
+
+async def test_the_guide_scenario_end_to_end() -> None:
+    lines: list[str] = []
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lines.append)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(120):
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(0.3)
+                await caller.press("1")
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(0.3)
+                await caller.press("2")
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(0.3)
+                await caller.press("8")
+                await caller.wait_for_playback("sound:press-1")  # after option-is-invalid
+                await caller.wait_for_playback("sound:are-you-still-there")
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(1.0)
+                await caller.hangup()
+                await caller.wait_for_hangup()
+                await runner.wait_no_calls()
+            heard = [(h.media_uri, h.cut_off) for h in caller.heard]
+            assert heard == [
+                ("sound:press-1", True),
+                ("sound:you-entered", False),
+                ("digits:1", False),
+                ("sound:press-1", True),
+                ("sound:you-entered", False),
+                ("digits:2", False),
+                ("sound:press-1", True),
+                ("sound:option-is-invalid", False),
+                ("sound:press-1", False),
+                ("sound:or", False),
+                ("sound:press-2", False),
+                ("sound:are-you-still-there", False),
+                ("sound:press-1", True),
+            ]
+            # the no-input prompt starts 10 s after the menu's last prompt ended
+            press2 = caller.heard[10]
+            still = caller.heard[11]
+            assert abs(still.start - press2.end - 10.0) < 0.05
+            await wait_until(lambda: client.statistics().calls == 0)
+        assert lines == GUIDE
+        stats = runner.statistics()
+        assert (stats.live_calls, stats.live_timers, stats.live_tasks) == (0, 0, 0)
+        assert stats.call_errors == 0
+        assert sim.stats()["channels"] == 0
+        assert sim.stats()["playbacks"] == 0
+
+
+async def test_hang_up_mid_prompt_leaves_nothing_behind() -> None:
+    lines: list[str] = []
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lines.append)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(0.5)
+                await caller.hangup()
+                await caller.wait_for_hangup()
+                await runner.wait_no_calls()
+                await wait_until(lambda: client.statistics().calls == 0)
+            await asyncio.sleep(15)  # past any timer that could have been left
+            s = client.statistics()
+            assert (s.calls, s.timers, s.tasks, s.playbacks) == (0, 0, 0, 0)
+        assert lines == [GUIDE[0], GUIDE[-1]]
+        assert [h.media_uri for h in caller.heard] == ["sound:press-1"]
+        assert runner.statistics().commands_total == 4  # log, answer, play, log
+        assert sim.stats() == {**sim.stats(), "channels": 0, "playbacks": 0, "bridges": 0}
+
+
+CRASHY = textwrap.dedent(
+    """\
+    menus:
+      main:
+        greeting: [sound:press-1]
+        options:
+          - {key: "1", handler: "crashy:boom"}
+          - {key: "2", play: [sound:you-entered, "digits:{digits}"]}
+          - {key: "3", handler: "crashy:speak"}
+    """
+)
+
+
+async def boom(call: object, digits: str) -> None:
+    raise RuntimeError("handler bug")
+
+
+async def speak(call: object, digits: str) -> None:
+    from ivrkit.ari import CallScope
+
+    assert isinstance(call, CallScope)
+    await call.play_and_wait("sound:demo-congrats")
+
+
+async def test_one_calls_handler_crash_does_not_touch_another_call() -> None:
+    lines: list[str] = []
+    handlers = {"crashy:boom": boom, "crashy:speak": speak}
+    runner = MenuRunner(load_menu(CRASHY), transcript=lines.append, handlers=handlers)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            alice = await sim.call("PJSIP/alice", "1000")
+            bob = await sim.call("PJSIP/bob", "1000")
+            async with asyncio.timeout(60):
+                await alice.wait_for_playback("sound:press-1")
+                await bob.wait_for_playback("sound:press-1")
+                await alice.press("1")  # crashes: alice gets the menu again
+                await bob.press("2")
+                await alice.wait_for_playback("sound:press-1")
+                await bob.wait_for_playback("sound:press-1")
+                await alice.press("3")  # a working handler plays on the call
+                await alice.wait_for_playback("sound:demo-congrats")
+                await alice.wait_for_playback("sound:press-1")
+                await alice.hangup()
+                await bob.hangup()
+                await runner.wait_no_calls()
+        assert [h.media_uri for h in bob.heard][:4] == [
+            "sound:press-1",
+            "sound:you-entered",
+            "digits:2",
+            "sound:press-1",
+        ]
+        assert [h.media_uri for h in alice.heard] == [
+            "sound:press-1",
+            "sound:press-1",
+            "sound:demo-congrats",
+            "sound:press-1",
+        ]
+        stats = runner.statistics()
+        assert stats.call_errors == 0
+        assert stats.command_failures == 1  # the crashing handler, reported to its machine
+        assert stats.calls_total == 2
+        assert sim.stats()["channels"] == 0
+
+
+async def test_release_hands_live_calls_back_to_the_dialplan() -> None:
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                assert await runner.release_calls() == 1
+                await caller.wait_for_hangup()  # the dialplan's next step is Hangup()
+        assert runner.statistics().live_calls == 0
+        assert caller.heard[0].cut_off
+
+
+TRANSFER = textwrap.dedent(
+    """\
+    menus:
+      main:
+        greeting: [sound:press-1]
+        options:
+          - key: "3"
+            transfer: {endpoint: "Local/2000@default", timeout: 5, failed: [sound:busy]}
+          - key: "4"
+            transfer: {endpoint: "Local/2999@default", timeout: 5, failed: [sound:busy]}
+    """
+)
+DIALPLAN = {
+    "default": {
+        "1000": ["NoOp()", "Stasis(channel-aa)", "Hangup()"],
+        "2000": ["Answer()", "Echo()"],
+    }
+}
+
+
+async def test_transfer_bridges_the_caller_and_cleans_up() -> None:
+    runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
+    async with Simulator(dialplan=DIALPLAN) as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("3")
+                await wait_until(lambda: sim.stats()["bridges"] == 1)
+                await wait_until(lambda: sim.stats()["channels"] == 3)  # alice + Local pair
+                await caller.hangup()
+                await caller.wait_for_hangup()
+                await wait_until(lambda: sim.stats()["channels"] == 0)
+                await wait_until(lambda: sim.stats()["bridges"] == 0)
+                await runner.wait_no_calls()
+        assert runner.statistics().command_failures == 0
+
+
+async def test_a_failed_transfer_plays_its_prompt_and_returns_to_the_menu() -> None:
+    runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
+    async with Simulator(dialplan=DIALPLAN) as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("4")  # no such extension: the Local leg dies at once
+                await caller.wait_for_playback("sound:busy")
+                await caller.wait_for_playback("sound:press-1")
+                await caller.hangup()
+                await runner.wait_no_calls()
+            assert sim.stats()["bridges"] == 0
+        assert runner.statistics().command_failures == 1
