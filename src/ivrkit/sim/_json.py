@@ -179,7 +179,6 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "Variable": (("value", "string", True),),
     "Sound": (
         ("id", "string", True),
-        ("text", "string", False),
         ("formats", "List[FormatLangPair]", True),
     ),
     "FormatLangPair": (("language", "string", True), ("format", "string", True)),
