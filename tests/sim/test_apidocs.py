@@ -1,0 +1,308 @@
+"""The simulator's API description against Asterisk's, and against the simulator itself.
+
+1. Everything the description declares exists in Asterisk 22's own description
+   (``shared/ari-api-docs``) with the same name and type: every path and method (with
+   its nickname and response class), every parameter (name, paramType, dataType,
+   required, allowMultiple, allowed values), every model field (name, type).
+2. The description cannot lie: every operation is served (no 404/405 from routing),
+   every declared model field is actually produced by the simulator's encoders, and
+   every field the simulator produces is declared.
+3. It is served like Asterisk serves it: auth required, ``basePath`` from the Host
+   header, ``swaggerVersion`` 1.1 (events 1.2), ``upgrade: websocket`` on the events
+   operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from _trace import API_DOCS
+
+from ivrkit.sim import Simulator
+from ivrkit.sim._apidocs import all_models, model_owner
+from ivrkit.sim._routetable import RESOURCES, all_operations
+
+NAMES = ("resources", *(name for name, _ in RESOURCES))
+
+
+def _asterisk(name: str) -> dict[str, Any]:
+    path = (
+        API_DOCS / "resources.json"
+        if name == "resources"
+        else API_DOCS / "api-docs" / f"{name}.json"
+    )
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def _asterisk_models() -> dict[str, dict[str, Any]]:
+    models: dict[str, dict[str, Any]] = {}
+    for file in sorted((API_DOCS / "api-docs").glob("*.json")):
+        models.update(json.loads(file.read_text(encoding="utf-8")).get("models", {}))
+    return models
+
+
+def _auth(sim: Simulator) -> dict[str, str]:
+    token = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def _fetch_all(sim: Simulator, host: str) -> dict[str, dict[str, Any]]:
+    docs: dict[str, dict[str, Any]] = {}
+    headers = {**_auth(sim), "Host": host}
+    async with aiohttp.ClientSession() as session:
+        for name in NAMES:
+            async with session.get(f"{sim.url}/ari/api-docs/{name}.json", headers=headers) as r:
+                assert r.status == 200, name
+                assert r.content_type == "application/json"
+                docs[name] = await r.json()
+    return docs
+
+
+async def test_description_is_a_subset_of_asterisks_with_the_same_names_and_types() -> None:
+    async with Simulator() as sim:
+        docs = await _fetch_all(sim, "pbx.example:8088")
+    problems: list[str] = []
+    ours_listed = [api["path"] for api in docs["resources"]["apis"]]
+    theirs_listed = [api["path"] for api in _asterisk("resources")["apis"]]
+    problems += [f"resources.json lists {p}" for p in ours_listed if p not in theirs_listed]
+    assert ours_listed == [f"/api-docs/{name}.{{format}}" for name, _ in RESOURCES]
+    for name, _ in RESOURCES:
+        ours, theirs = docs[name], _asterisk(name)
+        assert ours["resourcePath"] == theirs["resourcePath"]
+        assert ours["swaggerVersion"] == ("1.2" if name == "events" else "1.1")
+        their_ops = {
+            (api["path"], op["httpMethod"]): op
+            for api in theirs["apis"]
+            for op in api["operations"]
+        }
+        for api in ours["apis"]:
+            for op in api["operations"]:
+                where = f"{name}: {op['httpMethod']} {api['path']}"
+                their = their_ops.get((api["path"], op["httpMethod"]))
+                if their is None:
+                    problems.append(f"{where} does not exist in Asterisk")
+                    continue
+                for key in ("nickname", "responseClass", "upgrade", "websocketProtocol"):
+                    if op.get(key) != their.get(key):
+                        problems.append(
+                            f"{where} {key}={op.get(key)!r}, Asterisk {their.get(key)!r}"
+                        )
+                their_params = {p["name"]: p for p in their.get("parameters", [])}
+                for param in op.get("parameters", []):
+                    tp = their_params.get(param["name"])
+                    if tp is None:
+                        problems.append(f"{where} parameter {param['name']} not in Asterisk")
+                        continue
+                    for key in ("paramType", "dataType", "required", "allowMultiple"):
+                        default = False if key in ("required", "allowMultiple") else None
+                        if param.get(key, default) != tp.get(key, default):
+                            problems.append(
+                                f"{where} {param['name']}.{key}={param.get(key)!r}, "
+                                f"Asterisk {tp.get(key)!r}"
+                            )
+                    if "allowableValues" in param:
+                        allowed = set(tp.get("allowableValues", {}).get("values", []))
+                        extra = set(param["allowableValues"]["values"]) - allowed
+                        if extra:
+                            problems.append(f"{where} {param['name']} allows {sorted(extra)}")
+    their_models = _asterisk_models()
+    for name in NAMES:
+        for model_name, model in docs[name].get("models", {}).items():
+            their = their_models.get(model_name)
+            if their is None:
+                problems.append(f"model {model_name} not in Asterisk")
+                continue
+            for field, spec in model["properties"].items():
+                tf = their["properties"].get(field)
+                if tf is None:
+                    problems.append(f"model {model_name}.{field} not in Asterisk")
+                elif spec["type"] != tf["type"]:
+                    problems.append(f"{model_name}.{field}: {spec['type']}, Asterisk {tf['type']}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_description_is_served_like_asterisk_serves_it() -> None:
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
+        for name in NAMES:
+            async with session.get(f"{sim.url}/ari/api-docs/{name}.json") as r:
+                assert r.status == 401, name
+                assert r.headers["WWW-Authenticate"].startswith("Basic realm=")
+                assert await r.json() == {"message": "Authentication required"}
+        key = {"api_key": f"{sim.username}:{sim.password}"}
+        async with session.get(f"{sim.url}/ari/api-docs/channels.json", params=key) as r:
+            assert r.status == 200
+            assert (await r.json())["basePath"] == f"http://127.0.0.1:{sim.port}/ari"
+        for host in ("localhost:8088", "example.invalid:1234"):
+            headers = {**_auth(sim), "Host": host}
+            for name in ("resources", "asterisk"):
+                async with session.get(f"{sim.url}/ari/api-docs/{name}.json", headers=headers) as r:
+                    assert (await r.json())["basePath"] == f"http://{host}/ari"
+        async with session.get(f"{sim.url}/ari/api-docs/endpoints.json", headers=_auth(sim)) as r:
+            assert r.status == 404
+            assert await r.json() == {"message": "Resource not found"}
+        async with session.get(f"{sim.url}/ari/api-docs/events.json", headers=_auth(sim)) as r:
+            events = await r.json()
+    (socket_op,) = [
+        op for api in events["apis"] if api["path"] == "/events" for op in api["operations"]
+    ]
+    assert socket_op["upgrade"] == "websocket"
+    assert socket_op["websocketProtocol"] == "ari"
+    assert events["models"]["Message"]["discriminator"] == "type"
+
+
+async def test_every_declared_operation_is_served() -> None:
+    """Routing finds every (path, method) the description declares (no 404/405 from it)."""
+    async with Simulator() as sim, aiohttp.ClientSession(headers=_auth(sim)) as session:
+        for op in all_operations():
+            path = op.api_path
+            for param in op.params:
+                path = path.replace("{" + param.name + "}", "no-such-id")
+            if op.upgrade == "websocket":
+                ws = await session.ws_connect(f"{sim.url}/ari{path}", params={"app": "probe"})
+                await ws.close()
+                continue
+            async with session.request(op.http_method, f"{sim.url}/ari{path}") as r:
+                text = await r.text()
+            routing_errors = ('{"message": "Resource not found"}', '{"message": "Invalid method"}')
+            assert not (
+                r.status in (404, 405)
+                and text.replace(" ", "") in {e.replace(" ", "") for e in routing_errors}
+            ), f"{op.http_method} {op.api_path} ({op.nickname}) is not served: {r.status} {text}"
+
+
+# --------------------------------------------------------------------------- produced fields
+
+
+def _walk(model: str, value: Any, seen: dict[str, set[str]], undeclared: set[str]) -> None:
+    """Record which fields of ``model`` appear in ``value``, recursing into model fields."""
+    models = all_models()
+    if model.startswith("List[") and isinstance(value, list):
+        for item in value:
+            _walk(model[5:-1], item, seen, undeclared)
+        return
+    if model not in models or not isinstance(value, dict):
+        return
+    fields = {name: type_ for name, type_, _ in models[model]}
+    inherited: set[str] = set()
+    if model_owner(model) == "events" and model not in ("RESTRequest", "RESTQueryStringParameter"):
+        inherited = {"type", "asterisk_id", "application", "timestamp"}
+    for key, item in value.items():
+        if key in fields:
+            seen.setdefault(model, set()).add(key)
+            _walk(fields[key], item, seen, undeclared)
+        elif key not in inherited:
+            undeclared.add(f"{model}.{key}")
+    if inherited:
+        seen.setdefault("Message", set()).update({"type", "asterisk_id"} & value.keys())
+        seen.setdefault("Event", set()).update({"application", "timestamp"} & value.keys())
+
+
+async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[str, Any]]]:
+    """Drive the simulator through every encoder; (response class, body) pairs and events."""
+    answers: list[tuple[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    key = f"{sim.username}:{sim.password}"
+    async with aiohttp.ClientSession(headers=_auth(sim)) as session:
+        base = f"{sim.url}/ari"
+
+        async def call(method: str, path: str, model: str, **params: str) -> Any:
+            async with session.request(method, f"{base}/{path}", params=params) as r:
+                text = await r.text()
+                assert r.status < 300, f"{method} {path}: {r.status} {text}"
+                body = json.loads(text) if text else None
+                answers.append((model, body))
+                return body
+
+        # the dialplan's 1000 runs Stasis(channel-aa); the second socket replaces the first
+        apps = {"app": "channel-aa", "api_key": key}
+        first = await session.ws_connect(f"{base}/events", params=apps)
+        apps = {"app": "channel-aa,fx", "api_key": key}
+        ws = await session.ws_connect(f"{base}/events", params=apps)
+        await call("GET", "asterisk/info", "AsteriskInfo")
+        await call("GET", "asterisk/ping", "AsteriskPing")
+        await call("GET", "asterisk/variable", "Variable", variable="X")
+        await call("GET", "sounds", "List[Sound]")
+        await call("GET", "sounds/press-1", "Sound")
+        one = await call(
+            "POST",
+            "channels",
+            "Channel",
+            endpoint="Local/1000@default",
+            app="fx",
+            callerId="Alice <100>",
+            channelId="fx-1",
+            otherChannelId="fx-2",
+        )
+        await call("POST", "channels/fx-2/answer", "void")
+        await call("GET", f"channels/{one['id']}", "Channel")
+        await call("GET", "channels", "List[Channel]")
+        await call("POST", "channels/fx-1/variable", "void", variable="V", value="1")
+        await call("GET", "channels/fx-1/variable", "Variable", variable="V")
+        await call("POST", "channels/fx-1/play/fx-pb", "Playback", media="sound:press-1,sound:or")
+        await call("GET", "playbacks/fx-pb", "Playback")
+        await call("POST", "channels/fx-1/dtmf", "void", dtmf="1")
+        await call("POST", "bridges", "Bridge", bridgeId="fx-br", name="b")
+        await call("POST", "bridges/fx-br/addChannel", "void", channel="fx-1")
+        await call("GET", "bridges/fx-br", "Bridge")
+        await call("GET", "bridges", "List[Bridge]")
+        await call("POST", "bridges/fx-br/removeChannel", "void", channel="fx-1")
+        await call("GET", "applications", "List[Application]")
+        await call("GET", "applications/fx", "Application")
+        await call("POST", "events/user/ev", "void", application="fx", source="channel:fx-1")
+        await call("POST", "events/user/ev", "void", application="fx", source="bridge:fx-br")
+        await ws.send_str(json.dumps({"type": "RESTRequest", "method": "GET", "uri": "x"}))
+        await asyncio.sleep(5)  # let the multi-media playback run (virtual time)
+        await call("DELETE", "bridges/fx-br", "void")
+        await call("DELETE", "channels/fx-1", "void")
+        await asyncio.sleep(1)
+        for sock in (first, ws):
+            while True:  # everything sent so far is buffered by the client
+                try:
+                    msg = await sock.receive(timeout=1)
+                except TimeoutError:
+                    break
+                events.append(json.loads(msg.data))
+            await sock.close()
+    return answers, events
+
+
+async def test_every_declared_model_field_is_produced_and_every_produced_field_declared() -> None:
+    async with Simulator() as sim:
+        answers, events = await _exercise(sim)
+    seen: dict[str, set[str]] = {}
+    undeclared: set[str] = set()
+    for model, body in answers:
+        _walk(model, body, seen, undeclared)
+    types = {ev["type"] for ev in events}
+    for ev in events:
+        _walk(ev["type"], ev, seen, undeclared)
+    assert not undeclared, f"produced but not declared: {sorted(undeclared)}"
+    assert {
+        "ApplicationReplaced",
+        "RESTResponse",
+        "PlaybackContinuing",
+        "ChannelUserevent",
+    } <= types
+    missing = []
+    for model, fields in all_models().items():
+        if model in ("RESTRequest", "RESTQueryStringParameter"):
+            continue  # accepted from clients, not produced (tested in test_restws.py)
+        declared = {name for name, _, _ in fields}
+        if model not in seen and declared:
+            missing.append(f"{model} (never produced)")
+        elif declared - seen.get(model, set()):
+            missing.append(f"{model}: {sorted(declared - seen.get(model, set()))}")
+    assert not missing, "declared but never produced:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("name", ["ApplicationReplaced"])
+def test_events_without_own_fields_are_still_declared(name: str) -> None:
+    """ari-client throws on an event type that has no model, even one with no fields."""
+    assert name in all_models()
+    assert all_models()[name] == ()
