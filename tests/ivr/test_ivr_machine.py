@@ -366,3 +366,15 @@ def test_identifiers_are_deterministic() -> None:
 def test_call_id_must_not_be_empty() -> None:
     with pytest.raises(ValueError, match="call_id"):
         CallMachine(machine(MENU)._tree, "")
+
+
+def test_barge_in_off_with_type_ahead_acts_when_the_greeting_ends() -> None:
+    m = machine(MENU.replace("barge_in: false\n    type_ahead: false", "barge_in: false"))
+    started(m)
+    m.handle(digit("2"), 1)
+    m.handle(expired(1), 3)  # to sales: sales-1 (p2) plays, barge-in off
+    assert m.handle(digit("1"), 4) == (Log(line=f"{ALICE} pressed 1"),)  # kept, no stop
+    assert m.handle(finished(2), 5) == (play(3, "sound:sales-2"),)
+    out = m.handle(finished(3), 6)  # greeting over: the kept 1 means "back"
+    assert m.menu == "main"
+    assert out == (play(4, "sound:welcome"),)

@@ -386,10 +386,25 @@ class CallMachine:
             self._live.add(pb)
             self._out.append(PlayPrompt(playback_id=pb, media=media))
         elif self._state is CallState.GREETING:
-            self._state = CallState.WAITING
-            self._start_timer("no_input", self._menu.timeout)
+            self._listen()
         else:
             self._return_to_menu()
+
+    def _listen(self) -> None:
+        """The menu listens: handle typed-ahead keys, else wait ``timeout`` for one.
+
+        Keys go in one at a time; an action that leaves this menu (or plays something)
+        stops the loop, and the rest waits until a menu listens again.
+        """
+        self._state = CallState.WAITING
+        if not self._typed:
+            self._start_timer("no_input", self._menu.timeout)
+            return
+        menu = self._menu
+        while self._typed and self._menu is menu and self._state in _LISTENING:
+            digit, self._typed = self._typed[0], self._typed[1:]
+            self._cancel_timer()
+            self._collect(digit)
 
     def _stop_current(self) -> None:
         if self._current is not None:
@@ -408,14 +423,7 @@ class CallMachine:
             self._no_input = self._no_match = 0
         self._collected = ""
         if self._typed:
-            # type-ahead: the caller already answered, so play nothing more of the menu.
-            # Keys go in one at a time; an action that leaves this menu (or plays
-            # something) stops the loop and the rest waits for the next menu to listen.
-            self._state = CallState.WAITING
-            while self._typed and self._menu is menu and self._state in _LISTENING:
-                digit, self._typed = self._typed[0], self._typed[1:]
-                self._cancel_timer()
-                self._collect(digit)
+            self._listen()  # type-ahead: the caller already answered; skip the greeting
             return
         self._state = CallState.GREETING
         self._queue = menu.greeting if greet else menu.regreeting_prompts

@@ -105,9 +105,10 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             (PromptStarted,),
             {
                 DigitReceived: _ANY,
-                # the current prompt ends: the next one starts, or the menu waits
-                PromptFinished: frozenset({_S.GREETING, _S.WAITING}),
-                PromptFailed: frozenset({_S.GREETING, _S.WAITING}),
+                # the current prompt ends: the next one starts, or the menu listens, which
+                # may act at once on keys typed ahead while barge-in was off
+                PromptFinished: _ANY,
+                PromptFailed: _ANY,
                 TimerExpired: frozenset({_S.GREETING}),  # stale only
                 CommandFailed: _ANY,
             },
