@@ -60,6 +60,11 @@ class EventSocket:
     frames: list[str] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def base_path(self) -> str:
+        """``http://<Host of the upgrade request>/ari`` (api-docs over REST-over-websocket)."""
+        return f"http://{self.request.headers.get('Host') or self.request.host}/ari"
+
     def sink(self, application: str, ev: dict[str, Any]) -> None:
         """Model → socket: serialise once, queue, wake the writer."""
         self.frames.append(json.dumps(ev))
@@ -209,7 +214,9 @@ async def _events(request: web.Request) -> web.StreamResponse:
 async def _read_loop(sock: EventSocket, model: SimModel) -> None:
     async for msg in sock.ws:
         if msg.type == WSMsgType.TEXT:
-            reply = _restws.handle_frame(msg.data, model=model, application=sock.apps[0])
+            reply = _restws.handle_frame(
+                msg.data, model=model, application=sock.apps[0], base_path=sock.base_path
+            )
             if reply is not None:
                 sock.frames.append(json.dumps(reply))
                 sock.wake.set()
