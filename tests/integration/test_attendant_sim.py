@@ -6,8 +6,17 @@ import asyncio
 import textwrap
 from collections.abc import Callable
 
+import pytest
+
 from ivrkit.ari import AriClient, ConnectionConfig, Credentials
-from ivrkit.ivr import ATTENDANT_MENU, load_menu, load_menu_file
+from ivrkit.ivr import (
+    ATTENDANT_MENU,
+    CallMachine,
+    DigitReceived,
+    MachineError,
+    load_menu,
+    load_menu_file,
+)
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Simulator
 
@@ -252,3 +261,140 @@ async def test_a_failed_transfer_plays_its_prompt_and_returns_to_the_menu() -> N
                 await runner.wait_no_calls()
             assert sim.stats()["bridges"] == 0
         assert runner.statistics().command_failures == 1
+
+
+FEATURES = textwrap.dedent(
+    """\
+    menus:
+      main:
+        greeting: [sound:press-1, sound:or, sound:press-2]
+        options:
+          - {key: "1", play: [sound:you-entered, "digits:{digits}"]}
+          - {key: "0", continue: true}
+          - {key: "3", transfer: {endpoint: "Local/2000@default", timeout: 5}}
+          - {key: "5", handler: "nowhere:missing"}
+          - {key: "7", play: [recording:nothing, sound:or]}
+    """
+)
+
+
+async def test_failed_and_refused_plays_move_on_to_the_next_prompt() -> None:
+    runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                # the next play request is refused, the stop request fails: both survive
+                sim.faults.fail_requests(500, 1, path="channels", method="POST")
+                sim.faults.fail_requests(500, 1, path="playbacks", method="DELETE")
+                await caller.press("1")
+                await caller.wait_for_playback("digits:1")  # you-entered was refused
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("7")  # recording: fails at once (PlaybackFinished failed)
+                await caller.wait_for_playback("sound:or")
+                await caller.hangup()
+                await runner.wait_no_calls()
+        media = [h.media_uri for h in caller.heard]
+        assert media[:3] == ["sound:press-1", "digits:1", "sound:press-1"]
+        assert "sound:you-entered" not in media
+        assert runner.statistics().command_failures == 1
+
+
+async def test_continue_leaves_the_call_to_the_dialplan() -> None:
+    runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("0")
+                await caller.wait_for_hangup()  # Stasis returned; the dialplan hangs up
+                await runner.wait_no_calls()
+        assert [h.media_uri for h in caller.heard] == ["sound:press-1"]
+
+
+async def test_an_unresolved_handler_is_a_failure_of_that_call_only() -> None:
+    runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("5")
+                await caller.wait_for_playback("sound:press-1")  # the menu again
+                await caller.hangup()
+                await runner.wait_no_calls()
+        assert runner.statistics().command_failures == 1
+
+
+async def test_the_transferred_party_hanging_up_ends_the_call() -> None:
+    runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
+    async with Simulator(dialplan=DIALPLAN) as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("3")
+                await wait_until(lambda: sim.stats()["bridges"] == 1)
+                await wait_until(lambda: sim.stats()["channels"] == 3)
+                peer = next(c for c in await client.channels.list() if c.id != caller.channel_id)
+                await client.channels.hangup(peer.id)
+                await caller.wait_for_hangup()
+                await runner.wait_no_calls()
+                await wait_until(lambda: sim.stats()["channels"] == 0)
+                await wait_until(lambda: sim.stats()["bridges"] == 0)
+
+
+async def test_an_engine_error_hangs_up_that_call_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = CallMachine.handle
+
+    def handle(self: CallMachine, event: object, now: float) -> object:
+        if isinstance(event, DigitReceived) and event.digit == "4":
+            raise MachineError("simulated engine bug")
+        return real(self, event, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CallMachine, "handle", handle)
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            alice = await sim.call("PJSIP/alice", "1000")
+            bob = await sim.call("PJSIP/bob", "1000")
+            async with asyncio.timeout(30):
+                await alice.wait_for_playback("sound:press-1")
+                await bob.wait_for_playback("sound:press-1")
+                await alice.wait_until_heard("sound:press-2")  # alice's no-input timer runs
+                await alice.press("4")
+                await alice.wait_for_hangup()
+                await bob.press("1")
+                await bob.wait_for_playback("sound:you-entered")
+                await bob.hangup()
+                await runner.wait_no_calls()
+        assert runner.statistics().call_errors == 1
+        assert sim.stats()["channels"] == 0
+
+
+async def test_release_while_waiting_cancels_the_timer() -> None:
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_until_heard("sound:press-2")
+                await wait_until(lambda: runner.statistics().live_timers == 1)
+                assert await runner.release_calls() == 1
+                await caller.wait_for_hangup()
+        assert runner.statistics().live_timers == 0
+        assert [h.media_uri for h in caller.heard] == ["sound:press-1", "sound:or", "sound:press-2"]

@@ -325,6 +325,55 @@ def test_each_problem_is_named_precisely(text: str, expected: list[str]) -> None
     assert problems(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "menus: {a: {options: []}}\ntranscript: 3\n",
+            "m.yaml:2: transcript: expected a mapping with fields `call_started`, `digit`, "
+            "`no_match`, `no_input`, `call_ended`",
+        ),
+        ("menus: {a: {options: [3]}}", "m.yaml:1: menus.a.options.0: expected a mapping"),
+        (
+            "menus: {a: {options: [{key: '1', continue: [1]}]}}",
+            "m.yaml:1: menus.a.options.0.continue: expected a mapping with fields `context`",
+        ),
+        (
+            "menus: {a: {options: [{key: '1', transfer: [1]}]}}",
+            "m.yaml:1: menus.a.options.0.transfer: expected a mapping with fields `endpoint`",
+        ),
+        (
+            "menus: {a: {options: [{pattern: '[1#]', hangup: true}]}}",
+            "m.yaml:1: menus.a.options.0.pattern: unexpected character '#' in [1#]",
+        ),
+        ("menus: {a: {options: []}}\n\x07", "m.yaml: not valid YAML: unacceptable character"),
+    ],
+)
+def test_more_shapes_are_refused(text: str, expected: str) -> None:
+    assert problems(text)[0].startswith(expected)
+
+
+def test_null_transcript_lines_and_ranges_are_fine() -> None:
+    tree = load_menu(
+        "transcript: {digit: null}\nmenus: {a: {options: [{pattern: '[1-3]X', hangup: true}]}}"
+    )
+    assert tree.transcript.digit is None
+    option = tree.menus["a"].options[0]
+    assert option.matches("25")
+    assert not option.matches("45")
+
+
+def test_python_built_trees_report_handler_problems_without_a_line() -> None:
+    menu = Menu(
+        name="a", options=(Option(kind="key", value="1", action=HandlerAction(name="json:x")),)
+    )
+    with pytest.raises(MenuDefinitionError) as info:
+        resolve_handlers(MenuTree(menus={"a": menu}, start="a"))
+    assert [str(p) for p in info.value.problems] == [
+        "<python>: menus.a.options.0.handler: module `json` has no `x`"
+    ]
+
+
 def test_yaml_syntax_errors_name_the_line() -> None:
     assert problems("menus:\n  a: [1\n  b: 2\n") == [
         "m.yaml:3: not valid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence)"

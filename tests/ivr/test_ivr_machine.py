@@ -363,6 +363,13 @@ def test_identifiers_are_deterministic() -> None:
     assert outs[0] == outs[1]
 
 
+def test_read_only_view() -> None:
+    m = fresh()
+    assert m.call_id == "c1"
+    assert m.current_playback == pb(1)
+    assert m.running_timer is None
+
+
 def test_call_id_must_not_be_empty() -> None:
     with pytest.raises(ValueError, match="call_id"):
         CallMachine(machine(MENU)._tree, "")

@@ -81,10 +81,8 @@ class _Reader:
 
     # -------------------------------------------------------------- plumbing
 
-    def problem(self, node: yaml.Node | None, field: str, message: str) -> None:
-        line = None if node is None else node.start_mark.line + 1
-        if line is None:
-            line = self.lines.get(field)
+    def problem(self, node: yaml.Node, field: str, message: str) -> None:
+        line = node.start_mark.line + 1
         self.problems.append(
             MenuProblem(field=field, message=message, line=line, source=self.source)
         )
@@ -140,24 +138,19 @@ class _Reader:
         self.problem(node, field, f"expected a number of seconds, got {_kind(node)}")
         return None
 
-    def integer(self, node: yaml.Node, field: str, *, nullable: bool) -> int | None:
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _INT:
-                value = self.scalar(node)
-                assert isinstance(value, int)
-                return value
-            if nullable and node.tag == _NULL:
-                return None
-        self.problem(
-            node, field, f"expected an integer{' or null' if nullable else ''}, got {_kind(node)}"
-        )
+    def integer(self, node: yaml.Node, field: str) -> int | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+            value = self.scalar(node)
+            assert isinstance(value, int)
+            return value
+        self.problem(node, field, f"expected an integer, got {_kind(node)}")
         return None
 
     def limit(self, node: yaml.Node, field: str) -> object:
         """A failure limit: an integer, or null for none; _MISSING when invalid."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
             return None
-        return _or_missing(self.integer(node, field, nullable=False))
+        return _or_missing(self.integer(node, field))
 
     def boolean(self, node: yaml.Node, field: str) -> bool | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
@@ -364,9 +357,7 @@ class _Reader:
             else:
                 extension = self.string(ext_node, f"{field}.extension")
         priority = (
-            self.integer(fields["priority"], f"{field}.priority", nullable=False)
-            if "priority" in fields
-            else None
+            self.integer(fields["priority"], f"{field}.priority") if "priority" in fields else None
         )
         bad = any(
             k in fields and v is None
@@ -525,9 +516,8 @@ def _file_field(field: str, option_index: Mapping[str, list[int]]) -> str:
     """Rename ``menus.M.options.N`` from the index among kept options to the file's index."""
     parts = field.split(".")
     if len(parts) >= 4 and parts[0] == "menus" and parts[2] == "options" and parts[3].isdigit():
-        kept = option_index.get(parts[1])
-        if kept is not None and int(parts[3]) < len(kept):
-            parts[3] = str(kept[int(parts[3])])
+        # every parsed menu has its index, and tree_problems names only kept options
+        parts[3] = str(option_index[parts[1]][int(parts[3])])
     return ".".join(parts)
 
 

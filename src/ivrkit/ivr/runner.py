@@ -167,8 +167,8 @@ class MenuRunner:
         return len(calls)
 
     async def _setup(self, scope: CallScope, start: StasisStart) -> None:
-        if TRANSFER_APP_ARG in start.args:
-            return  # an outgoing transfer leg of ours; its scope-less events are ignored
+        # (a transfer's outgoing leg is adopted by its caller's scope before it is
+        # originated, so it never reaches this setup as a call of its own)
         call = _Call(self, scope)
         self._calls[scope.channel_id] = call
         self._calls_total += 1
