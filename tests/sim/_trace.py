@@ -161,8 +161,37 @@ def _compare(
         if key in EXACT_KEYS and [ids.get(x, x) if isinstance(x, str) else x for x in rec] != sim:
             out.append(Diff(where, f"{rec!r} recorded, {sim!r} simulated"))
             return
+        if _all_have_ids(rec) and _all_have_ids(sim):
+            # lists of objects (channels, bridges): Asterisk's order is its hash order,
+            # so pair the elements by (mapped) id
+            by_id = {item["id"]: item for item in sim}
+            wanted = [ids.get(item["id"], item["id"]) for item in rec]
+            missing = [i for i in wanted if i not in by_id]
+            extra = [i for i in by_id if i not in wanted]
+            if missing or extra:
+                out.append(Diff(where, f"ids missing {missing}, extra {extra}"))
+            for item, sim_id in zip(rec, wanted, strict=True):
+                if sim_id in by_id:
+                    _compare(item, by_id[sim_id], f"{where}[id={sim_id}]", key, ids, out)
+            return
         if rec and sim:
             _compare(rec[0], sim[0], f"{where}[0]", key, ids, out)
+        return
+    if key == "message_body" and isinstance(rec, str):
+        # REST over websocket: the body is JSON text; compare what it says
+        rec_body, sim_body = json.loads(rec), json.loads(sim)
+        if isinstance(rec_body, dict) and "swaggerVersion" in rec_body:
+            # an api-docs document: the simulator's own (see test_apidocs.py)
+            for k in ("swaggerVersion", "basePath"):
+                if rec_body.get(k) != sim_body.get(k):
+                    out.append(
+                        Diff(
+                            f"{where}.{k}",
+                            f"{rec_body.get(k)!r} recorded, {sim_body.get(k)!r} simulated",
+                        )
+                    )
+            return
+        _compare(rec_body, sim_body, f"{where}(json)", "", ids, out)
         return
     if key in EXACT_KEYS:
         expected = ids.get(rec, rec) if isinstance(rec, str) else rec
@@ -173,6 +202,10 @@ def _compare(
         pattern = fmt_of(key, rec)
         if pattern is not None and not re.fullmatch(pattern, sim):
             out.append(Diff(where, f"{sim!r} does not match the recorded format /{pattern}/"))
+
+
+def _all_have_ids(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items)
 
 
 def objects(value: Any) -> Iterator[dict[str, Any]]:
@@ -220,3 +253,69 @@ def learn_roles(value: Any, id_roles: dict[str, str]) -> None:
             and isinstance(obj.get("id"), str)
         ):
             id_roles[obj["id"]] = role(obj["name"])
+
+
+#: The lab's own prompts (the README: synthetic press-1 / or / press-2 /
+#: option-is-invalid / are-you-still-there, served as ``slin``, see catalog step 15).
+LAB_PROMPTS = ("press-1", "or", "press-2", "option-is-invalid", "are-you-still-there")
+
+
+def lab_prompt_seconds() -> dict[str, float]:
+    """Natural lengths of the lab prompts, measured in the traces (longest done run)."""
+    out: dict[str, float] = {}
+    for name in ("guide-js-1-2-8-timeout", "guide-js-press-during-or", "protocol-catalog"):
+        started: dict[str, float] = {}
+        for rec in load(name):
+            data = rec.get("data") if rec["kind"] == "ws_msg" else None
+            if not isinstance(data, dict) or not isinstance(data.get("playback"), dict):
+                continue
+            pb = data["playback"]
+            media = str(pb.get("media_uri", ""))
+            if not media.startswith("sound:") or media[6:] not in LAB_PROMPTS:
+                continue
+            key = f"{rec['conn']}:{pb['id']}:{media}"
+            if data["type"] == "PlaybackStarted":
+                started[key] = rec["t"]
+            elif key in started and pb.get("state") == "done":
+                length = rec["t"] - started.pop(key)
+                out[media[6:]] = max(out.get(media[6:], 0.0), length)
+    return out
+
+
+def make_lab_sounds(root: Path) -> Path:
+    """A sounds directory holding exactly the lab's sounds, in the lab's formats.
+
+    The set and the formats are the recorded ``GET /sounds`` answer (catalog step 15);
+    lengths are the lab prompts' measured ones, else Asterisk's core prompts
+    (``shared/asterisk-sounds``), else one frame (sounds the traces never play).
+    """
+    en = root / "en"
+    en.mkdir(parents=True, exist_ok=True)
+    seconds_of: dict[str, float] = {}
+    tsv = SHARED / "asterisk-sounds" / "en-core-durations.tsv"
+    for line in tsv.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and not line.startswith("#"):
+            try:
+                seconds_of[parts[0]] = float(parts[1])
+            except ValueError:
+                continue
+    seconds_of.update(lab_prompt_seconds())
+    (listing,) = [
+        r["resp_body"]
+        for r in load("protocol-catalog")
+        if r["kind"] == "http" and r["path"] == "/ari/sounds" and r["status"] == 200
+    ]
+    for sound in listing:
+        seconds = seconds_of.get(sound["id"], 0.02)
+        for fmt in {f["format"] for f in sound["formats"]}:
+            path = en / f"{sound['id']}.{fmt}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "gsm":
+                size = round(seconds / 0.02) * 33
+            elif fmt in ("slin", "sln"):
+                size = round(seconds * 8000) * 2
+            else:
+                raise ValueError(f"the lab's sound list has a format this helper lacks: {fmt}")
+            path.write_bytes(bytes(size))
+    return root

@@ -31,14 +31,25 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from _trace import Diff, Record, compare, event_key, event_role, learn_roles, load
+from _trace import (
+    Diff,
+    Record,
+    compare,
+    event_key,
+    event_role,
+    learn_roles,
+    load,
+    make_lab_sounds,
+)
 
 from ivrkit.sim import Simulator
 from ivrkit.sim._apidocs import EVENT_MODELS
+from ivrkit.sim._dialplan import LAB_DIALPLAN
 
 GUIDE_SCENARIOS = (
     "guide-js-1-2-8-timeout",
@@ -64,11 +75,67 @@ KNOWN_DIFFERENCES: tuple[tuple[str, str, str], ...] = (
         )
         for name in ("endpoints", "recordings", "deviceStates", "mailboxes")
     ),
+    # protocol-catalog: things Asterisk did that the simulator legitimately does not do
+    *(
+        (
+            "protocol-catalog",
+            f"[{step} ",
+            "Asterisk bug: on a keep-alive connection that earlier got the duplicate-id 409, "
+            "originate to an unknown technology returns that stale 409 (thread-local errno "
+            "not reset); the simulator answers 500 Allocation failed, as Asterisk does on a "
+            "fresh connection (steps 25/26, compared)",
+        )
+        for step in ("23", "24")
+    ),
+    (
+        "protocol-catalog",
+        "[43 play number:42] http POST /ari/channels/cat-ch1b/play $.state",
+        "race in Asterisk: the answer's snapshot was taken after its playback thread had "
+        "started (37 of the 38 recorded play answers say 'queued', as the simulator does)",
+    ),
+    *(
+        (
+            "protocol-catalog",
+            f"[{step} StasisBroadcast",
+            "StasisBroadcast / POST /events/claim (Asterisk 20.17+, a broadcast dialplan "
+            "application) is not simulated: the simulator declares no claim operation, so a "
+            "client never sees it offered",
+        )
+        for step in ("68", "69", "70")
+    ),
+    (
+        "protocol-catalog",
+        "[62 REST over websocket: errors and variants] events catalog cat-ch1b: order",
+        "timing: Asterisk answered RESTRequest t5 (set a variable on a channel that was "
+        "playing press-1) only once that playback ended, 0.3 s later, so its ChannelVarset "
+        "follows PlaybackFinished; the simulator sets the variable at once",
+    ),
+    # gaps of the simulator (reported to the simulator's owner); listed, not hidden
+    (
+        "protocol-catalog",
+        "[63 continue cat-ch2b with no args (next priority of 1005) ] events catalog "
+        "(no channel): order",
+        "GAP: the simulator sends no BridgeDestroyed (Asterisk destroys cat-br1, deleted "
+        "with channels in it at step 58, when its last channel hangs up)",
+    ),
+    *(
+        (
+            "protocol-catalog",
+            f"[{step}] events catalog {channel}: order",
+            "GAP: when a Local pair tears down after /continue, Asterisk sends the ;1 half a "
+            "ChannelCallerId (step 63: before StasisEnd; step 64: after ChannelDestroyed); "
+            "the simulator does not",
+        )
+        for step, channel in (
+            ("63 continue cat-ch2b with no args (next priority of 1005) ", "cat-ch2"),
+            ("64 continue cat-ch1b into default,1006,1", "cat-ch1"),
+        )
+    ),
 )
 
 
 def _known(scenario: str, where: str) -> bool:
-    return any(s in ("*", scenario) and where.startswith(p) for s, p, _ in KNOWN_DIFFERENCES)
+    return any(s in ("*", scenario) and p in where for s, p, _ in KNOWN_DIFFERENCES)
 
 
 @dataclass
@@ -118,7 +185,19 @@ class Replay:
     ids: dict[str, str] = field(default_factory=dict)
     diffs: list[str] = field(default_factory=list)
     compared: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
     http_done: dict[int, float] = field(default_factory=dict)
+    step: str = ""
+
+    def learn_id(self, recorded: str, simulated: str) -> None:
+        """Map an id Asterisk made up to the simulator's (and the Local ``;2`` half's)."""
+        if recorded in self.ids or recorded == simulated:
+            return
+        self.ids[recorded] = simulated
+        rec_base, _, rec_n = recorded.rpartition(".")
+        sim_base, _, sim_n = simulated.rpartition(".")
+        if rec_n.isdigit() and sim_n.isdigit() and rec_base and sim_base:
+            self.ids.setdefault(f"{rec_base}.{int(rec_n) + 1}", f"{sim_base}.{int(sim_n) + 1}")
 
     def map_id(self, recorded: str) -> str:
         if recorded in self.ids:
@@ -132,10 +211,10 @@ class Replay:
         return recorded
 
     def note(self, where: str, diffs: list[Diff]) -> None:
-        kind = where.split(" ", 1)[0]
+        kind = where.split("] ", 1)[-1].split(" ", 1)[0]
         self.compared[kind] = self.compared.get(kind, 0) + 1
         for d in diffs:
-            if not _known(self.scenario, where):
+            if not _known(self.scenario, f"{where} {d}"):
                 self.diffs.append(f"{where} {d}")
 
 
@@ -288,10 +367,18 @@ async def _issue(replay: Replay, rec: Record, auth: dict[str, str], index: int) 
     query = {
         k: ",".join(replay.map_id(v) for v in str(v).split(",")) for k, v in rec["query"].items()
     }
+    wrong = rec["status"] == 401  # the trace redacts passwords; a recorded 401 had a wrong one
     headers = dict(auth) if "Authorization" in rec["req_headers"] else {}
+    if wrong and headers:
+        headers["Authorization"] = "Basic " + base64.b64encode(b"asterisk:wrong").decode()
+    if "api_key" in query:
+        query["api_key"] = (
+            "asterisk:wrong" if wrong else f"{replay.sim.username}:{replay.sim.password}"
+        )
     data = None
     if rec["req_body"] is not None:
-        data = json.dumps(rec["req_body"]).encode()
+        body_text = rec["req_body"]
+        data = (body_text if isinstance(body_text, str) else json.dumps(body_text)).encode()
         headers["Content-Type"] = rec["req_headers"].get("Content-Type", "application/json")
     if "Host" in rec["req_headers"]:
         headers["Host"] = rec["req_headers"]["Host"]
@@ -301,16 +388,18 @@ async def _issue(replay: Replay, rec: Record, auth: dict[str, str], index: int) 
         text = await resp.text()
         status = resp.status
     replay.http_done[index] = asyncio.get_running_loop().time()
-    where = f"http {rec['method']} {rec['path']}"
+    where = f"{replay.step}http {rec['method']} {rec['path']}"
     if status != rec["status"]:
         if _known(replay.scenario, where):
+            replay.skipped["http"] = replay.skipped.get("http", 0) + 1
             return
         replay.diffs.append(
             f"{where}: status {rec['status']} recorded, {status} simulated ({text})"
         )
         return
     body = json.loads(text) if text else None
-    if rec["path"].startswith("/ari/api-docs/"):
+    if rec["path"].startswith("/ari/api-docs/") and status == 200:
+        replay.skipped["docs"] = replay.skipped.get("docs", 0) + 1
         if body is not None and body.get("basePath") != rec["resp_body"].get("basePath"):
             replay.diffs.append(f"{where}: basePath {body.get('basePath')} simulated")
         return
@@ -318,7 +407,7 @@ async def _issue(replay: Replay, rec: Record, auth: dict[str, str], index: int) 
     if isinstance(rec["resp_body"], dict) and isinstance(body, dict):
         rec_id, sim_id = rec["resp_body"].get("id"), body.get("id")
         if isinstance(rec_id, str) and isinstance(sim_id, str):
-            replay.ids.setdefault(rec_id, sim_id)
+            replay.learn_id(rec_id, sim_id)
     replay.note(where, compare(rec["resp_body"], body, "$", replay.ids))
 
 
@@ -373,11 +462,12 @@ async def test_guide_scenario_replays_like_asterisk(scenario: str) -> None:
     n_http = sum(1 for r in records if r["kind"] == "http")
     n_events = sum(1 for r in records if r["kind"] == "ws_msg")
     # every request answered and every recorded event paired (api-docs are not shape-compared)
-    n_docs = sum(1 for r in records if r["kind"] == "http" and "/api-docs/" in r["path"])
     assert not replay.diffs, f"{scenario}: {len(replay.diffs)} differences\n" + "\n".join(
         replay.diffs
     )
-    assert replay.compared.get("http", 0) == n_http - n_docs
+    skipped = replay.skipped.get("http", 0) + replay.skipped.get("docs", 0)
+    assert replay.compared.get("http", 0) + skipped == n_http
+    assert replay.skipped.get("http", 0) == 4  # api-docs of resources the simulator lacks
     assert replay.compared.get("events", 0) == n_events
 
 
@@ -403,3 +493,179 @@ def test_comparator_reports_shape_format_and_value_differences() -> None:
     assert "$.channel: missing keys ['creationtime']" in found
     assert any(d.startswith("$.channel.name:") for d in found)
     assert compare(recorded, recorded) == []
+
+
+# --------------------------------------------------------------------------- protocol-catalog
+
+
+#: The lab's dialplan as the recording shows it. ``ivrkit.sim._dialplan.LAB_DIALPLAN``
+#: has ``2000`` as NoOp, Answer, Echo, but the recorded Echo pair sits at priority 2
+#: (step 31: ``"priority": 2, "app_name": "Echo"``), so here it is Answer, Echo.
+CATALOG_DIALPLAN = {
+    "default": {**LAB_DIALPLAN["default"], "2000": ("Answer()", "Echo()")},
+}
+
+
+async def _refused_upgrade(replay: Replay, rec: Record, auth: dict[str, str]) -> None:
+    """A websocket handshake Asterisk refused: the simulator must refuse it the same way."""
+    query = dict(rec["query"])
+    wrong = rec["status"] == 401
+    if "api_key" in query:
+        query["api_key"] = (
+            "asterisk:wrong" if wrong else f"{replay.sim.username}:{replay.sim.password}"
+        )
+    headers = dict(auth) if "Authorization" in rec["req_headers"] else {}
+    where = f"{replay.step}ws upgrade {rec['path']}?{'&'.join(sorted(rec['query']))}"
+    try:
+        ws = await replay.session.ws_connect(
+            replay.sim.url + rec["path"], params=query, headers=headers
+        )
+    except aiohttp.WSServerHandshakeError as exc:
+        if exc.status != rec["status"]:
+            replay.diffs.append(f"{where}: status {rec['status']} recorded, {exc.status} simulated")
+        replay.compared["http"] = replay.compared.get("http", 0) + 1
+        return
+    await ws.close()
+    replay.diffs.append(f"{where}: recorded {rec['status']}, the simulator accepted the upgrade")
+
+
+def _group_by_channel(replay: Replay, ev: dict[str, Any], recorded: bool) -> str:
+    """The (simulator) channel id an event is about, for per-channel ordering."""
+    channel = ev.get("channel") or ev.get("peer")
+    ident = ""
+    if isinstance(channel, dict):
+        ident = str(channel.get("id", ""))
+    elif isinstance(ev.get("playback"), dict):
+        ident = str(ev["playback"].get("target_uri", "")).partition(":")[2]
+    return replay.map_id(ident) if recorded else ident
+
+
+async def _replay_catalog(sounds: Path) -> tuple[Replay, list[Record]]:
+    records = load("protocol-catalog")
+    loop = asyncio.get_running_loop()
+    async with Simulator(
+        host="127.0.0.1", port=0, dialplan=CATALOG_DIALPLAN, sounds_dir=make_lab_sounds(sounds)
+    ) as sim:
+        token = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
+        auth = {"Authorization": f"Basic {token}"}
+        async with aiohttp.ClientSession() as session:
+            replay = Replay("protocol-catalog", sim, session)
+            streams: dict[int, Stream] = {}
+            sockets: dict[int, aiohttp.ClientWebSocketResponse] = {}
+            t0 = records[0].get("t_req", records[0]["t"])
+            start = loop.time()
+            async with asyncio.TaskGroup() as tg:
+                for i, rec in enumerate(records):
+                    kind = rec["kind"]
+                    if kind == "mark":
+                        replay.step = f"[{rec['label']}] "
+                        continue
+                    if kind in ("ws_msg", "ws_close") and rec.get("dir") != "in":
+                        continue  # what Asterisk sent: compared afterwards
+                    if kind == "ws_ctrl" or (kind == "ws_close" and rec.get("eof")):
+                        continue  # pings and TCP teardown are the transport's business
+                    delay = start + (rec.get("t_req", rec["t"]) - t0) - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)  # the recorded pace, on virtual time
+                    conn = rec.get("conn")
+                    if kind == "http" and rec.get("upgrade") == "websocket":
+                        await _refused_upgrade(replay, rec, auth)
+                    elif kind == "http":
+                        await _issue(replay, rec, auth, i)
+                    elif kind == "ws_open":
+                        assert isinstance(conn, int)
+                        query = dict(rec["query"])
+                        if "api_key" in query:
+                            query["api_key"] = f"{sim.username}:{sim.password}"
+                        headers = dict(auth) if "Authorization" in rec["req_headers"] else {}
+                        if "Host" in rec["req_headers"]:
+                            headers["Host"] = rec["req_headers"]["Host"]
+                        sockets[conn] = await session.ws_connect(
+                            f"{sim.url}/ari/events", params=query, headers=headers
+                        )
+                        streams[conn] = Stream(query["app"])
+                        tg.create_task(streams[conn].pump(sockets[conn]))
+                    elif kind == "ws_msg":
+                        assert isinstance(conn, int)
+                        text = rec["text"] if "text" in rec else json.dumps(rec["data"])
+                        await sockets[conn].send_str(text)
+                    elif kind == "ws_close":
+                        assert isinstance(conn, int)
+                        await sockets[conn].close()
+                await asyncio.sleep(5)
+                for ws in sockets.values():
+                    await ws.close()
+            replay.step = ""
+            _compare_catalog_events(replay, records, streams)
+    return replay, records
+
+
+def _compare_catalog_events(
+    replay: Replay, records: list[Record], streams: dict[int, Stream]
+) -> None:
+    step = ""
+    recorded_by_conn: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for rec in records:
+        if rec["kind"] == "mark":
+            step = rec["label"]
+        elif rec["kind"] == "ws_msg" and rec.get("dir") == "out":
+            recorded_by_conn.setdefault(rec["conn"], []).append((step, rec["data"]))
+    for conn, stream in streams.items():
+        for ev in stream.events:
+            if ev["type"] not in EVENT_MODELS:
+                replay.diffs.append(f"{stream.app}: {ev['type']} is not declared in events.json")
+        rec_groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        sim_groups: dict[str, list[dict[str, Any]]] = {}
+        for step, ev in recorded_by_conn.get(conn, []):
+            rec_groups.setdefault(_group_by_channel(replay, ev, True), []).append((step, ev))
+        for ev in stream.events:
+            sim_groups.setdefault(_group_by_channel(replay, ev, False), []).append(ev)
+        for group in sorted(set(rec_groups) | set(sim_groups)):
+            rec_list = rec_groups.get(group, [])
+            sim_list = sim_groups.get(group, [])
+            where = f"events {stream.app} {group or '(no channel)'}"
+            rec_types = [ev["type"] for _, ev in rec_list]
+            sim_types = [ev["type"] for ev in sim_list]
+            if rec_types != sim_types:
+                first = next(
+                    (
+                        n
+                        for n, pair in enumerate(zip(rec_types, sim_types, strict=False))
+                        if pair[0] != pair[1]
+                    ),
+                    min(len(rec_types), len(sim_types)),
+                )
+                step = rec_list[first][0] if first < len(rec_list) else rec_list[-1][0]
+                if _known(replay.scenario, f"[{step}] {where}: order"):
+                    replay.skipped["events"] = replay.skipped.get("events", 0) + len(
+                        rec_list[first:]
+                    )
+                else:
+                    replay.diffs.append(
+                        f"[{step}] {where}: order differs from #{first}\n"
+                        f"  recorded  {rec_types[first:]}\n  simulated {sim_types[first:]}"
+                    )
+                # the events before the first difference are still compared one by one
+                rec_list, sim_list = rec_list[:first], sim_list[:first]
+            for n, ((step, rec_ev), sim_ev) in enumerate(zip(rec_list, sim_list, strict=True)):
+                replay.note(
+                    f"[{step}] {where} #{n} {rec_ev['type']}",
+                    compare(rec_ev, sim_ev, "$", replay.ids),
+                )
+
+
+async def test_protocol_catalog_replays_like_asterisk(tmp_path: Path) -> None:
+    replay, records = await _replay_catalog(tmp_path / "sounds")
+    assert not replay.diffs, f"protocol-catalog: {len(replay.diffs)} differences\n" + "\n".join(
+        replay.diffs
+    )
+    # every request and every recorded event was compared, except the api-docs documents
+    # (compared in test_apidocs.py) and what KNOWN_DIFFERENCES lists
+    http = sum(1 for r in records if r["kind"] == "http")
+    assert replay.compared["http"] + replay.skipped["http"] + replay.skipped["docs"] == http
+    # 4 api-docs of resources the simulator lacks, 2 stale 409s, 4 StasisBroadcast/claim
+    assert replay.skipped["http"] == 10
+    out = sum(1 for r in records if r["kind"] == "ws_msg" and r.get("dir") == "out")
+    assert replay.compared["events"] + replay.skipped["events"] == out
+    # 42 of the three StasisBroadcast calls, 12 after the step-62 timing difference, 6 gaps
+    assert replay.skipped["events"] == 60, replay.skipped
