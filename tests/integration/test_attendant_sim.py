@@ -398,3 +398,40 @@ async def test_release_while_waiting_cancels_the_timer() -> None:
                 await caller.wait_for_hangup()
         assert runner.statistics().live_timers == 0
         assert [h.media_uri for h in caller.heard] == ["sound:press-1", "sound:or", "sound:press-2"]
+
+
+async def test_many_concurrent_calls_leave_nothing_behind() -> None:
+    """100 callers at once, each: key during press-1, hear the answer, hang up."""
+    lines: list[str] = []
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lines.append)
+
+    async def one(sim: Simulator, n: int) -> list[str]:
+        caller = await sim.call(f"PJSIP/caller{n}", "1000")
+        await caller.wait_for_playback("sound:press-1")
+        await caller.press(str(n % 3))  # 1 and 2 are options, 0 is invalid
+        await caller.wait_for_playback("sound:press-1")
+        await caller.hangup()
+        await caller.wait_for_hangup()
+        return [h.media_uri for h in caller.heard]
+
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            async with asyncio.timeout(120), asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(one(sim, n)) for n in range(100)]
+            await runner.wait_no_calls()
+            await wait_until(lambda: client.statistics().calls == 0)
+        for n, task in enumerate(tasks):
+            answer = (
+                ["sound:option-is-invalid"]
+                if n % 3 == 0
+                else ["sound:you-entered", f"digits:{n % 3}"]
+            )
+            assert task.result() == ["sound:press-1", *answer, "sound:press-1"]
+        stats = runner.statistics()
+        assert (stats.live_calls, stats.live_timers, stats.live_tasks) == (0, 0, 0)
+        assert stats.calls_total == 100
+        assert stats.call_errors == 0
+        assert len(lines) == 100 * 3 + 34  # entered, key, left; +invalid for n % 3 == 0
+        assert sim.stats()["channels"] == 0
