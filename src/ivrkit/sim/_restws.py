@@ -39,6 +39,9 @@ _log = logging.getLogger("ivrkit.sim")
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 _JSON = "application/json"
+#: Compact JSON as Asterisk writes ``message_body``; one encoder reused (``json.dumps``
+#: with ``separators`` builds a new encoder per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -62,7 +65,7 @@ def _answer(
     }
     if body is not None:
         out["content_type"] = _JSON
-        out["message_body"] = json.dumps(body, separators=(",", ":"))
+        out["message_body"] = _COMPACT(body)
     out["application"] = application
     out["timestamp"] = model.timestamp()
     out["asterisk_id"] = model.asterisk_id
