@@ -19,6 +19,8 @@ Invariants
   3. A command that fails is fed back as ``CommandFailed``; the rest of that batch is
      dropped, because the machine's answer to the failure supersedes it. Stops and
      hang-ups are quiet: "already gone" is what a hang-up race looks like, not an error.
+     A stop is sent without waiting for its answer, so the next prompt's request follows
+     immediately (a play queued behind a prompt starts when the stop lands).
   4. Nothing outlives the call: timers and handler/transfer tasks belong to the scope,
      which cancels them when the channel leaves; the runner forgets the call then too.
   5. A failure inside one call (a machine error, a handler that raises) is logged with
@@ -283,7 +285,10 @@ class _Call:
             elif isinstance(command, Log):
                 self.runner.transcript(command.line)
             elif isinstance(command, StopPrompt):
-                await self._quietly(client.stop_playback_quietly(command.playback_id))
+                # Not awaited: the next prompt's request goes out at once (one round trip
+                # to react to a key, not two). Asterisk gives the same result in either
+                # order: a play queued behind the prompt starts as soon as it is stopped.
+                self._spawn(self._quietly(client.stop_playback_quietly(command.playback_id)))
             elif isinstance(command, StartTimer):
                 self._start_timer(command)
             elif isinstance(command, CancelTimer):
