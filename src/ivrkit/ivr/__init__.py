@@ -106,5 +106,6 @@ __all__ = [
 
 for _name in __all__:
     _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and isinstance(_obj, type):
+    if isinstance(_obj, type) or (callable(_obj) and hasattr(_obj, "__code__")):
         _obj.__module__ = "ivrkit.ivr"
+del _name, _obj
