@@ -172,6 +172,22 @@ async def test_per_call_order_and_isolation(caplog: pytest.LogCaptureFixture) ->
         await until(lambda: got["slow"] == ["1", "2", "3"])
 
 
+async def test_setup_returning_a_task_does_not_block_the_call() -> None:
+    """``on_call=lambda c, s: c.spawn(...)`` returns a Task; the consumer must not await it."""
+    transport = FakeAri().transport()
+    got: list[str] = []
+
+    async def converse(call: CallScope) -> None:
+        got.append((await call.wait_for(ChannelDtmfReceived)).digit)
+
+    async with AriClient(config(), transport=transport, on_call=lambda c, s: c.spawn(converse(c))):
+        transport.stream.push(stasis_start("c1"))
+        await until(lambda: True)
+        await asyncio.sleep(0.01)
+        transport.stream.push(dtmf("c1", "4"))
+        await until(lambda: got == ["4"])
+
+
 async def test_unrouted_events_reach_app_pump() -> None:
     transport = FakeAri().transport()
     seen: list[str] = []

@@ -102,7 +102,7 @@ class Timer:
             return
         self.fired = True
         result = self._callback()
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
             await result
 
 
@@ -268,7 +268,9 @@ class Pump:
     async def _guard(self, fn: Callable[..., Any], *args: Any, what: str) -> None:
         try:
             result = fn(*args)
-            if inspect.isawaitable(result):
+            # only coroutines are awaited: a lambda returning e.g. ``scope.spawn(...)``'s
+            # task must not make the consumer wait for work that needs the consumer
+            if inspect.iscoroutine(result):
                 await result
         except Exception:
             logger.exception("%s handler failed for %s", what, self.label)
