@@ -185,6 +185,16 @@ async def test_bad_input_answers_like_asterisk_and_leaks_nothing() -> None:
             headers={"Content-Type": "application/json"},
         )
         assert malformed == (400, {"message": "Error parsing request body"})
+        phrases = [
+            ("GET", "channels/c1b/variable?variable=NOPE", "Variable Not Found"),
+            ("DELETE", "channels/c1b?reason=nonsense", "Invalid Reason"),
+            ("POST", "bridges?type=nonsense", "Internal Error"),
+            ("DELETE", "bridges/nope", "Not found"),
+            ("GET", "bridges/nope", "Not Found"),
+        ]
+        for method, path, phrase in phrases:
+            async with ari.session.request(method, f"{sim.ari_url}/{path}") as resp:
+                assert resp.reason == phrase, path
         assert (await ari.req("DELETE", "channels/c1b"))[0] == 204
         assert (await ari.req("DELETE", "channels/c1b"))[0] == 404
         assert (await ari.req("DELETE", "bridges/br"))[0] == 204

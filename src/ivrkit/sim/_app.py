@@ -91,12 +91,16 @@ STATE = web.AppKey("ivrkit_sim_state", SimState)
 
 
 def _json_response(
-    status: int, body: Any, headers: Mapping[str, str] | None = None
+    status: int,
+    body: Any,
+    headers: Mapping[str, str] | None = None,
+    reason: str | None = None,
 ) -> web.Response:
     if body is None:
-        return web.Response(status=status, headers=headers)
+        return web.Response(status=status, headers=headers, reason=reason)
     return web.Response(
         status=status,
+        reason=reason,
         body=json.dumps(body).encode(),
         content_type="application/json",
         headers=headers,
@@ -159,7 +163,7 @@ async def _rest(request: web.Request) -> web.StreamResponse:
         body,
         request.headers.get("Content-Type"),
     )
-    return _json_response(result.status, result.body, result.headers or None)
+    return _json_response(result.status, result.body, result.headers or None, result.phrase)
 
 
 async def _api_docs(request: web.Request) -> web.StreamResponse:

@@ -59,10 +59,12 @@ class SimResponse:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: Asterisk's own reason phrase where it is not the standard one ("Invalid Reason")
+    phrase: str | None = None
 
     @property
     def reason(self) -> str:
-        return REASONS.get(self.status, "Unknown")
+        return self.phrase or REASONS.get(self.status, "Unknown")
 
 
 class AriError(Exception):
@@ -72,14 +74,17 @@ class AriError(Exception):
     ``{"error": "Allocation failed"}`` (originate to an unknown technology).
     """
 
-    def __init__(self, status: int, message: str, *, key: str = "message") -> None:
+    def __init__(
+        self, status: int, message: str, *, key: str = "message", phrase: str | None = None
+    ) -> None:
         super().__init__(f"{status} {message}")
         self.status = status
         self.message = message
         self.key = key
+        self.phrase = phrase
 
     def response(self) -> SimResponse:
-        return SimResponse(self.status, {self.key: self.message})
+        return SimResponse(self.status, {self.key: self.message}, phrase=self.phrase)
 
 
 def ok(body: Any = None, status: int = 200) -> SimResponse:

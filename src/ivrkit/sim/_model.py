@@ -785,7 +785,7 @@ class SimModel:
         if upper in ("CALLERID(ALL)", "CALLERID()"):
             return f'"{ch.caller_name}" <{ch.caller_number}>'
         if name not in ch.variables:
-            raise AriError(404, "Provided variable was not found")
+            raise AriError(404, "Provided variable was not found", phrase="Variable Not Found")
         return ch.variables[name]
 
     def set_channel_var(self, channel_id: str, name: str | None, value: str) -> None:
@@ -866,7 +866,9 @@ class SimModel:
                 raise AriError(400, "Invalid reason for hangup reason_code provided") from exc
         elif reason:
             if reason not in HANGUP_CAUSES:
-                raise AriError(400, "Invalid reason for hangup reason provided")
+                raise AriError(
+                    400, "Invalid reason for hangup reason provided", phrase="Invalid Reason"
+                )
             cause = HANGUP_CAUSES[reason]
         if ch.hanging:
             return
@@ -1205,10 +1207,10 @@ class SimModel:
         pb.timer = self._at(None, max(0.0, pb.item_seconds - pb.elapsed), self._item_done, pb)
 
     # ------------------------------------------------------------------ bridges
-    def _bridge(self, bridge_id: str) -> Bridge:
+    def _bridge(self, bridge_id: str, phrase: str | None = None) -> Bridge:
         br = self.bridges.get(bridge_id)
         if br is None:
-            raise AriError(404, "Bridge not found")
+            raise AriError(404, "Bridge not found", phrase=phrase)
         return br
 
     def list_bridges(self) -> list[JsonDict]:
@@ -1229,10 +1231,16 @@ class SimModel:
             "sdp_label",
         }
         if any(k not in allowed for k in kinds):
-            raise AriError(500, "Unable to create bridge. Possible duplicate bridge id '(null)'")
+            raise AriError(
+                500,
+                "Unable to create bridge. Possible duplicate bridge id '(null)'",
+                phrase="Internal Error",
+            )
         if bridge_id and bridge_id in self.bridges:
             raise AriError(
-                500, f"Unable to create bridge. Possible duplicate bridge id '{bridge_id}'"
+                500,
+                f"Unable to create bridge. Possible duplicate bridge id '{bridge_id}'",
+                phrase="Internal Error",
             )
         br = Bridge(
             id=bridge_id or str(uuid.uuid4()),
@@ -1244,7 +1252,7 @@ class SimModel:
         return bridge_json(br)
 
     def destroy_bridge(self, bridge_id: str) -> None:
-        br = self._bridge(bridge_id)
+        br = self._bridge(bridge_id, "Not found")
         for ch in list(br.channels):
             self._bridge_remove(br, ch)
         self._stop_target_playbacks(br.playbacks, "done")
@@ -1265,7 +1273,7 @@ class SimModel:
     def add_to_bridge(self, bridge_id: str, channel_ids: Sequence[str] | None) -> None:
         if not channel_ids:
             raise AriError(400, "Missing parameter channel")
-        br = self._bridge(bridge_id)
+        br = self._bridge(bridge_id, "Not found")
         chans: list[Channel] = []
         for cid in channel_ids:
             ch = self.channels.get(cid)
