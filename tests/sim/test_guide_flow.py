@@ -59,3 +59,20 @@ async def test_call_enters_stasis_plays_and_takes_dtmf() -> None:
             "timers": 0,
             "websockets": 1,
         }
+
+
+async def test_missing_sound_fails_like_asterisk() -> None:
+    async with (
+        Simulator(missing_sounds=["press-1"]) as sim,
+        ari_session(sim) as ari,
+        ari.events("channel-aa") as ev,
+    ):
+        await sim.wait_for_app("channel-aa")
+        caller = await sim.call("PJSIP/alice", "1000")
+        await ev.next("StasisStart")
+        status, _ = await ari.req(
+            "POST", f"channels/{caller.channel_id}/play", {"media": "sound:press-1"}
+        )
+        assert status == 201
+        assert (await ev.next("PlaybackStarted"))["playback"]["state"] == "playing"
+        assert (await ev.next("PlaybackFinished"))["playback"]["state"] == "failed"

@@ -10,7 +10,7 @@ up. Nothing here starts a thread; timers are the loop's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -185,6 +185,7 @@ class Simulator:
         *,
         users: Mapping[str, str] | None = None,
         sounds_dir: str | Path | None = None,
+        missing_sounds: Iterable[str] = (),
         dialplan: DialplanSpec | None = None,
         durations_file: str | Path | None = None,
     ) -> None:
@@ -194,6 +195,7 @@ class Simulator:
         if not self.users:
             raise ValueError("Simulator needs at least one ARI user (users={'name': 'password'})")
         self._sounds_dir = Path(sounds_dir) if sounds_dir is not None else None
+        self._missing_sounds = tuple(missing_sounds)
         self._durations_file = Path(durations_file) if durations_file is not None else None
         self._dialplan = dialplan
         self.faults = Faults()
@@ -220,7 +222,7 @@ class Simulator:
         if self._runner is not None:
             raise SimulatorError("simulator already started")
         loop = asyncio.get_running_loop()
-        sounds = SoundLibrary(self._sounds_dir, self._durations_file)
+        sounds = SoundLibrary(self._sounds_dir, self._durations_file, self._missing_sounds)
         self._model = SimModel(loop, dialplan=self._dialplan, sounds=sounds)
         self._state = SimState(self._model, self.users, self.faults)
         self.faults.bind(self._state)

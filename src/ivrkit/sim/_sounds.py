@@ -154,8 +154,15 @@ def number_files(n: int) -> list[str]:
 class SoundLibrary:
     """Answers "does this sound exist, and how long is it" for one simulator."""
 
-    def __init__(self, sounds_dir: Path | None = None, durations_file: Path | None = None):
+    def __init__(
+        self,
+        sounds_dir: Path | None = None,
+        durations_file: Path | None = None,
+        missing: Iterable[str] = (),
+    ) -> None:
         self.sounds_dir = sounds_dir
+        #: sounds that do not exist even without a directory (to test failed prompts)
+        self.missing = frozenset(missing)
         self._table = dict(BUILTIN_SECONDS)
         self._table.update(read_durations(durations_file or shared_durations_file()))
         self._file_cache: dict[tuple[str, str], float | None] = {}
@@ -168,6 +175,8 @@ class SoundLibrary:
 
     def sound_seconds(self, name: str, lang: str = "en") -> float | None:
         """Length of ``sound:name``; ``None`` when it does not exist."""
+        if name in self.missing:
+            return None
         if self.sounds_dir is None:
             return self._table.get(name, DEFAULT_SOUND_SECONDS)
         key = (name, lang)
