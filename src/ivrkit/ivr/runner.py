@@ -421,7 +421,11 @@ class _Call:
         await self._quietly(self.scope.hangup_quietly())
 
     async def release(self) -> None:
-        """Shutdown: stop what plays, cancel timers, continue the call in the dialplan."""
+        """Shutdown: stop what plays, cancel timers, continue the call in the dialplan.
+
+        The machine then learns that the call left without its asking (CallerHungUp),
+        which writes the transcript's last line for the call.
+        """
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
@@ -431,6 +435,8 @@ class _Call:
                 await self._quietly(self.scope.client.stop_playback_quietly(current))
             await self._drop_transfer()
             await self._quietly(self.scope.continue_in_dialplan())
+            if self.machine.state is not CallState.DONE:
+                await self.feed(CallerHungUp())
         self.runner._forget(self)
 
 
