@@ -433,3 +433,29 @@ async def test_rest_over_websocket_mock() -> None:
                 await client.channels.get("nope")
         responder.cancel()
     assert transport.requests == []  # nothing went over HTTP
+
+
+async def test_cancelling_the_owner_still_closes_everything() -> None:
+    """Invariant: a cancelled ``async with AriClient`` closes scopes, pump and transport."""
+    transport = FakeAri().transport()
+    opened = asyncio.Event()
+    holder: list[AriClient] = []
+
+    async def app() -> None:
+        async with AriClient(config(), transport=transport) as client:
+            holder.append(client)
+            transport.stream.push(stasis_start("c1"))
+            opened.set()
+            await client.wait_stopped()
+
+    before = len(asyncio.all_tasks())
+    task = asyncio.get_running_loop().create_task(app())
+    await opened.wait()
+    await until(lambda: holder[0].statistics().calls == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert transport.closed
+    assert holder[0].state is ClientState.CLOSED
+    assert _zero(holder[0])
+    assert len(asyncio.all_tasks()) == before

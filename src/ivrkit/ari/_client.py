@@ -429,11 +429,13 @@ class AriClient:
         if self._state is ClientState.CLOSED:
             return
         self._state = ClientState.CLOSED
-        if self._supervisor is not None:
-            await self._supervisor.aclose()
-        await self._dispatch.aclose()
-        if self._transport is not None:
-            await self._transport.aclose()
+        try:
+            if self._supervisor is not None:
+                await self._supervisor.aclose()
+            await self._dispatch.aclose()
+        finally:
+            if self._transport is not None:
+                await self._transport.aclose()
 
     # -- readiness -------------------------------------------------------------------
 

@@ -318,11 +318,9 @@ class Pump:
         consumer = self._consumer
         if consumer is not None and consumer is not asyncio.current_task():
             consumer.cancel()
-            try:
-                await consumer
-            except asyncio.CancelledError:
-                if (task := asyncio.current_task()) is not None and task.cancelling():
-                    raise
+            # wait() never raises the consumer's CancelledError into us, so a caller
+            # that is itself being cancelled still finishes the teardown
+            await asyncio.wait({consumer})
         await self._close()
 
 
