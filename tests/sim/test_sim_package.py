@@ -49,6 +49,11 @@ def test_model_modules_do_not_import_aiohttp() -> None:
     """The model, dispatcher and route table are testable without HTTP."""
     for name in (
         "_model.py",
+        "_objects.py",
+        "_core.py",
+        "_channels.py",
+        "_playbacks.py",
+        "_bridges.py",
         "_dispatch.py",
         "_routetable.py",
         "_json.py",

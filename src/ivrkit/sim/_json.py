@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ivrkit.sim._model import Bridge, Channel, Playback
+    from ivrkit.sim._objects import Bridge, Channel, Playback
 
 JsonDict = dict[str, Any]
 

@@ -1,0 +1,147 @@
+"""Bridges: create, destroy, add and remove channels, BRIDGEPEER and their events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from ivrkit.sim._core import ModelCore
+from ivrkit.sim._dispatch import AriError
+from ivrkit.sim._json import (
+    JsonDict,
+    bridge_json,
+    channel_json,
+    event,
+)
+from ivrkit.sim._objects import (
+    Bridge,
+    Channel,
+)
+
+
+class BridgeOps(ModelCore):
+    """Bridge behaviour of the model."""
+
+    def list_bridges(self) -> list[JsonDict]:
+        return [bridge_json(b) for b in self.bridges.values()]
+
+    def get_bridge(self, bridge_id: str) -> JsonDict:
+        return bridge_json(self._bridge(bridge_id))
+
+    def create_bridge(self, bridge_id: str | None, type_: str | None, name: str | None) -> JsonDict:
+        kinds = [t.strip() for t in (type_ or "mixing").split(",") if t.strip()]
+        allowed = {
+            "mixing",
+            "holding",
+            "dtmf_events",
+            "proxy_media",
+            "video_sfu",
+            "video_single",
+            "sdp_label",
+        }
+        if any(k not in allowed for k in kinds):
+            raise AriError(
+                500,
+                "Unable to create bridge. Possible duplicate bridge id '(null)'",
+                phrase="Internal Error",
+            )
+        if bridge_id and bridge_id in self.bridges:
+            raise AriError(
+                500,
+                f"Unable to create bridge. Possible duplicate bridge id '{bridge_id}'",
+                phrase="Internal Error",
+            )
+        br = Bridge(
+            id=bridge_id or str(uuid.uuid4()),
+            name=name or "",
+            bridge_type="holding" if "holding" in kinds else "mixing",
+            creationtime=self.timestamp(),
+        )
+        self.bridges[br.id] = br
+        return bridge_json(br)
+
+    def destroy_bridge(self, bridge_id: str) -> None:
+        br = self._bridge(bridge_id, "Not found")
+        for ch in list(br.channels):
+            self._bridge_remove(br, ch)
+        self._stop_target_playbacks(br.playbacks, "done")
+        del self.bridges[br.id]
+
+    def _bridge_peer_vars(self, br: Bridge, announcer: str | None = None) -> None:
+        """BRIDGEPEER of every member: the others' names (an announcer first while playing)."""
+        if len(br.channels) < 2 and announcer is None:
+            return
+        for ch in br.channels:
+            names = [o.name for o in br.channels if o is not ch]
+            if announcer is not None:
+                names.insert(0, announcer)
+            others = ",".join(names)
+            ch.variables["BRIDGEPEER"] = others
+            self._varset(ch, "BRIDGEPEER", others)
+
+    def add_to_bridge(self, bridge_id: str, channel_ids: Sequence[str] | None) -> None:
+        if not channel_ids:
+            raise AriError(400, "Missing parameter channel")
+        br = self._bridge(bridge_id, "Not found")
+        chans: list[Channel] = []
+        for cid in channel_ids:
+            ch = self.channels.get(cid)
+            if ch is None:
+                raise AriError(400, "Channel not found")
+            if ch.stasis_app is None:
+                raise AriError(422, "Channel not in Stasis application")
+            chans.append(ch)
+        for ch in chans:
+            if ch.bridge is br or (ch.peer is not None and ch.peer.bridge is br):
+                # already in, or its own Local peer is: Asterisk adds nothing (traces, step 54)
+                continue
+            if ch.bridge is not None:
+                self._bridge_remove(ch.bridge, ch)
+            br.channels.append(ch)
+            ch.bridge = br
+            if ch.stasis_app is not None:  # the app now watches the bridge too
+                br.subscribers.setdefault(ch.stasis_app, None)
+            self._bridge_channel_event(br, ch, "ChannelEnteredBridge")
+            if len(br.channels) >= 2:
+                self._bridge_peer_vars(br)
+                for member in [ch] + [m for m in br.channels if m is not ch]:
+                    self._channel_event(member, "ChannelConnectedLine")
+
+    def remove_from_bridge(self, bridge_id: str, channel_ids: Sequence[str] | None) -> None:
+        if not channel_ids:
+            raise AriError(400, "Missing parameter channel")
+        br = self._bridge(bridge_id)
+        chans: list[Channel] = []
+        for cid in channel_ids:
+            ch = self.channels.get(cid)
+            if ch is None:
+                raise AriError(400, "Channel not found")
+            if ch.bridge is not br:
+                raise AriError(422, "Channel not in this bridge")
+            chans.append(ch)
+        for ch in chans:
+            self._bridge_remove(br, ch)
+
+    def _bridge_remove(self, br: Bridge, ch: Channel) -> None:
+        if ch not in br.channels:
+            ch.bridge = None
+            return
+        if "BRIDGEPEER" in ch.variables:
+            ch.variables["BRIDGEPEER"] = ""
+            self._varset(ch, "BRIDGEPEER", "")
+        br.channels.remove(ch)
+        ch.bridge = None
+        self._bridge_channel_event(br, ch, "ChannelLeftBridge")
+
+    def _bridge_channel_event(self, br: Bridge, ch: Channel, type_: str) -> None:
+        recipients = self._channel_recipients(ch)
+        recipients += [n for n in br.subscribers if n not in recipients]
+        if recipients:
+            ev = event(
+                type_,
+                self.timestamp(),
+                self.asterisk_id,
+                bridge=bridge_json(br),
+                channel=channel_json(ch),
+            )
+            self._deliver(recipients, ev)

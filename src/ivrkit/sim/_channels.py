@@ -1,0 +1,513 @@
+"""Channels: incoming calls, Local pairs from originate, the dialplan, Stasis, answer,
+DTMF, variables and the hang-up sequences recorded from Asterisk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivrkit.sim._core import ModelCore
+from ivrkit.sim._dialplan import Step
+from ivrkit.sim._dispatch import AriError
+from ivrkit.sim._json import (
+    JsonDict,
+    channel_json,
+)
+from ivrkit.sim._objects import (
+    CAUSE_TEXT,
+    DIAL_STATUS,
+    DTMF_DIGITS,
+    DTMF_LATENCY,
+    HANGUP_CAUSES,
+    Channel,
+    ChannelObserver,
+    parse_caller_id,
+)
+
+
+class ChannelOps(ModelCore):
+    """Channel behaviour of the model."""
+
+    def list_channels(self) -> list[JsonDict]:
+        return [channel_json(ch) for ch in self.channels.values()]
+
+    def get_channel(self, channel_id: str) -> JsonDict:
+        return channel_json(self._channel(channel_id))
+
+    def _new_channel(
+        self,
+        channel_id: str | None,
+        name: str,
+        state: str,
+        caller: tuple[str, str],
+        connected: tuple[str, str],
+        context: str,
+        exten: str,
+    ) -> Channel:
+        ch = Channel(
+            id=channel_id or self._unique_id(),
+            name=name,
+            state=state,
+            caller_name=caller[0],
+            caller_number=caller[1],
+            connected_name=connected[0],
+            connected_number=connected[1],
+            context=context,
+            exten=exten,
+            priority=1,
+            app_name="",
+            app_data="",
+            creationtime=self.timestamp(),
+        )
+        self.channels[ch.id] = ch
+        return ch
+
+    def incoming_call(
+        self,
+        tech_resource: str,
+        exten: str,
+        context: str = "default",
+        caller_id: str | None = "Alice <100>",
+        observer: ChannelObserver | None = None,
+    ) -> Channel:
+        """A phone (``PJSIP/alice``) dials ``exten``: a channel in state Ring runs the dialplan."""
+        if "/" not in tech_resource:
+            raise ValueError(f"caller endpoint {tech_resource!r} must look like PJSIP/alice")
+        ch = self._new_channel(
+            None,
+            f"{tech_resource}-{self._name_suffix()}",
+            "Ring",
+            parse_caller_id(caller_id),
+            ("", ""),
+            context,
+            exten,
+        )
+        ch.runs_dialplan = True
+        ch.observer = observer
+        self._run_dialplan(ch, context, exten, 1)
+        return ch
+
+    def originate(
+        self,
+        *,
+        endpoint: str | None,
+        extension: str | None,
+        context: str | None,
+        priority: int | None,
+        label: str | None,
+        app: str | None,
+        app_args: str | None,
+        caller_id: str | None,
+        timeout: int,
+        variables: dict[str, Any] | None,
+        channel_id: str | None,
+        other_channel_id: str | None,
+    ) -> JsonDict:
+        """``POST /channels``: only Local channels can be dialled in the simulator."""
+        if not endpoint:
+            raise AriError(400, "Endpoint must be specified")
+        if not app and not extension:
+            raise AriError(400, "Application or extension must be specified")
+        if "/" not in endpoint:
+            raise AriError(400, "Invalid endpoint specified")
+        for cid in (channel_id, other_channel_id):
+            if cid and cid in self.channels:
+                raise AriError(409, "Channel with given unique ID already exists")
+        tech, _, resource = endpoint.partition("/")
+        if tech.lower() != "local" or not resource:
+            raise AriError(500, "Allocation failed", key="error")
+        target, _, ctx = resource.partition("@")
+        ctx = ctx or "default"
+        ctx = ctx.split("/")[0]
+        vars_in = {str(k): str(v) for k, v in (variables or {}).items()}
+        if "CALLERID(name)" in vars_in or "CALLERID(num)" in vars_in:
+            base = parse_caller_id(caller_id)
+            caller = (vars_in.get("CALLERID(name)", base[0]), vars_in.get("CALLERID(num)", base[1]))
+        else:
+            caller = parse_caller_id(caller_id)
+        connected = parse_caller_id(caller_id)
+        suffix = self._name_suffix()
+        one = self._new_channel(
+            channel_id, f"Local/{resource}-{suffix};1", "Down", caller, connected, ctx, target
+        )
+        two = self._new_channel(
+            other_channel_id, f"Local/{resource}-{suffix};2", "Ring", caller, connected, ctx, target
+        )
+        one.half, two.half = 1, 2
+        one.peer, two.peer = two, one
+        one.app_name, one.app_data = "AppDial2", "(Outgoing Line)"
+        one.dialstring = f"{target}@{ctx}"
+        two.runs_dialplan = True
+        if app:
+            args = app_args.split(",") if app_args else []
+            one.pending_app = (app, args)
+            one.subscribers[app] = None
+            two.subscribers[app] = None
+        else:
+            one.pending_dialplan = (context or "default", extension or "s", priority or 1)
+        response = channel_json(one)
+        if not self.dialplan.exists(ctx, target):
+            # Local to a missing extension: both halves are destroyed at once (cause 0).
+            self._destroy(two, 0)
+            self._destroy(one, 0)
+            return response
+        if caller_id:
+            self._channel_event(
+                two,
+                "ChannelCallerId",
+                caller_presentation=0,
+                caller_presentation_txt="Presentation Allowed, Not Screened",
+            )
+        for name, value in vars_in.items():
+            if not name.startswith("CALLERID("):
+                two.variables[name] = value
+                self._varset(two, name, value)
+        if caller_id or any(name.startswith("CALLERID(") for name in vars_in):
+            self._channel_event(two, "ChannelConnectedLine")
+        self._dial_event(one, "")
+        if timeout > 0:
+            one.timeout_timer = self._at(one, float(timeout), self._originate_timeout, one)
+        self._run_dialplan(two, ctx, target, 1)
+        return response
+
+    def _originate_timeout(self, one: Channel) -> None:
+        one.timeout_timer = None
+        if one.gone or one.state == "Up":
+            return
+        self._hangup(one, 19, request=None)
+
+    def _run_dialplan(self, ch: Channel, context: str, exten: str, priority: int) -> None:
+        """Execute steps until one waits (Stasis, Wait, Echo) or the channel hangs up."""
+        while not ch.gone and not ch.hanging:
+            step = self.dialplan.step(context, exten, priority)
+            if step is None:
+                if priority == 1:
+                    self._hangup(ch, 0, request=None)
+                else:
+                    self._hangup(ch, 16, request=(16, True))
+                return
+            ch.context, ch.exten, ch.priority = context, exten, priority
+            ch.app_name, ch.app_data = step.app, step.data
+            self._channel_event(
+                ch, "ChannelDialplan", dialplan_app=step.app, dialplan_app_data=step.data
+            )
+            if not self._exec(ch, step, context, exten, priority):
+                return
+            priority += 1
+
+    def _exec(self, ch: Channel, step: Step, context: str, exten: str, priority: int) -> bool:
+        """Run one application; ``True`` to go on with the next priority."""
+        app = step.app.lower()
+        if app == "set":
+            name, _, value = step.data.partition("=")
+            ch.variables[name.strip()] = value
+            self._varset(ch, name.strip(), value)
+            return True
+        if app == "stasis":
+            name, *args = step.data.split(",")
+            ch.variables["STASISSTATUS"] = ""
+            self._varset(ch, "STASISSTATUS", "")
+            if not self.app_connected(name):
+                ch.variables["STASISSTATUS"] = "FAILED"
+                self._varset(ch, "STASISSTATUS", "FAILED")
+                return True
+            self._enter_stasis(ch, name, args)
+            return False
+        if app == "hangup":
+            self._hangup(ch, 16, request=(16, True))
+            return False
+        if app == "answer":
+            self._answer(ch)
+            return not (ch.gone or ch.hanging)
+        if app == "wait":
+            try:
+                seconds = float(step.data or 0)
+            except ValueError:
+                seconds = 0.0
+            self._at(ch, seconds, self._run_dialplan, ch, context, exten, priority + 1)
+            return False
+        return app != "echo"
+
+    def _enter_stasis(self, ch: Channel, app: str, args: list[str]) -> None:
+        ch.stasis_app = app
+        self._stasis_event(ch, "StasisStart", args=args)
+
+    def _leave_stasis(self, ch: Channel, *, hangup: bool) -> None:
+        """Stop media, leave the bridge, emit StasisEnd and STASISSTATUS=SUCCESS."""
+        self._stop_target_playbacks(ch.playbacks, "failed" if hangup else "done")
+        if ch.bridge is not None:
+            self._bridge_remove(ch.bridge, ch)
+        if ch.stasis_app is None:
+            return
+        self._stasis_event(ch, "StasisEnd")
+        ch.stasis_app = None
+        ch.variables["STASISSTATUS"] = "SUCCESS"
+        self._varset(ch, "STASISSTATUS", "SUCCESS")
+
+    def _set_state(self, ch: Channel, state: str) -> None:
+        if ch.state == state:
+            return
+        ch.state = state
+        self._channel_event(ch, "ChannelStateChange")
+
+    def channel_action(self, channel_id: str, action: str) -> None:
+        ch = self._stasis_channel(channel_id)
+        if action == "answer":
+            self._answer(ch)
+        elif action == "ring" and ch.half == 2 and ch.peer is not None:
+            self._ring_peer(ch.peer)
+
+    def _ring_peer(self, one: Channel) -> None:
+        if one.state == "Down":
+            self._set_state(one, "Ringing")
+            self._dial_event(one, "RINGING")
+
+    def _answer(self, ch: Channel) -> None:
+        if ch.state == "Up":
+            return
+        self._set_state(ch, "Up")
+        one = ch.peer if ch.half == 2 else None
+        if one is None or one.gone or one.state == "Up":
+            return
+        self._set_state(one, "Up")
+        self._dial_event(one, "ANSWER")
+        if one.timeout_timer is not None:
+            one.timeout_timer.cancel()
+            one.timers.discard(one.timeout_timer)
+            one.timeout_timer = None
+        if one.pending_app is not None:
+            app, args = one.pending_app
+            one.pending_app = None
+            one.app_name, one.app_data = "Stasis", ",".join([app, *args])
+            one.variables["STASISSTATUS"] = ""
+            self._varset(one, "STASISSTATUS", "")
+            if self.app_connected(app):
+                self._enter_stasis(one, app, args)
+            else:
+                one.variables["STASISSTATUS"] = "FAILED"
+                self._varset(one, "STASISSTATUS", "FAILED")
+                self._hangup(one, 16, request=(16, True))
+        elif one.pending_dialplan is not None:
+            context, exten, priority = one.pending_dialplan
+            one.pending_dialplan = None
+            one.runs_dialplan = True
+            self._run_dialplan(one, context, exten, priority)
+
+    def mute(self, channel_id: str, direction: str, on: bool) -> None:
+        ch = self._channel(channel_id)
+        if direction not in ("both", "in", "out"):
+            raise AriError(400, "Invalid direction specified")
+        if ch.stasis_app is None:
+            raise AriError(409, "Channel not in Stasis application")
+
+    def continue_in_dialplan(
+        self,
+        channel_id: str,
+        *,
+        context: str | None,
+        extension: str | None,
+        priority: int | None,
+        label: str | None,
+    ) -> None:
+        ch = self._stasis_channel(channel_id)
+        if context or extension or priority:
+            where = (context or ch.context, extension or ch.exten, priority or 1)
+        else:
+            where = (ch.context, ch.exten, ch.priority + 1)
+        self._leave_stasis(ch, hangup=False)
+        if not ch.runs_dialplan:
+            self._hangup(ch, 16, request=(16, True))
+            return
+        self._run_dialplan(ch, *where)
+
+    def get_channel_var(self, channel_id: str, name: str | None) -> str:
+        if not name:
+            raise AriError(400, "Variable name is required")
+        ch = self._channel(channel_id)
+        upper = name.upper()
+        if upper == "CALLERID(NUM)":
+            return ch.caller_number
+        if upper == "CALLERID(NAME)":
+            return ch.caller_name
+        if upper in ("CALLERID(ALL)", "CALLERID()"):
+            return f'"{ch.caller_name}" <{ch.caller_number}>'
+        if name not in ch.variables:
+            raise AriError(404, "Provided variable was not found", phrase="Variable Not Found")
+        return ch.variables[name]
+
+    def set_channel_var(self, channel_id: str, name: str | None, value: str) -> None:
+        if not name:
+            raise AriError(400, "Variable name is required")
+        ch = self._channel(channel_id)
+        upper = name.upper()
+        if upper == "CALLERID(NUM)":
+            ch.caller_number = value
+        elif upper == "CALLERID(NAME)":
+            ch.caller_name = value
+        else:
+            ch.variables[name] = value
+            self._varset(ch, name, value)
+
+    def send_dtmf(
+        self,
+        channel_id: str,
+        dtmf: str | None,
+        *,
+        before: int,
+        between: int,
+        duration: int,
+        after: int,
+    ) -> None:
+        """``POST /channels/{id}/dtmf``: the digits reach the other side after their time.
+
+        Timing from the traces: digit *i* is reported at
+        ``before + duration + 100 ms + i × (duration + between)``.
+        """
+        if not dtmf:
+            raise AriError(400, "DTMF is required")
+        ch = self._stasis_channel(channel_id)
+        receiver = ch.peer if ch.half and ch.peer is not None else None
+        start = max(self.now(), ch.dtmf_busy_until) - self.now()
+        t = start + max(before, 0) / 1000 + DTMF_LATENCY
+        step_duration = max(duration, 0) / 1000
+        for digit in dtmf:
+            if digit in "wW":
+                t += 0.5
+                continue
+            if digit not in DTMF_DIGITS:
+                continue
+            t += step_duration
+            if receiver is not None:
+                self._at(receiver, t, self._dtmf_arrives, receiver, digit, duration)
+            t += max(between, 0) / 1000
+        ch.dtmf_busy_until = self.now() + t + max(after, 0) / 1000
+
+    def caller_presses(self, ch: Channel, digits: str, duration_ms: int, between_ms: int) -> float:
+        """A phone sends DTMF into its channel; returns the clock when the last one lands."""
+        t = 0.0
+        for digit in digits:
+            if digit not in DTMF_DIGITS:
+                raise ValueError(f"{digit!r} is not a DTMF digit (use 0-9, A-D, # or *)")
+            t += duration_ms / 1000
+            self._at(ch, t, self._dtmf_arrives, ch, digit, duration_ms)
+            t += between_ms / 1000
+        return self.now() + t
+
+    def _dtmf_arrives(self, ch: Channel, digit: str, duration_ms: int) -> None:
+        if ch.gone or ch.hanging:
+            return
+        self._channel_event(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
+
+    def hangup_channel(
+        self, channel_id: str, *, reason_code: str | None, reason: str | None
+    ) -> None:
+        """``DELETE /channels/{id}``."""
+        ch = self._channel(channel_id)
+        cause = 16
+        if reason_code:
+            try:
+                cause = int(reason_code)
+            except ValueError as exc:
+                raise AriError(400, "Invalid reason for hangup reason_code provided") from exc
+        elif reason:
+            if reason not in HANGUP_CAUSES:
+                raise AriError(
+                    400, "Invalid reason for hangup reason provided", phrase="Invalid Reason"
+                )
+            cause = HANGUP_CAUSES[reason]
+        if ch.hanging:
+            return
+        self._hangup(ch, cause, request=(32, True))
+
+    def caller_hangs_up(self, ch: Channel) -> None:
+        """The phone side hangs up (cause 16, no ``soft``)."""
+        if ch.gone or ch.hanging:
+            return
+        self._hangup(ch, 16, request=(16, False))
+
+    def hangup_all(self) -> None:
+        """Shutdown: every channel hangs up (cause 16), bridges and timers go away."""
+        for ch in list(self.channels.values()):
+            self._hangup(ch, 16, request=(16, False))
+        for br in list(self.bridges.values()):
+            self.destroy_bridge(br.id)
+
+    def _hangup(self, x: Channel, cause: int, *, request: tuple[int, bool] | None) -> None:
+        """Tear down ``x`` (and its Local peer) with the traces' event order.
+
+        For the side that hangs up (``x``): ChannelHangupRequest(request), its playback
+        finished ``failed``, StasisEnd, STASISSTATUS; a dialplan-running channel also
+        gets a soft ChannelHangupRequest(16). The Local peer gets
+        ChannelHangupRequest(cause), its own StasisEnd sequence, then both are destroyed.
+        """
+        if x.gone or x.hanging:
+            return
+        x.hanging = True
+        peer = x.peer if x.peer is not None and not x.peer.gone and not x.peer.hanging else None
+        if request is not None:
+            self._hangup_request(x, *request)
+        if x.half == 1 and x.state != "Up" and request is not None:
+            self._dial_event(x, DIAL_STATUS.get(cause, "NOANSWER"))
+        if x.half == 1 and peer is not None:
+            # ;1 hangs up: ;1 leaves Stasis, the ;2 side is hung up, ;1 destroyed, ;2 cleans up
+            self._leave_stasis(x, hangup=True)
+            peer.hanging = True
+            self._hangup_request(peer, cause if cause else 16, False)
+            if request is not None:  # DELETE of ;1: ;1 is gone before ;2 cleans up
+                self._destroy(x, cause)
+            self._stop_target_playbacks(peer.playbacks, "failed")
+            if peer.bridge is not None:
+                self._bridge_remove(peer.bridge, peer)
+            was_in_stasis = peer.stasis_app is not None
+            if was_in_stasis:
+                self._stasis_event(peer, "StasisEnd")
+                peer.stasis_app = None
+            if was_in_stasis:
+                peer.variables["STASISSTATUS"] = "SUCCESS"
+                self._varset(peer, "STASISSTATUS", "SUCCESS")
+            if request is None:  # originate timeout: ;1 goes after ;2 left Stasis (traces)
+                self._destroy(x, cause)
+            if peer.runs_dialplan:
+                self._hangup_request(peer, 16, True)
+            self._destroy(peer, cause)
+            return
+        self._leave_stasis(x, hangup=True)
+        if x.runs_dialplan and request is not None and request != (16, True):
+            self._hangup_request(x, 16, True)
+        if peer is None:
+            self._destroy(x, cause)
+            return
+        peer.hanging = True
+        self._hangup_request(peer, cause if cause else 16, False)
+        self._destroy(x, cause)
+        if peer.state != "Up":
+            self._dial_event(peer, DIAL_STATUS.get(cause, "NOANSWER"))
+        self._leave_stasis(peer, hangup=True)
+        self._destroy(peer, cause)
+
+    def _destroy(self, ch: Channel, cause: int) -> None:
+        if ch.gone:
+            return
+        ch.hanging = True
+        self._stop_target_playbacks(ch.playbacks, "failed")
+        if ch.bridge is not None:
+            self._bridge_remove(ch.bridge, ch)
+        for handle in ch.timers:
+            handle.cancel()
+        ch.timers.clear()
+        if ch.half == 1:
+            ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
+        elif ch.runs_dialplan:
+            ch.app_name, ch.app_data = "", ""
+        self._channel_event(
+            ch, "ChannelDestroyed", cause=cause, cause_txt=CAUSE_TEXT.get(cause, "Unknown")
+        )
+        ch.gone = True
+        ch.stasis_app = None
+        self.channels.pop(ch.id, None)
+        for name in list(ch.subscribers):
+            app = self.apps.get(name)
+            if app is not None and app.sink is None and not self._app_in_use(name):
+                del self.apps[name]
+        if ch.observer is not None:
+            ch.observer.destroyed(self.now())

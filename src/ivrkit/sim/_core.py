@@ -1,0 +1,380 @@
+"""State, clock, ids and event delivery shared by the model's parts; applications,
+asterisk info, sounds and user events.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
+from ivrkit.sim._dispatch import AriError
+from ivrkit.sim._json import (
+    JsonDict,
+    application_json,
+    bridge_json,
+    channel_json,
+    event,
+    hangup_request_event,
+    varset_event,
+)
+from ivrkit.sim._objects import (
+    ASTERISK_ID,
+    ASTERISK_VERSION,
+    Application,
+    Bridge,
+    Channel,
+    Playback,
+    PlaybackQueue,
+    Scheduler,
+    Sink,
+)
+from ivrkit.sim._sounds import SoundLibrary
+
+
+class ModelCore:
+    """The model's state and plumbing; ``SimModel`` adds channels, playbacks, bridges."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        dialplan: DialplanSpec | None = None,
+        sounds: SoundLibrary | None = None,
+        wall_start: datetime | None = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.dialplan = Dialplan(DEFAULT_DIALPLAN if dialplan is None else dialplan)
+        self.sounds = sounds or SoundLibrary()
+        self.asterisk_id = ASTERISK_ID
+        self._t0 = scheduler.time()
+        self._wall0 = wall_start or datetime.now(UTC)
+        self._startup = self._format(self._wall0)
+        self._uid_base = int(self._wall0.timestamp())
+        self._uid_counter = itertools.count(1)
+        self._name_counter = itertools.count(1)
+        self._ts_cache: tuple[float, str] = (-1.0, "")
+        self.channels: dict[str, Channel] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.playbacks: dict[str, list[Playback]] = {}
+        self.apps: dict[str, Application] = {}
+        self.global_vars: dict[str, str] = {}
+        self.events_emitted = 0
+        #: applications connected with ``subscribeAll=true``: they see every event
+        self.all_events_apps: dict[str, None] = {}
+        #: called with the app name whenever a websocket takes an application
+        self.app_listeners: list[Callable[[str], None]] = []
+
+    def now(self) -> float:
+        return self.scheduler.time()
+
+    @staticmethod
+    def _format(dt: datetime) -> str:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+    def timestamp(self) -> str:
+        """Asterisk's event timestamp for the current clock, e.g. ``...T04:21:08.291+0000``."""
+        now = self.scheduler.time()
+        if self._ts_cache[0] != now:
+            wall = self._wall0 + timedelta(seconds=now - self._t0)
+            self._ts_cache = (now, self._format(wall))
+        return self._ts_cache[1]
+
+    def _unique_id(self) -> str:
+        return f"{self._uid_base}.{next(self._uid_counter)}"
+
+    def _name_suffix(self) -> str:
+        return f"{next(self._name_counter):08x}"
+
+    def _at(
+        self, owner: Channel | None, delay: float, cb: Callable[..., object], *args: Any
+    ) -> Any:
+        """Start a timer; a channel owner cancels it when it goes away."""
+        holder: list[Any] = []
+
+        def fire() -> None:
+            if owner is not None:
+                owner.timers.discard(holder[0])
+            cb(*args)
+
+        handle = self.scheduler.call_at(self.scheduler.time() + delay, fire)
+        holder.append(handle)
+        if owner is not None:
+            owner.timers.add(handle)
+        return handle
+
+    def _deliver(self, recipients: Iterable[str], ev: JsonDict) -> None:
+        self.events_emitted += 1
+        for name in recipients:
+            app = self.apps.get(name)
+            if app is not None and app.sink is not None:
+                out = dict(ev)
+                out["application"] = name
+                app.sink(name, out)
+
+    def _channel_recipients(self, ch: Channel) -> list[str]:
+        names = list(ch.subscribers)
+        if ch.stasis_app is not None and ch.stasis_app not in ch.subscribers:
+            names.append(ch.stasis_app)
+        if self.all_events_apps:
+            names += [n for n in self.all_events_apps if n not in names]
+        return names
+
+    def _channel_event(self, ch: Channel, type_: str, **fields: Any) -> None:
+        recipients = self._channel_recipients(ch)
+        if not recipients:
+            return
+        fields["channel"] = channel_json(ch)
+        self._deliver(recipients, event(type_, self.timestamp(), self.asterisk_id, **fields))
+
+    def _varset(self, ch: Channel, variable: str, value: str) -> None:
+        recipients = self._channel_recipients(ch)
+        if recipients:
+            ev = varset_event(variable, value, self.timestamp(), self.asterisk_id, channel_json(ch))
+            self._deliver(recipients, ev)
+
+    def _hangup_request(self, ch: Channel, cause: int, soft: bool) -> None:
+        recipients = self._channel_recipients(ch)
+        if recipients:
+            ev = hangup_request_event(
+                cause, soft, self.timestamp(), self.asterisk_id, channel_json(ch)
+            )
+            self._deliver(recipients, ev)
+
+    def _dial_event(self, peer: Channel, status: str) -> None:
+        recipients = self._channel_recipients(peer)
+        if recipients:
+            ev = event(
+                "Dial",
+                self.timestamp(),
+                self.asterisk_id,
+                dialstatus=status,
+                forward="",
+                dialstring=peer.dialstring,
+                peer=channel_json(peer),
+            )
+            self._deliver(recipients, ev)
+
+    def connect_app(self, name: str, sink: Sink) -> Sink | None:
+        """A websocket took ``name``; returns the sink it replaced (gets ApplicationReplaced)."""
+        app = self.apps.get(name)
+        if app is None:
+            app = self.apps[name] = Application(name)
+        previous = app.sink
+        app.sink = sink
+        for listener in list(self.app_listeners):
+            listener(name)
+        return previous
+
+    def set_subscribe_all(self, name: str, on: bool) -> None:
+        """``subscribeAll=true`` on the events websocket: every event goes to ``name``."""
+        if on:
+            self.all_events_apps[name] = None
+        else:
+            self.all_events_apps.pop(name, None)
+
+    def disconnect_app(self, name: str, sink: Sink) -> None:
+        """The websocket holding ``name`` went away (no-op if it was replaced)."""
+        app = self.apps.get(name)
+        if app is None or app.sink != sink:
+            return
+        app.sink = None
+        self.all_events_apps.pop(name, None)
+        if not self._app_in_use(name):
+            del self.apps[name]
+
+    def _app_in_use(self, name: str) -> bool:
+        return any(ch.stasis_app == name or name in ch.subscribers for ch in self.channels.values())
+
+    def app_connected(self, name: str) -> bool:
+        app = self.apps.get(name)
+        return app is not None and app.sink is not None
+
+    def _app_json(self, app: Application) -> JsonDict:
+        channel_ids = sorted(
+            ch.id
+            for ch in self.channels.values()
+            if ch.stasis_app == app.name or app.name in ch.subscribers
+        )
+        bridge_ids = sorted(b.id for b in self.bridges.values() if app.name in b.subscribers)
+        return application_json(app.name, channel_ids, bridge_ids, sorted(app.endpoint_ids))
+
+    def list_applications(self) -> list[JsonDict]:
+        return [self._app_json(app) for app in self.apps.values() if app.sink is not None]
+
+    def get_application(self, name: str) -> JsonDict:
+        app = self.apps.get(name)
+        if app is None:
+            raise AriError(404, "Application not found")
+        return self._app_json(app)
+
+    def subscribe(self, name: str, sources: Sequence[str], on: bool) -> JsonDict:
+        app = self.apps.get(name)
+        if app is None:
+            raise AriError(404, "Application not found")
+        if not sources:
+            raise AriError(400, "Missing parameter eventSource")
+        resolved: list[Channel | Bridge | str] = []
+        for source in sources:
+            scheme, _, ident = source.partition(":")
+            if scheme == "channel":
+                ch = self.channels.get(ident)
+                if ch is None:
+                    raise AriError(422, f"Unable to find event source {source}")
+                resolved.append(ch)
+            elif scheme == "bridge":
+                br = self.bridges.get(ident)
+                if br is None:
+                    raise AriError(422, f"Unable to find event source {source}")
+                resolved.append(br)
+            elif scheme in ("endpoint", "deviceState"):
+                resolved.append(source)
+            else:
+                raise AriError(400, "Invalid event source URI scheme")
+        for item in resolved:
+            if isinstance(item, str):
+                if on:
+                    app.endpoint_ids.add(item.partition(":")[2])
+                else:
+                    app.endpoint_ids.discard(item.partition(":")[2])
+            elif on:
+                item.subscribers[name] = None
+            else:
+                item.subscribers.pop(name, None)
+        return self._app_json(app)
+
+    def asterisk_info(self, only: Sequence[str] | None) -> JsonDict:
+        full: JsonDict = {
+            "build": {
+                "os": "Linux",
+                "kernel": "ivrkit-sim",
+                "machine": "x86_64",
+                "options": "OPTIONAL_API",
+                "date": self._startup[:10] + " " + self._startup[11:19] + " UTC",
+                "user": "ivrkit",
+            },
+            "system": {"version": ASTERISK_VERSION, "entity_id": self.asterisk_id},
+            "config": {"name": "", "default_language": "en", "setid": {"user": "", "group": ""}},
+            "status": {"startup_time": self._startup, "last_reload_time": self._startup},
+        }
+        if not only:
+            return full
+        return {k: v for k, v in full.items() if k in only}
+
+    def ping(self) -> JsonDict:
+        return {"ping": "pong", "timestamp": self.timestamp(), "asterisk_id": self.asterisk_id}
+
+    def get_global_var(self, name: str | None) -> str:
+        if not name:
+            raise AriError(400, "Variable name is required")
+        return self.global_vars.get(name, "")
+
+    def set_global_var(self, name: str | None, value: str) -> None:
+        if not name:
+            raise AriError(400, "Variable name is required")
+        self.global_vars[name] = value
+
+    def _channel(self, channel_id: str) -> Channel:
+        ch = self.channels.get(channel_id)
+        if ch is None:
+            raise AriError(404, "Channel not found")
+        return ch
+
+    def _stasis_channel(self, channel_id: str) -> Channel:
+        ch = self._channel(channel_id)
+        if ch.stasis_app is None:
+            raise AriError(409, "Channel not in Stasis application")
+        return ch
+
+    def _stasis_event(self, ch: Channel, type_: str, **fields: Any) -> None:
+        """StasisStart/StasisEnd go to the Stasis application only (traces)."""
+        assert ch.stasis_app is not None
+        fields["channel"] = channel_json(ch)
+        self._deliver([ch.stasis_app], event(type_, self.timestamp(), self.asterisk_id, **fields))
+
+    def _bridge(self, bridge_id: str, phrase: str | None = None) -> Bridge:
+        br = self.bridges.get(bridge_id)
+        if br is None:
+            raise AriError(404, "Bridge not found", phrase=phrase)
+        return br
+
+    def list_sounds(self, lang: str | None, fmt: str | None) -> list[JsonDict]:
+        if lang not in (None, "", "en"):
+            raise AriError(404, "No sounds found that matched the query")
+        out = []
+        for name in self.sounds.list_sounds():
+            formats = self.sounds.sound_formats(name)
+            if fmt and fmt not in formats:
+                continue
+            out.append({"id": name, "formats": [{"language": "en", "format": f} for f in formats]})
+        if not out:
+            raise AriError(404, "No sounds found that matched the query")
+        return out
+
+    def get_sound(self, sound_id: str) -> JsonDict:
+        formats = self.sounds.sound_formats(sound_id)
+        if not formats:
+            raise AriError(404, "Sound not found")
+        return {"id": sound_id, "formats": [{"language": "en", "format": f} for f in formats]}
+
+    def user_event(
+        self,
+        event_name: str,
+        application: str | None,
+        sources: Sequence[str],
+        variables: dict[str, Any] | None,
+    ) -> None:
+        if not application:
+            raise AriError(400, "Missing parameter application")
+        if application not in self.apps:
+            raise AriError(404, "Application not found")
+        extra: dict[str, Any] = {}
+        for source in sources:
+            scheme, _, ident = source.partition(":")
+            if scheme == "channel":
+                ch = self.channels.get(ident)
+                if ch is None:
+                    raise AriError(422, f"Unable to find event source {source}")
+                extra["channel"] = channel_json(ch)
+            elif scheme == "bridge":
+                br = self.bridges.get(ident)
+                if br is None:
+                    raise AriError(422, f"Unable to find event source {source}")
+                extra["bridge"] = bridge_json(br)
+            else:
+                raise AriError(400, "Invalid event source URI scheme")
+        userevent = dict(variables or {})
+        userevent["eventname"] = event_name
+        ev = event(
+            "ChannelUserevent",
+            self.timestamp(),
+            self.asterisk_id,
+            eventname=event_name,
+            userevent=userevent,
+            **extra,
+        )
+        self._deliver([application], ev)
+
+    def stats(self) -> dict[str, int]:
+        """Counts of live objects (leak checks: all zero after every call has ended)."""
+        return {
+            "channels": len(self.channels),
+            "playbacks": sum(len(v) for v in self.playbacks.values()),
+            "bridges": len(self.bridges),
+            "timers": sum(len(ch.timers) for ch in self.channels.values()),
+        }
+
+    # -- provided by the other mixins (declared here so each part type-checks alone)
+    def _stop_target_playbacks(self, target: PlaybackQueue, state: str) -> None:
+        raise NotImplementedError  # PlaybackOps
+
+    def _bridge_remove(self, br: Bridge, ch: Channel) -> None:
+        raise NotImplementedError  # BridgeOps
+
+    def _bridge_peer_vars(self, br: Bridge, announcer: str | None = None) -> None:
+        raise NotImplementedError  # BridgeOps
+
+    def destroy_bridge(self, bridge_id: str) -> None:
+        raise NotImplementedError  # BridgeOps

@@ -1,0 +1,173 @@
+"""The simulator's objects (channels, playbacks, bridges, applications) and Asterisk's
+cause tables. Plain mutable records: all behaviour lives in the model mixins.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ivrkit.sim._json import JsonDict
+
+ASTERISK_ID = "02:fc:00:00:00:01"
+ASTERISK_VERSION = "20.20.1"
+
+#: hangup ``reason`` → Q.850 cause (Asterisk's ari/resource_channels.c)
+HANGUP_CAUSES = {
+    "normal": 16,
+    "busy": 17,
+    "congestion": 34,
+    "no_answer": 19,
+    "timeout": 19,
+    "rejected": 21,
+    "unallocated": 1,
+    "normal_unspecified": 31,
+    "number_incomplete": 28,
+    "codec_mismatch": 58,
+    "interworking": 127,
+    "failure": 38,
+    "answered_elsewhere": 26,
+}
+CAUSE_TEXT = {
+    0: "Unknown",
+    1: "Unallocated (unassigned) number",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "User alerting, no answer",
+    21: "Call Rejected",
+    26: "Answered elsewhere",
+    28: "Invalid number format (incomplete number)",
+    31: "Normal, unspecified",
+    34: "Circuit/channel congestion",
+    38: "Network out of order",
+    58: "Bearer capability not available",
+    127: "Interworking, unspecified",
+}
+DIAL_STATUS = {17: "BUSY", 34: "CONGESTION", 21: "CHANUNAVAIL", 1: "CHANUNAVAIL"}
+DTMF_DIGITS = frozenset("0123456789ABCDabcd#*")
+#: After the DTMF duration Asterisk reported the digit ~100 ms later (traces, step 51).
+DTMF_LATENCY = 0.1
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """What the model needs from a clock: an asyncio loop fits."""
+
+    def time(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> Any: ...
+
+
+#: Receives one event for one application (``application`` key already set).
+Sink = Callable[[str, JsonDict], None]
+
+
+class ChannelObserver(Protocol):
+    """Hooks a simulated caller uses to see what happens on its channel."""
+
+    def media_started(self, uri: str, now: float) -> None: ...
+
+    def media_ended(self, uri: str, now: float, cut_off: bool) -> None: ...
+
+    def destroyed(self, now: float) -> None: ...
+
+
+@dataclass(eq=False, slots=True)
+class Playback:
+    """One playback: a media list played in order on a channel or a bridge."""
+
+    id: str
+    media: list[str]
+    target_uri: str
+    language: str
+    target: Channel | Bridge
+    state: str = "queued"
+    index: int = 0
+    item_seconds: float = 0.0
+    elapsed: float = 0.0
+    started_at: float = 0.0
+    timer: Any = None
+    stopped_while_queued: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class PlaybackQueue:
+    """The playback queue of one channel or bridge."""
+
+    queue: deque[Playback] = field(default_factory=deque)
+    current: Playback | None = None
+    #: started but abandoned (unknown scheme): visible until stopped or the target goes
+    orphans: list[Playback] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    id: str
+    name: str
+    state: str
+    caller_name: str
+    caller_number: str
+    connected_name: str
+    connected_number: str
+    context: str
+    exten: str
+    priority: int
+    app_name: str
+    app_data: str
+    creationtime: str
+    language: str = "en"
+    half: int = 0  # 0: not Local; 1/2: ;1/;2 of a Local pair
+    peer: Channel | None = None
+    runs_dialplan: bool = False
+    variables: dict[str, str] = field(default_factory=dict)
+    subscribers: dict[str, None] = field(default_factory=dict)
+    stasis_app: str | None = None
+    pending_app: tuple[str, list[str]] | None = None  # ;1: enter Stasis when answered
+    pending_dialplan: tuple[str, str, int] | None = None  # ;1: run dialplan when answered
+    dialstring: str = ""
+    playbacks: PlaybackQueue = field(default_factory=PlaybackQueue)
+    bridge: Bridge | None = None
+    timers: set[Any] = field(default_factory=set)
+    observer: ChannelObserver | None = None
+    gone: bool = False
+    hanging: bool = False
+    dtmf_busy_until: float = 0.0
+    timeout_timer: Any = None
+
+
+@dataclass(eq=False, slots=True)
+class Bridge:
+    id: str
+    name: str
+    bridge_type: str
+    creationtime: str
+    channels: list[Channel] = field(default_factory=list)
+    subscribers: dict[str, None] = field(default_factory=dict)
+    playbacks: PlaybackQueue = field(default_factory=PlaybackQueue)
+
+
+@dataclass(eq=False, slots=True)
+class Application:
+    name: str
+    sink: Sink | None = None
+    channel_ids: set[str] = field(default_factory=set)
+    bridge_ids: set[str] = field(default_factory=set)
+    endpoint_ids: set[str] = field(default_factory=set)
+
+
+def parse_caller_id(text: str | None) -> tuple[str, str]:
+    """``"Alice <100>"`` → ``("Alice", "100")``; ``"100"`` → ``("", "100")``."""
+    if not text:
+        return "", ""
+    text = text.strip()
+    if "<" in text and text.endswith(">"):
+        name, _, number = text[:-1].partition("<")
+        return name.strip().strip('"'), number.strip()
+    if text.replace("+", "").isdigit():
+        return "", text
+    return text, ""

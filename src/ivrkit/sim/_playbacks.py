@@ -1,0 +1,265 @@
+"""Playbacks: one queue per channel or bridge, media lists, stop, control, and what a
+simulated caller hears.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from ivrkit.sim._core import ModelCore
+from ivrkit.sim._dispatch import AriError, SimResponse
+from ivrkit.sim._json import (
+    JsonDict,
+    event,
+    playback_json,
+)
+from ivrkit.sim._objects import (
+    Bridge,
+    Channel,
+    Playback,
+    PlaybackQueue,
+)
+from ivrkit.sim._sounds import FOREVER, UNKNOWN_SCHEME
+
+
+class PlaybackOps(ModelCore):
+    """Playback behaviour of the model."""
+
+    def play_on_channel(
+        self, channel_id: str, media: Sequence[str], lang: str | None, playback_id: str | None
+    ) -> SimResponse:
+        ch = self._stasis_channel(channel_id)
+        return self._play(
+            ch, ch.playbacks, f"channel:{ch.id}", media, lang or ch.language, playback_id
+        )
+
+    def play_on_bridge(
+        self, bridge_id: str, media: Sequence[str], lang: str | None, playback_id: str | None
+    ) -> SimResponse:
+        br = self._bridge(bridge_id)
+        return self._play(br, br.playbacks, f"bridge:{br.id}", media, lang or "en", playback_id)
+
+    def _play(
+        self,
+        owner: Channel | Bridge,
+        target: PlaybackQueue,
+        target_uri: str,
+        media: Sequence[str],
+        lang: str,
+        playback_id: str | None,
+    ) -> SimResponse:
+        media = [m for m in media if m]
+        if not media:
+            raise AriError(500, "Failed to queue media for playback")
+        pb = Playback(
+            id=playback_id or str(uuid.uuid4()),
+            media=list(media),
+            target_uri=target_uri,
+            language=lang,
+            target=owner,
+        )
+        self.playbacks.setdefault(pb.id, []).append(pb)
+        body = playback_json(pb)
+        target.queue.append(pb)
+        if target.current is None:
+            self._at(None, 0.0, self._next_playback, target)
+        return SimResponse(201, body, {"Location": f"/ari/playbacks/{pb.id}"})
+
+    def _playback_recipients(self, pb: Playback) -> list[str]:
+        owner = pb.target
+        if isinstance(owner, Channel):
+            return self._channel_recipients(owner)
+        names = list(owner.subscribers)
+        for ch in owner.channels:
+            names += [n for n in self._channel_recipients(ch) if n not in names]
+        return names
+
+    def _playback_event(self, pb: Playback, type_: str) -> None:
+        recipients = self._playback_recipients(pb)
+        if recipients:
+            ev = event(type_, self.timestamp(), self.asterisk_id, playback=playback_json(pb))
+            self._deliver(recipients, ev)
+
+    def _next_playback(self, target: PlaybackQueue) -> None:
+        """Start the next queued playback of a target if it is idle."""
+        if target.current is not None:
+            return
+        while target.queue:
+            pb = target.queue.popleft()
+            if pb.stopped_while_queued:
+                pb.state = "done"
+                self._playback_event(pb, "PlaybackFinished")
+                self._forget(pb)
+                continue
+            if isinstance(pb.target, Channel) and (pb.target.gone or pb.target.hanging):
+                self._forget(pb)
+                continue
+            target.current = pb
+            self._start_item(pb)
+            return
+
+    def _start_item(self, pb: Playback) -> None:
+        if isinstance(pb.target, Bridge) and pb.index == 0:
+            # Asterisk plays into a bridge through an Announcer channel (traces, step 55)
+            self._bridge_peer_vars(pb.target, f"Announcer/ARI-{self._name_suffix()};2")
+        seconds = self.sounds.media_seconds(pb.media[pb.index], pb.language)
+        pb.state = "playing"
+        pb.elapsed = 0.0
+        pb.started_at = self.now()
+        self._playback_event(pb, "PlaybackStarted")
+        self._observe(pb, started=True)
+        if seconds is None:
+            self._finish(pb, "failed")
+            return
+        if seconds == UNKNOWN_SCHEME:
+            target = pb.target.playbacks
+            target.orphans.append(pb)
+            if target.current is pb:
+                target.current = None
+                self._next_playback(target)
+            return
+        pb.item_seconds = seconds
+        if seconds != FOREVER:
+            pb.timer = self._at(None, seconds, self._item_done, pb)
+
+    def _observe(self, pb: Playback, *, started: bool, cut_off: bool = False) -> None:
+        owner = pb.target
+        targets: list[Channel] = []
+        targets = [owner] if isinstance(owner, Channel) else list(owner.channels)
+        for ch in targets:
+            if ch.observer is not None:
+                if started:
+                    ch.observer.media_started(pb.media[pb.index], self.now())
+                else:
+                    ch.observer.media_ended(pb.media[pb.index], self.now(), cut_off)
+
+    def _item_done(self, pb: Playback) -> None:
+        pb.timer = None
+        self._observe(pb, started=False)
+        if pb.index + 1 < len(pb.media):
+            pb.state = "continuing"
+            self._playback_event(pb, "PlaybackContinuing")
+            pb.index += 1
+            self._start_item(pb)
+            return
+        self._finish(pb, "done", observed=True)
+
+    def _finish(self, pb: Playback, state: str, *, observed: bool = False) -> None:
+        if pb.timer is not None:
+            pb.timer.cancel()
+            pb.timer = None
+        if not observed:
+            self._observe(pb, started=False, cut_off=False)
+        pb.state = state
+        self._playback_event(pb, "PlaybackFinished")
+        if isinstance(pb.target, Bridge):
+            self._bridge_peer_vars(pb.target)
+        self._forget(pb)
+        target = pb.target.playbacks
+        if target.current is pb:
+            target.current = None
+            owner = pb.target
+            if not (isinstance(owner, Channel) and (owner.gone or owner.hanging)):
+                self._next_playback(target)
+
+    def _forget(self, pb: Playback) -> None:
+        same = self.playbacks.get(pb.id)
+        if same is not None:
+            if pb in same:
+                same.remove(pb)
+            if not same:
+                del self.playbacks[pb.id]
+
+    def _stop_target_playbacks(self, target: PlaybackQueue, state: str) -> None:
+        """Channel leaving: the current playback finishes with ``state``; queued ones vanish."""
+        queued = list(target.queue) + target.orphans
+        target.queue.clear()
+        target.orphans.clear()
+        for pb in queued:
+            self._forget(pb)
+        current = target.current
+        if current is not None:
+            target.current = None
+            if current.timer is not None:
+                current.timer.cancel()
+                current.timer = None
+            self._observe(current, started=False, cut_off=True)
+            current.state = state
+            self._playback_event(current, "PlaybackFinished")
+            self._forget(current)
+
+    def _playback(self, playback_id: str) -> Playback:
+        same = self.playbacks.get(playback_id)
+        if not same:
+            raise AriError(404, "Playback not found")
+        return same[0]
+
+    def get_playback(self, playback_id: str) -> JsonDict:
+        return playback_json(self._playback(playback_id))
+
+    def stop_playback(self, playback_id: str) -> None:
+        pb = self._playback(playback_id)
+        target = pb.target.playbacks
+        if target.current is pb:
+            if pb.timer is not None:
+                pb.timer.cancel()
+                pb.timer = None
+            self._observe(pb, started=False, cut_off=True)
+            pb.state = "done"
+            self._playback_event(pb, "PlaybackFinished")
+            self._forget(pb)
+            target.current = None
+            self._next_playback(target)
+            return
+        if pb in target.orphans:  # an abandoned unknown-scheme playback: just forget it
+            target.orphans.remove(pb)
+            self._forget(pb)
+            return
+        # queued: marked done now (GET shows it), PlaybackFinished when the queue reaches it
+        pb.stopped_while_queued = True
+        pb.state = "done"
+
+    def control_playback(self, playback_id: str, operation: str | None) -> None:
+        if not operation:
+            raise AriError(400, "Missing operation")
+        pb = self._playback(playback_id)
+        if operation not in ("restart", "pause", "unpause", "reverse", "forward"):
+            raise AriError(400, f"Invalid operation {operation}")
+        if pb.state not in ("playing", "paused"):
+            raise AriError(409, f"Can only {operation} while media is playing")
+        now = self.now()
+        if operation == "pause":
+            if pb.state == "playing":
+                pb.elapsed += now - pb.started_at
+                if pb.timer is not None:
+                    pb.timer.cancel()
+                    pb.timer = None
+                pb.state = "paused"
+            return
+        if operation == "unpause":
+            if pb.state == "paused":
+                pb.state = "playing"
+                pb.started_at = now
+                self._playback_event(pb, "PlaybackStarted")
+                self._reschedule(pb)
+            return
+        if pb.state == "playing":
+            pb.elapsed += now - pb.started_at
+            pb.started_at = now
+        if operation == "restart":
+            pb.elapsed = 0.0
+        elif operation == "forward":
+            pb.elapsed += 3.0
+        else:
+            pb.elapsed = max(0.0, pb.elapsed - 3.0)
+        if pb.state == "playing":
+            self._reschedule(pb)
+
+    def _reschedule(self, pb: Playback) -> None:
+        if pb.timer is not None:
+            pb.timer.cancel()
+            pb.timer = None
+        if pb.item_seconds == FOREVER:
+            return
+        pb.timer = self._at(None, max(0.0, pb.item_seconds - pb.elapsed), self._item_done, pb)
