@@ -51,3 +51,10 @@ def test_docs_example_runs() -> None:
         out = m.handle(DigitReceived(digit=d), 7)
     assert out[-1] == Transfer(endpoint="PJSIP/2345", timeout=20.0)
     assert m.menu == "main"
+
+
+def test_docs_state_table_is_current() -> None:
+    from ivrkit.ivr._state import transition_table
+
+    table = transition_table()
+    assert table in DOC.read_text(), "update docs/menus.md ## States with:\n" + table

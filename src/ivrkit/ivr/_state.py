@@ -169,4 +169,42 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
     }
 )
 
-__all__ = ["AFTER_ACTION", "TRANSITIONS", "CallState"]
+
+def transition_table() -> str:
+    """TRANSITIONS as a Markdown table (docs/menus.md shows it; a test keeps it current).
+
+    Cells list the states an event may lead to; "any" is every state an action can lead
+    to (AFTER_ACTION); "=" means the state is kept; empty means the event is illegal.
+    """
+    events = [
+        CallStarted,
+        DigitReceived,
+        PromptStarted,
+        PromptFinished,
+        PromptFailed,
+        TimerExpired,
+        HandlerFinished,
+        CommandFailed,
+        CallerHungUp,
+    ]
+    lines = [
+        "| state | " + " | ".join(e.__name__ for e in events) + " |",
+        "|---|" + "---|" * len(events),
+    ]
+    for state, row in TRANSITIONS.items():
+        cells = []
+        for event in events:
+            targets = row.get(event)
+            if targets is None:
+                cells.append("")
+            elif targets == AFTER_ACTION:
+                cells.append("any")
+            elif targets == {state}:
+                cells.append("=")
+            else:
+                cells.append(", ".join(sorted(t.name for t in targets)))
+        lines.append(f"| {state.name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["AFTER_ACTION", "TRANSITIONS", "CallState", "transition_table"]
