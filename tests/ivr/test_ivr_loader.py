@@ -365,12 +365,16 @@ def test_null_transcript_lines_and_ranges_are_fine() -> None:
 
 def test_python_built_trees_report_handler_problems_without_a_line() -> None:
     menu = Menu(
-        name="a", options=(Option(kind="key", value="1", action=HandlerAction(name="json:x")),)
+        name="a",
+        options=(
+            Option(kind="key", value="0", action=HangupAction()),
+            Option(kind="key", value="1", action=HandlerAction(name="json:x")),
+        ),
     )
     with pytest.raises(MenuDefinitionError) as info:
         resolve_handlers(MenuTree(menus={"a": menu}, start="a"))
     assert [str(p) for p in info.value.problems] == [
-        "<python>: menus.a.options.0.handler: module `json` has no `x`"
+        "<python>: menus.a.options.1.handler: module `json` has no `x`"
     ]
 
 
