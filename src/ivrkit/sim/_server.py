@@ -202,7 +202,6 @@ class Simulator:
         self._runner: web.AppRunner | None = None
         self._model: SimModel | None = None
         self._state: SimState | None = None
-        self._callers: list[Caller] = []
 
     # -- lifecycle
     async def __aenter__(self) -> Simulator:
@@ -284,7 +283,6 @@ class Simulator:
         caller._channel = self.model.incoming_call(
             tech_resource, exten, context=context, caller_id=caller_id, observer=caller
         )
-        self._callers.append(caller)
         return caller
 
     async def wait_for_app(self, name: str) -> None:
