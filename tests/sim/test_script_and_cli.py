@@ -153,3 +153,10 @@ def test_cli_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 130
     assert "topsecret" not in out + err
+
+
+def test_malformed_dialplan_is_refused_at_construction() -> None:
+    from ivrkit.sim import DialplanError
+
+    with pytest.raises(DialplanError, match=r"default,1000,2: write it as App\(arguments\)"):
+        Simulator(dialplan={"default": {"1000": ["NoOp()", "Stasis(oops"]}})

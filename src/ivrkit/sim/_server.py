@@ -18,7 +18,7 @@ from types import TracebackType
 from aiohttp import web
 
 from ivrkit.sim._app import SimState, create_app
-from ivrkit.sim._dialplan import DialplanSpec
+from ivrkit.sim._dialplan import Dialplan, DialplanSpec
 from ivrkit.sim._faults import Faults
 from ivrkit.sim._model import Channel, SimModel
 from ivrkit.sim._sounds import SoundLibrary
@@ -197,6 +197,8 @@ class Simulator:
         self._sounds_dir = Path(sounds_dir) if sounds_dir is not None else None
         self._missing_sounds = tuple(missing_sounds)
         self._durations_file = Path(durations_file) if durations_file is not None else None
+        if dialplan is not None:
+            Dialplan(dialplan)  # fail here, at the caller's line, on a malformed step
         self._dialplan = dialplan
         self.faults = Faults()
         self._runner: web.AppRunner | None = None
