@@ -158,7 +158,8 @@ class MenuRunner:
     async def wait_no_calls(self) -> None:
         """Return once no call is live (for demos and tests; bound it with a timeout)."""
         while self._calls:
-            self._idle = asyncio.Event()
+            if self._idle is None or self._idle.is_set():
+                self._idle = asyncio.Event()  # shared by every waiter until it is set
             await self._idle.wait()
 
     async def release_calls(self) -> int:
