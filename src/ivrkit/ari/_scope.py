@@ -251,9 +251,16 @@ class Pump:
             await self._close()
 
     async def _deliver(self, event: Event) -> None:
-        for sub in tuple(self._handlers):
-            if isinstance(event, sub.types) and sub in self._handlers:
-                await self._guard(sub.handler, event, what=type(event).__name__)
+        # hot path: no coroutine per handler unless the handler itself is async
+        handlers = self._handlers
+        for sub in tuple(handlers):
+            if isinstance(event, sub.types) and sub in handlers:
+                try:
+                    result = sub.handler(event)
+                    if result is not None and inspect.iscoroutine(result):
+                        await result
+                except Exception:
+                    logger.exception("%s handler failed for %s", type(event).__name__, self.label)
         if self._waiters:
             for waiter in tuple(self._waiters):
                 if isinstance(event, waiter.types) and not waiter.future.done():
