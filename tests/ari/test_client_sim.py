@@ -258,3 +258,40 @@ async def test_300_calls_over_the_simulator_leave_nothing_behind() -> None:
         assert stats.events >= 4 * n
         assert sim.stats()["channels"] == 0
         assert sim.stats()["playbacks"] == 0
+
+
+async def test_rest_over_the_websocket() -> None:
+    """``rest_transport="websocket"``: every REST call is a RESTRequest frame, none HTTP."""
+    async with Simulator() as sim:
+        keys: list[str] = []
+
+        async def converse(call: CallScope) -> None:
+            await call.answer()
+            await call.play_and_wait("sound:press-1")
+            keys.append((await call.wait_for(ChannelDtmfReceived)).digit)
+            with pytest.raises(NotFound, match="Playback not found"):
+                await call.client.playbacks.stop("no-such-playback")
+            await call.hangup_quietly()
+
+        config = cfg(sim, rest_transport="websocket")
+        async with AriClient(config, on_call=lambda c, s: c.spawn(converse(c))) as client:
+            info = await client.asterisk.info()
+            assert info.raw
+            caller = await sim.call("PJSIP/alice", "1000")
+            await caller.wait_until_heard("sound:press-1")
+            await caller.press("9")
+            await caller.wait_for_hangup()
+            await until(lambda: _quiet(client))
+        assert keys == ["9"]
+
+
+async def test_rest_over_the_websocket_survives_a_drop() -> None:
+    async with Simulator() as sim:
+        config = cfg(sim, rest_transport="websocket", backoff_initial=2.0)
+        async with AriClient(config, random=lambda: 0.0) as client:
+            sim.faults.drop_websockets(APP)
+            await until(lambda: not client.ready)
+            with pytest.raises(Unreachable, match="websocket is down"):
+                await client.asterisk.info()
+            await client.wait_ready()
+            assert (await client.applications.get(APP)).name == APP
