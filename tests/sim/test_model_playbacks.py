@@ -201,3 +201,15 @@ def test_hangup_mid_prompt_finishes_failed_before_stasis_end(rig: Rig) -> None:
     assert rig.events[2]["playback"]["state"] == "failed"
     rig.clock.advance(10)
     assert rig.model.stats() == {"channels": 0, "playbacks": 0, "bridges": 0, "timers": 0}
+
+
+def test_timestamps_follow_the_model_clock() -> None:
+    from datetime import UTC, datetime
+
+    clock = ManualClock()
+    model = SimModel(clock, wall_start=datetime(2026, 11, 28, 4, 21, 8, 291000, tzinfo=UTC))
+    assert model.timestamp() == "2026-11-28T04:21:08.291+0000"
+    clock.advance(0.7095)
+    assert model.timestamp() == "2026-11-28T04:21:09.000+0000"
+    clock.advance(86400.0)
+    assert model.timestamp() == "2026-11-29T04:21:09.000+0000"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
@@ -55,7 +55,11 @@ class ModelCore:
         self._uid_base = int(self._wall0.timestamp())
         self._uid_counter = itertools.count(1)
         self._name_counter = itertools.count(1)
-        self._ts_cache: tuple[float, str] = (-1.0, "")
+        self._wall0_ms = int(self._wall0.timestamp() * 1000)
+        self._ts_ms = -1
+        self._ts_second = -1
+        self._ts_prefix = ""
+        self._ts_text = ""
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.playbacks: dict[str, list[Playback]] = {}
@@ -75,12 +79,21 @@ class ModelCore:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
 
     def timestamp(self) -> str:
-        """Asterisk's event timestamp for the current clock, e.g. ``...T04:21:08.291+0000``."""
-        now = self.scheduler.time()
-        if self._ts_cache[0] != now:
-            wall = self._wall0 + timedelta(seconds=now - self._t0)
-            self._ts_cache = (now, self._format(wall))
-        return self._ts_cache[1]
+        """Asterisk's event timestamp for the current clock, e.g. ``...T04:21:08.291+0000``.
+
+        Cached per millisecond, with the date part cached per second: every event
+        carries one, so this must be cheap under load.
+        """
+        ms_total = self._wall0_ms + int((self.scheduler.time() - self._t0) * 1000)
+        if ms_total != self._ts_ms:
+            seconds, ms = divmod(ms_total, 1000)
+            if seconds != self._ts_second:
+                stamp = datetime.fromtimestamp(seconds, UTC)
+                self._ts_prefix = stamp.strftime("%Y-%m-%dT%H:%M:%S")
+                self._ts_second = seconds
+            self._ts_ms = ms_total
+            self._ts_text = f"{self._ts_prefix}.{ms:03d}+0000"
+        return self._ts_text
 
     def _unique_id(self) -> str:
         return f"{self._uid_base}.{next(self._uid_counter)}"
