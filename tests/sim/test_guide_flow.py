@@ -76,3 +76,26 @@ async def test_missing_sound_fails_like_asterisk() -> None:
         assert status == 201
         assert (await ev.next("PlaybackStarted"))["playback"]["state"] == "playing"
         assert (await ev.next("PlaybackFinished"))["playback"]["state"] == "failed"
+
+
+async def test_caller_misuse_is_reported() -> None:
+    import pytest
+
+    from ivrkit.sim import SimulatorError
+
+    async with Simulator() as sim:
+        caller = await sim.call("PJSIP/alice", "1000")  # nobody connected: the call fails
+        await caller.wait_for_hangup()
+        with pytest.raises(SimulatorError, match="has ended"):
+            await caller.press("1")
+        with pytest.raises(SimulatorError, match="ended before sound:press-1"):
+            await caller.wait_for_playback("sound:press-1")
+        with pytest.raises(ValueError, match="must look like PJSIP/alice"):
+            await sim.call("alice", "1000")
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        await sim.wait_for_app("channel-aa")
+        caller = await sim.call("PJSIP/alice", "1000")
+        await ev.next("StasisStart")
+        with pytest.raises(ValueError, match="'x' is not a DTMF digit"):
+            await caller.press("1x")
+        assert await ev.drain(1) == []  # nothing was sent for the valid prefix either

@@ -384,10 +384,14 @@ class ChannelOps(ModelCore):
 
     def caller_presses(self, ch: Channel, digits: str, duration_ms: int, between_ms: int) -> float:
         """A phone sends DTMF into its channel; returns the clock when the last one lands."""
+        bad = [d for d in digits if d not in DTMF_DIGITS]
+        if bad or not digits:
+            raise ValueError(
+                f"can't press {digits!r}: {bad[0] if bad else 'nothing'!r} is not a DTMF digit "
+                "(use 0-9, A-D, # or *)"
+            )
         t = 0.0
         for digit in digits:
-            if digit not in DTMF_DIGITS:
-                raise ValueError(f"{digit!r} is not a DTMF digit (use 0-9, A-D, # or *)")
             t += duration_ms / 1000
             self._at(ch, t, self._dtmf_arrives, ch, digit, duration_ms)
             t += between_ms / 1000
