@@ -83,8 +83,7 @@ def resolve_users(users_file: str | None, host: str, env: dict[str, str]) -> dic
 
 
 async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str, str]) -> int:
-    from ivrkit.sim import Simulator
-    from ivrkit.sim._script import ScriptError, load_script, run_script
+    from ivrkit.sim import ScriptError, Simulator, load_script, run_script
 
     script = load_script(args.script) if args.script else None
     async with Simulator(host, port, users=users, sounds_dir=args.sounds_dir) as sim:
@@ -109,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sounds_dir and not Path(args.sounds_dir).is_dir():
         raise CliError(f"--sounds-dir {args.sounds_dir} is not a directory")
     if args.script:
-        from ivrkit.sim._script import ScriptError, load_script
+        from ivrkit.sim import ScriptError, load_script
 
         try:
             load_script(args.script)

@@ -7,18 +7,25 @@ See docs/simulator.md.
 
 from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError
 from ivrkit.sim._faults import Faults
+from ivrkit.sim._script import CallerScript, ScriptError, load_script, parse_script, run_script
 from ivrkit.sim._server import Caller, Heard, Simulator, SimulatorError
 
 __all__ = [
     "DEFAULT_DIALPLAN",
     "LAB_DIALPLAN",
     "Caller",
+    "CallerScript",
     "DialplanError",
     "Faults",
     "Heard",
+    "ScriptError",
     "Simulator",
     "SimulatorError",
+    "load_script",
+    "parse_script",
+    "run_script",
 ]
 
-for _name in ("Caller", "DialplanError", "Faults", "Heard", "Simulator", "SimulatorError"):
-    globals()[_name].__module__ = "ivrkit.sim"
+for _name in __all__:
+    if not _name.isupper():
+        globals()[_name].__module__ = "ivrkit.sim"
