@@ -459,3 +459,31 @@ async def test_cancelling_the_owner_still_closes_everything() -> None:
     assert holder[0].state is ClientState.CLOSED
     assert _zero(holder[0])
     assert len(asyncio.all_tasks()) == before
+
+
+async def test_a_frame_that_breaks_routing_does_not_stop_the_pump(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import ivrkit.ari._dispatch as dispatch_module
+
+    real = dispatch_module.decode_event
+
+    def flaky(data: Any) -> Any:
+        if data.get("type") == "Poison":
+            raise ValueError("decoder bug")
+        return real(data)
+
+    monkeypatch.setattr(dispatch_module, "decode_event", flaky)
+    transport = FakeAri().transport()
+    got: list[str] = []
+    async with AriClient(
+        config(),
+        transport=transport,
+        on_call=lambda c, s: c.on(ChannelDtmfReceived, lambda e: got.append(e.digit)),
+    ) as client:
+        transport.stream.push(stasis_start("c1"))
+        transport.stream.push(ev("Poison"))
+        transport.stream.push(dtmf("c1", "2"))
+        await until(lambda: got == ["2"])
+        assert client.ready
+        assert "decoder bug" in caplog.text

@@ -115,8 +115,14 @@ class Supervisor:
         """Connect once (raising at once on failure), start the pump, adopt, be ready."""
         self._stream = await self._client.transport.connect_events()
         self._pump = asyncio.get_running_loop().create_task(self._run(self._stream))
+        self._pump.add_done_callback(self._pump_done)
         await self._resync()
         self._ready.set()
+
+    def _pump_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("ARI event pump stopped", exc_info=task.exception())
+            self._stop(task.exception())
 
     async def aclose(self) -> None:
         self._ready.clear()
@@ -167,11 +173,18 @@ class Supervisor:
                 text = await stream.receive()
             except TransportError as exc:
                 return str(exc)
+            except Exception as exc:  # unexpected: treat as a drop, never die silently
+                logger.exception("ARI websocket read failed")
+                return f"{type(exc).__name__}: {exc}"
             if text is None:
                 return "websocket closed"
             if self._pending and '"RESTResponse"' in text and self._rest_response(text):
                 continue
-            event = feed_frame(text)
+            try:
+                event = feed_frame(text)
+            except Exception:  # a bug on one frame must not stop every call's events
+                logger.exception("could not route the frame %.200r", text)
+                continue
             if type(event) is ApplicationReplaced:
                 await self._replaced(event.application)
                 return "replaced"
@@ -201,6 +214,8 @@ class Supervisor:
                 return await self._client.transport.connect_events()
             except AriError as exc:
                 logger.warning("ARI reconnect attempt %d failed: %s", attempt + 1, exc)
+            except Exception:
+                logger.exception("ARI reconnect attempt %d failed unexpectedly", attempt + 1)
             attempt += 1
 
     # -- re-sync -----------------------------------------------------------------------
