@@ -81,3 +81,23 @@ async def test_fault_arguments_are_checked() -> None:
             sim.faults.fail_requests(count=0)
         with pytest.raises(ValueError, match="delay must be >= 0"):
             sim.faults.delay_requests(-1)
+
+
+async def test_a_socket_that_does_not_read_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivrkit.sim import _app
+
+    monkeypatch.setattr(_app, "MAX_BACKLOG", 3)
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("slow") as ev:
+        await sim.wait_for_app("slow")
+        for i in range(10):  # a burst, faster than the writer can run
+            sim.model.user_event(f"e{i}", "slow", [], None)
+        got: list[dict[str, object]] = []
+
+        async def read_all() -> None:
+            while True:
+                got.append(await ev.next())
+
+        with pytest.raises(ConnectionError):
+            await read_all()
+        assert len(got) <= 3
+        await eventually(lambda: sim.stats()["websockets"] == 0)

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger("ivrkit.sim")
 
 REALM = 'Basic realm="Asterisk REST Interface"'
+#: unsent frames after which a websocket whose client does not read is cut off
+MAX_BACKLOG = 100_000
 _MISSING_APP_PAGE = (
     '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
     "<html><head>\r\n<title>400 Bad Request</title>\r\n</head><body>\r\n"
@@ -59,6 +61,7 @@ class EventSocket:
     request: web.Request
     frames: list[str] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    cut_off: bool = False
 
     @property
     def base_path(self) -> str:
@@ -66,7 +69,21 @@ class EventSocket:
         return f"http://{self.request.headers.get('Host') or self.request.host}/ari"
 
     def sink(self, application: str, ev: dict[str, Any]) -> None:
-        """Model → socket: serialise once, queue, wake the writer."""
+        """Model → socket: serialise once, queue, wake the writer.
+
+        A client that stops reading is cut off after ``MAX_BACKLOG`` unsent frames
+        instead of growing memory without bound (Asterisk also drops slow sockets).
+        """
+        if self.cut_off:
+            return
+        if len(self.frames) >= MAX_BACKLOG:
+            _log.warning(
+                "events websocket %s: %d frames unsent, cutting it", self.apps, MAX_BACKLOG
+            )
+            self.cut_off = True
+            self.frames.clear()
+            self.drop()
+            return
         self.frames.append(json.dumps(ev))
         self.wake.set()
 
