@@ -487,3 +487,65 @@ async def test_a_frame_that_breaks_routing_does_not_stop_the_pump(
         await until(lambda: got == ["2"])
         assert client.ready
         assert "decoder bug" in caplog.text
+
+
+async def test_channel_destroyed_alone_ends_the_call() -> None:
+    transport = FakeAri().transport()
+    scopes: list[CallScope] = []
+    async with AriClient(
+        config(), transport=transport, on_call=lambda c, s: scopes.append(c)
+    ) as client:
+        transport.stream.push(stasis_start("c1"))
+        await until(lambda: scopes)
+        transport.stream.push(
+            ev("ChannelDestroyed", cause=16, cause_txt="x", channel=channel("c1"))
+        )
+        await scopes[0].wait_closed()
+        assert _zero(client)
+
+
+async def test_adopted_channel_and_bridge_route_to_the_same_call() -> None:
+    """The transfer recipe: a peer adopted before originate shares its caller's scope."""
+    from ivrkit.ari import BridgeDestroyed, ChannelEnteredBridge
+
+    fake = FakeAri()
+    transport = fake.transport()
+    seen: list[str] = []
+    scopes: list[CallScope] = []
+
+    def setup(call: CallScope, start: StasisStart) -> None:
+        scopes.append(call)
+        call.on(
+            (StasisStart, StasisEnd, ChannelEnteredBridge, BridgeDestroyed),
+            lambda e: seen.append(f"{e.type}"),
+        )
+
+    bridge = {"id": "", "technology": "simple_bridge", "bridge_type": "mixing", "channels": []}
+    async with AriClient(config(), transport=transport, on_call=setup) as client:
+        transport.stream.push(stasis_start("c1"))
+        await until(lambda: scopes)
+        call = scopes[0]
+        peer = client.new_id("ch")
+        call.adopt_channel(peer)
+        call.adopt_bridge("br-1")
+        await client.channels.originate("PJSIP/bob", app=APP, channel_id=peer)
+        transport.stream.push(stasis_start(peer))
+        transport.stream.push(
+            ev("ChannelEnteredBridge", bridge={**bridge, "id": "br-1"}, channel=channel(peer))
+        )
+        transport.stream.push(stasis_end(peer))
+        transport.stream.push(ev("BridgeDestroyed", bridge={**bridge, "id": "br-1"}))
+        await until(lambda: len(seen) == 5)
+        # the call's own StasisStart (handlers set up in on_call see it), then the peer's
+        assert seen == [
+            "StasisStart",
+            "StasisStart",
+            "ChannelEnteredBridge",
+            "StasisEnd",
+            "BridgeDestroyed",
+        ]
+        assert len(scopes) == 1
+        assert not call.closed
+        transport.stream.push(stasis_end("c1"))
+        await call.wait_closed()
+        assert _zero(client)

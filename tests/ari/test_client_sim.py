@@ -112,6 +112,8 @@ async def test_websocket_drop_mid_call_prompt_finishes_in_gap() -> None:
             assert isinstance(signals[1], Reconnected)
             assert signals[1].gap == pytest.approx(3.0, abs=0.2)  # 6.0 * (0.5 + 0.0)
             assert len(signals[1].playbacks_finished) == 1
+            assert signals[1].adopted == (caller.channel_id,)
+            assert signals[1].ended == ()
             assert client.ready
             await caller.wait_until_heard("sound:or")
             await caller.press("7")
