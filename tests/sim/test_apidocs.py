@@ -280,6 +280,7 @@ async def test_every_declared_model_field_is_produced_and_every_produced_field_d
     for model, body in answers:
         _walk(model, body, seen, undeclared)
     types = {ev["type"] for ev in events}
+    assert types <= set(all_models()), f"events without a model: {types - set(all_models())}"
     for ev in events:
         _walk(ev["type"], ev, seen, undeclared)
     assert not undeclared, f"produced but not declared: {sorted(undeclared)}"
