@@ -55,35 +55,49 @@ class DialplanCEP:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Channel:
+    """A channel. ``caller``, ``connected``, ``dialplan`` and ``channelvars`` are decoded
+    from ``raw`` when read: every channel event carries them, few handlers look, and
+    building them eagerly was most of the cost of decoding an event."""
+
     id: str
     name: str = ""
     state: str = ""
-    caller: CallerID = _NO_CALLER
-    connected: CallerID = _NO_CALLER
-    dialplan: DialplanCEP = field(default_factory=DialplanCEP)
     language: str = ""
     creationtime: str = ""
     accountcode: str = ""
     protocol_id: str = ""
-    channelvars: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Channel:
+        get = data.get
         return cls(
             id=data["id"],
-            name=data.get("name", ""),
-            state=data.get("state", ""),
-            caller=CallerID.from_json(data.get("caller")),
-            connected=CallerID.from_json(data.get("connected")),
-            dialplan=DialplanCEP.from_json(data.get("dialplan")),
-            language=data.get("language", ""),
-            creationtime=data.get("creationtime", ""),
-            accountcode=data.get("accountcode", ""),
-            protocol_id=data.get("protocol_id", ""),
-            channelvars=data.get("channelvars"),
+            name=get("name", ""),
+            state=get("state", ""),
+            language=get("language", ""),
+            creationtime=get("creationtime", ""),
+            accountcode=get("accountcode", ""),
+            protocol_id=get("protocol_id", ""),
             raw=data,
         )
+
+    @property
+    def caller(self) -> CallerID:
+        return CallerID.from_json(self.raw.get("caller"))
+
+    @property
+    def connected(self) -> CallerID:
+        return CallerID.from_json(self.raw.get("connected"))
+
+    @property
+    def dialplan(self) -> DialplanCEP:
+        return DialplanCEP.from_json(self.raw.get("dialplan"))
+
+    @property
+    def channelvars(self) -> Mapping[str, Any] | None:
+        value = self.raw.get("channelvars")
+        return value if isinstance(value, Mapping) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
