@@ -549,3 +549,37 @@ async def test_adopted_channel_and_bridge_route_to_the_same_call() -> None:
         transport.stream.push(stasis_end("c1"))
         await call.wait_closed()
         assert _zero(client)
+
+
+async def test_cancelled_waits_and_requests_leave_no_residue() -> None:
+    """Cancelling wait_for or a slow play removes the waiter; the client stays usable."""
+    release = asyncio.Event()
+    fake = FakeAri()
+
+    async def slow(req: Request) -> Response:
+        if "/play/" in req.path:
+            await release.wait()
+        return fake.handle(req)
+
+    transport = MockTransport(slow)
+    scopes: list[CallScope] = []
+    async with AriClient(
+        config(), transport=transport, on_call=lambda c, s: scopes.append(c)
+    ) as client:
+        fake.channels["c1"] = channel("c1")
+        transport.stream.push(stasis_start("c1"))
+        await until(lambda: scopes)
+        call = scopes[0]
+        waiting = asyncio.get_running_loop().create_task(call.wait_for(ChannelDtmfReceived))
+        playing = asyncio.get_running_loop().create_task(call.play("sound:press-1"))
+        await asyncio.sleep(0.01)
+        assert client.statistics().handlers == 1
+        waiting.cancel()
+        playing.cancel()
+        await asyncio.wait({waiting, playing})
+        assert client.statistics().handlers == 0
+        release.set()
+        assert (await call.play("sound:or")).media_uri == "sound:or"
+        transport.stream.push(stasis_end("c1"))
+        await call.wait_closed()
+        assert _zero(client)
