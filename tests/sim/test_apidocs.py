@@ -2,8 +2,9 @@
 
 1. Everything the description declares exists in Asterisk 22's own description
    (``shared/ari-api-docs``) with the same name and type: every path and method (with
-   its nickname and response class), every parameter (name, paramType, dataType,
-   required, allowMultiple, allowed values), every model field (name, type).
+   its nickname, response class and documented error codes), every parameter (name,
+   paramType, dataType, required, allowMultiple, allowed values), every model field
+   (name, type).
 2. The description cannot lie: every operation is served (no 404/405 from routing),
    every declared model field is actually produced by the simulator's encoders, and
    every field the simulator produces is declared.
@@ -93,6 +94,10 @@ async def test_description_is_a_subset_of_asterisks_with_the_same_names_and_type
                         problems.append(
                             f"{where} {key}={op.get(key)!r}, Asterisk {their.get(key)!r}"
                         )
+                their_codes = {e["code"] for e in their.get("errorResponses", [])}
+                for err in op.get("errorResponses", []):
+                    if err["code"] not in their_codes:
+                        problems.append(f"{where} error {err['code']} not documented by Asterisk")
                 their_params = {p["name"]: p for p in their.get("parameters", [])}
                 for param in op.get("parameters", []):
                     tp = their_params.get(param["name"])
