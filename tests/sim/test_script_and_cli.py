@@ -160,3 +160,24 @@ def test_malformed_dialplan_is_refused_at_construction() -> None:
 
     with pytest.raises(DialplanError, match=r"default,1000,2: write it as App\(arguments\)"):
         Simulator(dialplan={"default": {"1000": ["NoOp()", "Stasis(oops"]}})
+
+
+def test_dialplan_files(tmp_path: Path) -> None:
+    from ivrkit.sim import DialplanError, load_dialplan
+
+    good = tmp_path / "plan.yaml"
+    good.write_text("default:\n  '2000':\n    - NoOp()\n    - Stasis(mine,a)\n    - Hangup()\n")
+    assert load_dialplan(good) == {"default": {"2000": ["NoOp()", "Stasis(mine,a)", "Hangup()"]}}
+    cases = {
+        "- 1\n": "a dialplan maps contexts",
+        "default:\n  '1': []\n": "default,1 must be a non-empty list",
+        "default:\n  '1': ['Stasis(x']\n": "can't parse dialplan step",
+        "default: [\n": "failed to parse",
+    }
+    for text, message in cases.items():
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        with pytest.raises(DialplanError, match=message):
+            load_dialplan(bad)
+    with pytest.raises(DialplanError, match="failed to read"):
+        load_dialplan(tmp_path / "missing.yaml")

@@ -83,10 +83,13 @@ def resolve_users(users_file: str | None, host: str, env: dict[str, str]) -> dic
 
 
 async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str, str]) -> int:
-    from ivrkit.sim import ScriptError, Simulator, load_script, run_script
+    from ivrkit.sim import ScriptError, Simulator, load_dialplan, load_script, run_script
 
     script = load_script(args.script) if args.script else None
-    async with Simulator(host, port, users=users, sounds_dir=args.sounds_dir) as sim:
+    dialplan = load_dialplan(args.dialplan) if args.dialplan else None
+    async with Simulator(
+        host, port, users=users, sounds_dir=args.sounds_dir, dialplan=dialplan
+    ) as sim:
         print(f"ivrkit sim: ARI on {sim.url}/ari (users: {', '.join(users)})", flush=True)
         if script is not None:
             try:
@@ -107,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
     users = resolve_users(args.users_file, host, dict(os.environ))
     if args.sounds_dir and not Path(args.sounds_dir).is_dir():
         raise CliError(f"--sounds-dir {args.sounds_dir} is not a directory")
+    if args.dialplan:
+        from ivrkit.sim import DialplanError, load_dialplan
+
+        try:
+            load_dialplan(args.dialplan)
+        except DialplanError as exc:
+            raise CliError("invalid dialplan", str(exc)) from exc
     if args.script:
         from ivrkit.sim import ScriptError, load_script
 
@@ -137,6 +147,9 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--sounds-dir", metavar="DIR", help="Asterisk sounds (e.g. /usr/share/asterisk/sounds/en)"
+    )
+    parser.add_argument(
+        "--dialplan", metavar="FILE", help="YAML: context -> exten -> [App(args), ...]"
     )
     parser.add_argument("--script", metavar="FILE", help="place one call driven by a caller script")
     parser.set_defaults(func=run)

@@ -5,7 +5,7 @@ running event loop; ``await sim.call("PJSIP/alice", "1000")`` places a simulated
 See docs/simulator.md.
 """
 
-from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError
+from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
 from ivrkit.sim._faults import Faults
 from ivrkit.sim._script import CallerScript, ScriptError, load_script, parse_script, run_script
 from ivrkit.sim._server import Caller, Heard, Simulator, SimulatorError
@@ -21,6 +21,7 @@ __all__ = [
     "ScriptError",
     "Simulator",
     "SimulatorError",
+    "load_dialplan",
     "load_script",
     "parse_script",
     "run_script",

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 DialplanSpec = Mapping[str, Mapping[str, Sequence[str]]]
 
@@ -75,3 +78,32 @@ class Dialplan:
     def exists(self, context: str, exten: str) -> bool:
         """Whether the extension exists in the context."""
         return (context, exten) in self._steps
+
+
+def load_dialplan(path: str | Path) -> DialplanSpec:
+    """Read a YAML dialplan file (``context: {exten: [App(args), ...]}``).
+
+    Raises :class:`DialplanError` naming the file and what is wrong.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DialplanError(f"failed to read {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise DialplanError(f"failed to parse {path}: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise DialplanError(
+            f"{path}: a dialplan maps contexts to extensions to step lists, e.g. "
+            "default: {'1000': ['Stasis(channel-aa)', 'Hangup()']}"
+        )
+    spec: dict[str, dict[str, list[str]]] = {}
+    for context, extens in data.items():
+        for exten, steps in extens.items():
+            if not isinstance(steps, list) or not steps:
+                raise DialplanError(f"{path}: {context},{exten} must be a non-empty list of steps")
+            spec.setdefault(str(context), {})[str(exten)] = [str(step) for step in steps]
+    try:
+        Dialplan(spec)
+    except DialplanError as exc:
+        raise DialplanError(f"{path}: {exc}") from exc
+    return spec
