@@ -305,3 +305,20 @@ async def test_rest_over_the_websocket_survives_a_drop() -> None:
                 await client.asterisk.info()
             await client.wait_ready()
             assert (await client.applications.get(APP)).name == APP
+
+
+async def test_a_restarted_client_adopts_calls_already_in_stasis() -> None:
+    """Calls stay in Stasis while no client is connected; the next client adopts them."""
+    async with Simulator() as sim:
+        async with AriClient(cfg(sim)) as first:
+            caller = await sim.call("PJSIP/alice", "1000")
+            await until(lambda: first.statistics().calls == 1)
+        starts: list[StasisStart] = []
+        async with AriClient(cfg(sim), on_call=lambda c, s: starts.append(s)) as second:
+            await until(lambda: len(starts) == 1)
+            assert starts[0].synthetic
+            assert starts[0].channel.id == caller.channel_id
+            assert second.statistics().calls == 1
+            await second.hangup_quietly(caller.channel_id)
+            await caller.wait_for_hangup()
+            await until(lambda: _quiet(second))
