@@ -489,6 +489,19 @@ async def test_a_frame_that_breaks_routing_does_not_stop_the_pump(
         assert "decoder bug" in caplog.text
 
 
+async def test_scope_channel_is_the_latest_snapshot() -> None:
+    transport = FakeAri().transport()
+    scopes: list[CallScope] = []
+    async with AriClient(config(), transport=transport, on_call=lambda c, s: scopes.append(c)):
+        transport.stream.push(stasis_start("c1"))
+        await until(lambda: scopes)
+        ringing = channel("c1")
+        ringing["state"] = "Ringing"
+        transport.stream.push(ev("ChannelStateChange", channel=ringing))
+        await until(lambda: scopes[0].channel.state == "Ringing")
+        assert scopes[0].channel.caller.name == "Alice"
+
+
 async def test_channel_destroyed_alone_ends_the_call() -> None:
     transport = FakeAri().transport()
     scopes: list[CallScope] = []

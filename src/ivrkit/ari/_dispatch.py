@@ -220,6 +220,9 @@ class Dispatcher:
                 self.app._put(event)
             return
         scope._put(event)
+        channel = getattr(event, "channel", None)
+        if channel is not None and channel.id == scope.channel_id:
+            scope.channel = channel  # the latest snapshot (state, dialplan...)
         if isinstance(event, (StasisEnd, ChannelDestroyed)):
             if event.channel.id == scope.channel_id:
                 self.forget(scope)  # invariant 2

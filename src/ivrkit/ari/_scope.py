@@ -343,6 +343,7 @@ class CallScope(Pump):
     def __init__(self, client: AriClient, dispatcher: Dispatcher, start: StasisStart) -> None:
         super().__init__()
         self.client = client
+        # the latest snapshot of the main channel seen in any event (routing order)
         self.channel: Channel = start.channel
         self.channel_id: str = start.channel.id
         self.start_event = start
