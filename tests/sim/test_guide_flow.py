@@ -99,3 +99,16 @@ async def test_caller_misuse_is_reported() -> None:
         with pytest.raises(ValueError, match="'x' is not a DTMF digit"):
             await caller.press("1x")
         assert await ev.drain(1) == []  # nothing was sent for the valid prefix either
+
+
+async def test_dtmf_from_the_app_reaches_the_phone() -> None:
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        await sim.wait_for_app("channel-aa")
+        caller = await sim.call("PJSIP/alice", "1000")
+        await ev.next("StasisStart")
+        assert (await ari.req("POST", f"channels/{caller.channel_id}/dtmf", {"dtmf": "12#"}))[
+            0
+        ] == 204
+        await asyncio.sleep(1)
+        assert caller.digits_heard == ["1", "2", "#"]
+        assert await ev.drain(0.1) == []  # no ChannelDtmfReceived for DTMF we sent

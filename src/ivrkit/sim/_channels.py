@@ -379,6 +379,8 @@ class ChannelOps(ModelCore):
             t += step_duration
             if receiver is not None:
                 self._at(receiver, t, self._dtmf_arrives, receiver, digit, duration)
+            elif ch.observer is not None:  # the app plays DTMF to a simulated phone
+                self._at(ch, t, self._dtmf_to_phone, ch, digit)
             t += max(between, 0) / 1000
         ch.dtmf_busy_until = self.now() + t + max(after, 0) / 1000
 
@@ -396,6 +398,10 @@ class ChannelOps(ModelCore):
             self._at(ch, t, self._dtmf_arrives, ch, digit, duration_ms)
             t += between_ms / 1000
         return self.now() + t
+
+    def _dtmf_to_phone(self, ch: Channel, digit: str) -> None:
+        if ch.observer is not None and not ch.hanging:
+            ch.observer.dtmf_heard(digit, self.now())
 
     def _dtmf_arrives(self, ch: Channel, digit: str, duration_ms: int) -> None:
         if ch.gone or ch.hanging:

@@ -76,6 +76,8 @@ class ChannelObserver(Protocol):
 
     def destroyed(self, now: float) -> None: ...
 
+    def dtmf_heard(self, digit: str, now: float) -> None: ...
+
 
 @dataclass(eq=False, slots=True)
 class Playback:

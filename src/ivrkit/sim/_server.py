@@ -49,6 +49,8 @@ class Caller:
         self._model = model
         self._channel: Channel | None = None
         self.heard: list[Heard] = []
+        #: DTMF digits the application sent to this phone (``POST /channels/{id}/dtmf``)
+        self.digits_heard: list[str] = []
         self._consumed: dict[str, int] = {}
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._destroyed = False
@@ -85,6 +87,10 @@ class Caller:
                 item.end = now
                 item.cut_off = cut_off
                 break
+        self._check()
+
+    def dtmf_heard(self, digit: str, now: float) -> None:
+        self.digits_heard.append(digit)
         self._check()
 
     def destroyed(self, now: float) -> None:
