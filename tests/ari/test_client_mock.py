@@ -401,6 +401,16 @@ async def test_startup_failure_is_fast_and_clean() -> None:
     assert transport.closed
 
 
+async def test_rest_transport_auto_falls_back_to_http() -> None:
+    """A server that ignores RESTRequest frames (Asterisk before 20.13) gets HTTP."""
+    transport = FakeAri().transport()
+    async with AriClient(config(rest_transport="auto"), transport=transport) as client:
+        assert client.rest_transport == "http"
+        assert len(transport.stream.sent) == 1  # the probe
+        await client.channels.answer("c1")
+        assert transport.requests[-1].path == "/channels/c1/answer"
+
+
 async def test_rest_over_websocket_mock() -> None:
     cfg = config(rest_transport="websocket")
     transport = MockTransport(FakeAri().handle)

@@ -299,12 +299,20 @@ async def test_rest_over_the_websocket_survives_a_drop() -> None:
     async with Simulator() as sim:
         config = cfg(sim, rest_transport="websocket", backoff_initial=2.0)
         async with AriClient(config, random=lambda: 0.0) as client:
+            assert client.rest_transport == "websocket"
             sim.faults.drop_websockets(APP)
             await until(lambda: not client.ready)
-            with pytest.raises(Unreachable, match="websocket is down"):
-                await client.asterisk.info()
+            assert client.rest_transport == "http"  # falls back while the socket is down
+            assert (await client.asterisk.info()).raw
             await client.wait_ready()
+            assert client.rest_transport == "websocket"
             assert (await client.applications.get(APP)).name == APP
+
+
+async def test_rest_transport_auto_detects_support() -> None:
+    async with Simulator() as sim, AriClient(cfg(sim, rest_transport="auto")) as client:
+        assert client.rest_transport == "websocket"
+        assert (await client.applications.get(APP)).name == APP
 
 
 async def test_a_restarted_client_adopts_calls_already_in_stasis() -> None:

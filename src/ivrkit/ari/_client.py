@@ -440,6 +440,12 @@ class AriClient:
     # -- readiness -------------------------------------------------------------------
 
     @property
+    def rest_transport(self) -> str:
+        """``"websocket"`` or ``"http"``: how REST requests travel right now."""
+        sup = self._supervisor
+        return "websocket" if sup is not None and sup.ws_rest and sup.connected else "http"
+
+    @property
     def ready(self) -> bool:
         """True while the websocket is up and the state is in sync with Asterisk."""
         return self._supervisor is not None and self._supervisor.ready
@@ -522,8 +528,10 @@ class AriClient:
         return resp.body
 
     async def _send(self, req: Request) -> Response:
-        if self.config.rest_transport == "websocket" and self._supervisor is not None:
-            return await self._supervisor.ws_request(req)
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor.ws_rest and supervisor.connected:
+            return await supervisor.ws_request(req)
+        # HTTP: the configured transport, or the fallback while the websocket is down
         return await self.transport.request(req)
 
     async def _typed(

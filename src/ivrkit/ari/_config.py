@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ivrkit.ari._exceptions import AriError
 
-RestTransportName = Literal["http", "websocket"]
+RestTransportName = Literal["http", "websocket", "auto"]
 
 
 class ConfigurationError(AriError, ValueError):
@@ -126,9 +126,9 @@ class ConnectionConfig:
             )
         if isinstance(self.apps, str) or not self.apps or not all(self.apps):
             raise ConfigurationError("apps must be a non-empty tuple of application names")
-        if self.rest_transport not in ("http", "websocket"):
+        if self.rest_transport not in ("http", "websocket", "auto"):
             raise ConfigurationError(
-                f"rest_transport must be 'http' or 'websocket', not {self.rest_transport!r}"
+                f"rest_transport must be 'http', 'websocket' or 'auto', not {self.rest_transport!r}"
             )
         for name in ("request_timeout", "connect_timeout", "heartbeat", "backoff_initial"):
             if getattr(self, name) <= 0:

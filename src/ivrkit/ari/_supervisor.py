@@ -80,8 +80,14 @@ class Supervisor:
         self._pending: dict[str, asyncio.Future[Response]] = {}
         self._request_seq = 0
         self.reconnects = 0
+        # REST over the websocket: on for "websocket", decided by a probe for "auto"
+        self.ws_rest = self._config.rest_transport == "websocket"
 
     # -- state -------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._stream is not None
 
     @property
     def ready(self) -> bool:
@@ -116,6 +122,8 @@ class Supervisor:
         self._stream = await self._client.transport.connect_events()
         self._pump = asyncio.get_running_loop().create_task(self._run(self._stream))
         self._pump.add_done_callback(self._pump_done)
+        if self._config.rest_transport == "auto":
+            await self._probe_ws_rest()
         await self._resync()
         self._ready.set()
 
@@ -301,6 +309,20 @@ class Supervisor:
         return adopted, ended, finished
 
     # -- REST over the websocket (Asterisk 20.13+/22.3+) ------------------------------
+
+    async def _probe_ws_rest(self) -> None:
+        """``auto``: use REST over the websocket if a probe gets a RESTResponse in time.
+
+        Older Asterisk versions ignore the frame, so no answer means "not supported".
+        """
+        probe = Request("GET", "/asterisk/ping")
+        try:
+            async with asyncio.timeout(min(2.0, self._config.request_timeout)):
+                response = await self.ws_request(probe)
+        except (TimeoutError, AriError):
+            response = None
+        self.ws_rest = response is not None and response.status < 400
+        logger.info("REST over the websocket: %s", "yes" if self.ws_rest else "no (HTTP)")
 
     async def ws_request(self, request: Request) -> Response:
         """Send ``request`` as a RESTRequest frame and await its RESTResponse."""
