@@ -199,6 +199,7 @@ class Replay:
     compared: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     lateness: list[float] = field(default_factory=list)
+    anchor: float | None = None
     http_done: dict[int, float] = field(default_factory=dict)
     step: str = ""
 
@@ -370,6 +371,8 @@ async def _drive(
             delay = trigger_time + (rec["t_req"] - trigger_t) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+        if replay.anchor is None and not rec["path"].startswith("/ari/api-docs/"):
+            replay.anchor = loop.time() - rec["t_req"]  # recorded time -> loop time
         await _issue(replay, rec, auth, i)
 
 
@@ -440,7 +443,11 @@ def _compare_events(
 ) -> None:
     for conn, app in conn_app.items():
         recorded = [r["data"] for r in records if r["kind"] == "ws_msg" and r["conn"] == conn]
+        rec_time = {
+            id(r["data"]): r["t"] for r in records if r["kind"] == "ws_msg" and r["conn"] == conn
+        }
         simulated = streams[app].events
+        sim_time = {id(e): t for e, t in zip(simulated, streams[app].times, strict=True)}
         for ev in simulated:
             learn_roles(ev, replay.sim_roles)
             if ev["type"] not in EVENT_MODELS:
@@ -463,9 +470,13 @@ def _compare_events(
                 )
                 continue
             for n, (rec_ev, sim_ev) in enumerate(zip(rec_list, sim_list, strict=True)):
-                replay.note(
-                    f"{where} #{n} {rec_ev['type']}", compare(rec_ev, sim_ev, "$", replay.ids)
-                )
+                label = f"{where} #{n} {rec_ev['type']}"
+                replay.note(label, compare(rec_ev, sim_ev, "$", replay.ids))
+                assert replay.anchor is not None
+                late = sim_time[id(sim_ev)] - (rec_time[id(rec_ev)] + replay.anchor)
+                replay.lateness.append(late)
+                if abs(late) > TIMING_TOLERANCE:
+                    replay.diffs.append(f"{label}: {late * 1000:+.0f} ms from the recorded moment")
 
 
 @pytest.mark.parametrize("scenario", GUIDE_SCENARIOS)
