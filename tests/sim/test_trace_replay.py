@@ -530,9 +530,13 @@ CATALOG_DIALPLAN = {
 }
 
 
-#: How far (seconds) from its recorded moment a replayed catalog event may come. Requests
-#: are sent at their recorded moments; Asterisk's own processing took a few ms each.
-TIMING_TOLERANCE = 0.05
+#: How far (seconds) from its recorded moment a replayed event may come. Requests are sent
+#: at their recorded moments (or after the recorded trigger); on an idle machine every
+#: event lands within 40 ms (Asterisk's own processing). The bound is wider because the
+#: virtual clock still advances with real time while the loop works, so a busy CI machine
+#: shows up as lateness; it still catches a wrong duration or timer (a default 1 s sound
+#: instead of the lab's, a missed queue start).
+TIMING_TOLERANCE = 0.25
 
 
 async def _refused_upgrade(replay: Replay, rec: Record, auth: dict[str, str]) -> None:
