@@ -199,7 +199,21 @@ class Replay:
     compared: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     lateness: list[float] = field(default_factory=list)
-    anchor: float | None = None
+    sent_at: dict[int, float] = field(default_factory=dict)
+
+    def expected(self, records: list[Record], index: int) -> float:
+        """When recorded event ``index`` should arrive in this replay (loop time).
+
+        Measured from the client action that last preceded it, as actually sent here:
+        our own scheduling delays (a slow earlier request on a loaded machine) are not
+        the simulator's.
+        """
+        before = [i for i in self.sent_at if i < index]
+        assert before, f"record {index} precedes every client action"
+        i = max(before)
+        sent = records[i].get("t_req", records[i]["t"])
+        return self.sent_at[i] + (records[index]["t"] - sent)
+
     http_done: dict[int, float] = field(default_factory=dict)
     step: str = ""
 
@@ -371,8 +385,7 @@ async def _drive(
             delay = trigger_time + (rec["t_req"] - trigger_t) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-        if replay.anchor is None and not rec["path"].startswith("/ari/api-docs/"):
-            replay.anchor = loop.time() - rec["t_req"]  # recorded time -> loop time
+        replay.sent_at[i] = loop.time()
         await _issue(replay, rec, auth, i)
 
 
@@ -444,7 +457,9 @@ def _compare_events(
     for conn, app in conn_app.items():
         recorded = [r["data"] for r in records if r["kind"] == "ws_msg" and r["conn"] == conn]
         rec_time = {
-            id(r["data"]): r["t"] for r in records if r["kind"] == "ws_msg" and r["conn"] == conn
+            id(r["data"]): replay.expected(records, j)
+            for j, r in enumerate(records)
+            if r["kind"] == "ws_msg" and r["conn"] == conn
         }
         simulated = streams[app].events
         sim_time = {id(e): t for e, t in zip(simulated, streams[app].times, strict=True)}
@@ -472,8 +487,7 @@ def _compare_events(
             for n, (rec_ev, sim_ev) in enumerate(zip(rec_list, sim_list, strict=True)):
                 label = f"{where} #{n} {rec_ev['type']}"
                 replay.note(label, compare(rec_ev, sim_ev, "$", replay.ids))
-                assert replay.anchor is not None
-                late = sim_time[id(sim_ev)] - (rec_time[id(rec_ev)] + replay.anchor)
+                late = sim_time[id(sim_ev)] - rec_time[id(rec_ev)]
                 replay.lateness.append(late)
                 if abs(late) > TIMING_TOLERANCE:
                     replay.diffs.append(f"{label}: {late * 1000:+.0f} ms from the recorded moment")
@@ -530,12 +544,12 @@ CATALOG_DIALPLAN = {
 }
 
 
-#: How far (seconds) from its recorded moment a replayed event may come. Requests are sent
-#: at their recorded moments (or after the recorded trigger); on an idle machine every
-#: event lands within 40 ms (Asterisk's own processing). The bound is wider because the
-#: virtual clock still advances with real time while the loop works, so a busy CI machine
-#: shows up as lateness; it still catches a wrong duration or timer (a default 1 s sound
-#: instead of the lab's, a missed queue start).
+#: How far (seconds) from its recorded moment a replayed event may come, counted from the
+#: client action that preceded it as actually sent (``Replay.expected``). On an idle
+#: machine every event lands within 40 ms (Asterisk's own processing). The bound is wider
+#: because the virtual clock still advances with real time while the loop works, so a
+#: busy CI machine shows up as lateness; it still catches a wrong duration or timer (a
+#: default 1 s sound instead of the lab's, a missed queue start).
 TIMING_TOLERANCE = 0.25
 
 
@@ -601,6 +615,7 @@ async def _replay_catalog(sounds: Path) -> tuple[Replay, list[Record]]:
                     if delay > 0:
                         await asyncio.sleep(delay)  # the recorded pace, on virtual time
                     conn = rec.get("conn")
+                    replay.sent_at[i] = loop.time()
                     if kind == "http" and rec.get("upgrade") == "websocket":
                         await _refused_upgrade(replay, rec, auth)
                     elif kind == "http":
@@ -629,28 +644,27 @@ async def _replay_catalog(sounds: Path) -> tuple[Replay, list[Record]]:
                 for ws in sockets.values():
                     await ws.close()
             replay.step = ""
-            _compare_catalog_events(replay, records, streams, start - t0)
+            _compare_catalog_events(replay, records, streams)
     return replay, records
 
 
 def _compare_catalog_events(
-    replay: Replay, records: list[Record], streams: dict[int, Stream], offset: float
+    replay: Replay, records: list[Record], streams: dict[int, Stream]
 ) -> None:
     """Per websocket and channel: order, then each event (shape and when it came).
 
-    ``offset`` turns a recorded time into the replay's loop time; the replay sends every
-    request at its recorded moment, so each event must come within
-    :data:`TIMING_TOLERANCE` of when Asterisk sent it.
+    Each event must come within :data:`TIMING_TOLERANCE` of when Asterisk sent it,
+    counted from the client action that preceded it (:meth:`Replay.expected`).
     """
     step = ""
     recorded_by_conn: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     rec_time: dict[int, float] = {}
-    for rec in records:
+    for j, rec in enumerate(records):
         if rec["kind"] == "mark":
             step = rec["label"]
         elif rec["kind"] == "ws_msg" and rec.get("dir") == "out":
             recorded_by_conn.setdefault(rec["conn"], []).append((step, rec["data"]))
-            rec_time[id(rec["data"])] = rec["t"] + offset
+            rec_time[id(rec["data"])] = replay.expected(records, j)
     for conn, stream in streams.items():
         for ev in stream.events:
             if ev["type"] not in EVENT_MODELS:
