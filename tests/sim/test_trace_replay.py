@@ -416,8 +416,19 @@ async def _issue(replay: Replay, rec: Record, auth: dict[str, str], index: int) 
     ) as resp:
         text = await resp.text()
         status = resp.status
+        headers_back = dict(resp.headers)
     replay.http_done[index] = asyncio.get_running_loop().time()
     where = f"{replay.step}http {rec['method']} {rec['path']}"
+    for name, value in rec["resp_headers"].items():
+        if status != rec["status"]:
+            break
+        got = headers_back.get(name)
+        if name == "Content-Type" and got is not None:
+            got = got.split(";")[0].strip()
+        if name == "Location":  # /ari/playbacks/{id} of the playback just created
+            value = f"{value.rpartition('/')[0]}/{json.loads(text).get('id')}"
+        if got != value:
+            replay.diffs.append(f"{where}: header {name} {value!r} recorded, {got!r} simulated")
     if status != rec["status"]:
         if _known(replay.scenario, where):
             replay.skipped["http"] = replay.skipped.get("http", 0) + 1
