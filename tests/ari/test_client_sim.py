@@ -330,3 +330,41 @@ async def test_a_restarted_client_adopts_calls_already_in_stasis() -> None:
             await second.hangup_quietly(caller.channel_id)
             await caller.wait_for_hangup()
             await until(lambda: _quiet(second))
+
+
+async def test_resync_that_fails_is_retried_until_the_prompt_is_settled() -> None:
+    """A 500 on GET /applications after the reconnect must not skip the re-sync.
+
+    Skipping would leave the call waiting for a PlaybackFinished sent while nobody
+    listened; the client retries with backoff and is ready only once the view is true.
+    """
+    async with Simulator() as sim:
+        got: list[str] = []
+        signals: list[Any] = []
+
+        async def converse(call: CallScope) -> None:
+            await call.answer()
+            fin = await call.play_and_wait("sound:press-1")
+            got.append(f"finished synthetic={fin.synthetic}")
+            await call.hangup_quietly()
+
+        options = {"backoff_initial": 6.0, "backoff_max": 6.0}
+        async with AriClient(
+            cfg(sim, **options),
+            on_call=lambda c, s: c.spawn(converse(c)),
+            random=lambda: 0.0,
+        ) as client:
+            client.on((Disconnected, Reconnected), signals.append)
+            caller = await sim.call("PJSIP/alice", "1000")
+            await caller.wait_for_playback("sound:press-1")
+            sim.faults.fail_requests(500, count=2, path="applications", method="GET")
+            sim.faults.drop_websockets(APP)
+            await until(lambda: len(signals) == 1)
+            assert not client.ready
+            await until(lambda: len(signals) == 2)
+            assert isinstance(signals[1], Reconnected)
+            assert len(signals[1].playbacks_finished) == 1
+            assert client.ready
+            await caller.wait_for_hangup()
+            await until(lambda: _quiet(client))
+        assert got == ["finished synthetic=True"]

@@ -23,7 +23,9 @@ events for a disconnected application:
    if it is gone, the call gets a synthetic PlaybackFinished, so no call waits forever
    for an event that was sent to nobody.
 
-Then :class:`Reconnected` (with the gap length) is emitted and the client is ready again.
+A re-sync that fails (a 5xx, a refused request) is retried with the same backoff until
+it succeeds or the socket drops again; only then is :class:`Reconnected` (with the gap
+length) emitted and the client ready again.
 ``ApplicationReplaced`` means another process took our application name: the pump
 stops, closes the call scopes (the other process owns the calls now) and reports
 :class:`ApplicationReplacedError` from ``wait_stopped()``; it never reconnects to fight.
@@ -229,11 +231,25 @@ class Supervisor:
     # -- re-sync -----------------------------------------------------------------------
 
     async def _resync_and_report(self, gap: float) -> None:
-        try:
-            adopted, ended, finished = await self._resync()
-        except AriError as exc:
-            logger.warning("ARI re-sync after reconnect failed: %s", exc)
-            adopted, ended, finished = [], [], []
+        # A failed re-sync is retried, never skipped: skipping would leave a call waiting
+        # forever for a PlaybackFinished that was sent while nobody listened. Each pass is
+        # idempotent (adoption and synthesised ends check the dispatcher first). If the
+        # socket drops again, _run cancels this task and a new one starts after reconnect.
+        attempt = 0
+        while True:
+            try:
+                adopted, ended, finished = await self._resync()
+                break
+            except AriError as exc:
+                delay = self._backoff(attempt)
+                logger.warning(
+                    "ARI re-sync after reconnect failed (attempt %d): %s; retrying in %.1f s",
+                    attempt + 1,
+                    exc,
+                    delay,
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
         self._ready.set()
         logger.warning("ARI websocket back after %.3f s", gap)
         self._dispatch.app._put(
