@@ -212,8 +212,7 @@ async def _demo(
 ) -> int:
     from ivrkit.ari import AriClient, ConnectionConfig, Credentials
     from ivrkit.ivr.runner import MenuRunner
-    from ivrkit.sim import Simulator
-    from ivrkit.sim._script import ScriptError, run_script
+    from ivrkit.sim import ScriptError, Simulator, run_script
 
     runner = MenuRunner(tree, transcript=out, handlers=handlers)
     async with Simulator() as sim:
@@ -235,7 +234,7 @@ async def _demo(
 
 
 def demo(args: argparse.Namespace) -> int:
-    from ivrkit.sim._script import ScriptError, load_script, parse_script
+    from ivrkit.sim import ScriptError, load_script, parse_script
 
     tree, handlers = load_checked(args.menu)
     try:

@@ -1,0 +1,101 @@
+"""Import rules between the packages (docs/architecture.md, STYLE.md "Import rules").
+
+Checked on the AST of every module under src/ivrkit, so a forbidden import fails here
+before it becomes a layering habit:
+
+* ``ivrkit.sim`` imports neither ``ari`` nor ``ivr``: it is an independent peer, so an
+  encoding bug cannot be mirrored on both sides of a test.
+* ``ivrkit.ari`` never imports ``ivr``, ``sim``, ``cli`` or ``caller``; inside it only
+  ``_aiohttp.py`` imports aiohttp.
+* ``ivrkit.caller`` uses the client through its public names only, never the simulator.
+* Outside a package nobody imports its ``_private`` modules.
+* ``ivrkit/__init__`` imports no subpackage.
+(The ``ivr`` core's own stricter rules are in tests/ivr/test_ivr_imports.py.)
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import ivrkit
+
+SRC = Path(ivrkit.__file__).parent
+
+
+def _modules(root: Path = SRC) -> list[Path]:
+    return sorted(root.rglob("*.py"))
+
+
+def _package(path: Path, root: Path = SRC) -> str:
+    parts = path.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno))
+            found.extend(
+                (f"{node.module}.{alias.name}", node.lineno)
+                for alias in node.names
+                if alias.name.startswith("_") and node.module.startswith("ivrkit")
+            )
+    return found
+
+
+def _violations(root: Path = SRC) -> list[str]:
+    bad: list[str] = []
+    for path in _modules(root):
+        where = path.relative_to(root.parent)
+        pkg = _package(path, root)
+        for name, line in _imports(path):
+            parts = name.split(".")
+            top = parts[0]
+            target = parts[1] if top == "ivrkit" and len(parts) > 1 else ""
+            at = f"{where}:{line} imports {name}"
+            if pkg == "sim" and target in {"ari", "ivr", "caller", "cli"}:
+                bad.append(f"{at}: the simulator must stay independent of the client")
+            if pkg == "ari" and target in {"ivr", "sim", "cli", "caller"}:
+                bad.append(f"{at}: the client must not depend on the layers above it")
+            if pkg == "ari" and top == "aiohttp" and path.name != "_aiohttp.py":
+                bad.append(f"{at}: only ari/_aiohttp.py may import aiohttp")
+            if pkg == "caller" and target == "sim":
+                bad.append(f"{at}: the caller speaks plain ARI, never the simulator's API")
+            if pkg == "" and path.name == "__init__.py" and target:
+                bad.append(f"{at}: ivrkit/__init__ must not import subpackages")
+            private = [p for p in parts[2:] if p.startswith("_") and p != "__future__"]
+            if top == "ivrkit" and target and target != pkg and private:
+                bad.append(f"{at}: private module of another package; use its public names")
+    return bad
+
+
+def test_every_package_is_checked() -> None:
+    packages = {_package(p) for p in _modules()}
+    assert {"ari", "ivr", "sim", "cli", "testing"} <= packages
+
+
+def test_no_import_breaks_the_layering() -> None:
+    assert _violations() == []
+
+
+def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
+    root = tmp_path / "ivrkit"
+    probes = {
+        "cli/a.py": "from ivrkit.sim._script import load_script\n",
+        "sim/b.py": "from ivrkit.ari import AriClient\n",
+        "ari/c.py": "import aiohttp\n",
+        "ari/d.py": "from ivrkit.ivr import CallMachine\n",
+        "caller/e.py": "from ivrkit.sim import Simulator\n",
+        "__init__.py": "import ivrkit.sim\n",
+        "cli/ok.py": "from ivrkit.sim import Simulator\nfrom ivrkit.cli._x import y\n",
+    }
+    for rel, code in probes.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(code, encoding="utf-8")
+    found = _violations(root)
+    flagged = sorted({v.split(":")[0].removeprefix("ivrkit/") for v in found})
+    assert flagged == ["__init__.py", "ari/c.py", "ari/d.py", "caller/e.py", "cli/a.py", "sim/b.py"]
