@@ -159,7 +159,7 @@ async def _serve(tree: MenuTree, handlers: dict[str, Any], config: Any) -> int:
         async with client:
             print(
                 f"ivrkit run: serving {tree.source} as ARI app {config.apps[0]!r} at "
-                f"{config.ari_url} (Ctrl-C to stop)",
+                f"{config.ari_url}, REST over {client.rest_transport} (Ctrl-C to stop)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -191,7 +191,10 @@ def run(args: argparse.Namespace) -> int:
     tree, handlers = load_checked(args.menu)
     try:
         config = ConnectionConfig(
-            base_url=args.url, apps=(args.app,), credentials=_credentials(args)
+            base_url=args.url,
+            apps=(args.app,),
+            credentials=_credentials(args),
+            rest_transport=args.rest_transport,
         )
     except ConfigurationError as exc:
         raise CliError("invalid connection settings", str(exc)) from exc
@@ -268,6 +271,13 @@ def register(sub: Any) -> None:
     p.add_argument("--url", default="http://localhost:8088", help="default %(default)s")
     p.add_argument("--app", default="channel-aa", help="Stasis app name (default %(default)s)")
     p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
+    p.add_argument(
+        "--rest-transport",
+        choices=("http", "websocket", "auto"),
+        default="http",
+        help="how REST requests travel: HTTP, RESTRequest frames on the events websocket "
+        "(Asterisk 20.13+/22.3+), or auto (probe, else HTTP); default %(default)s",
+    )
     p.set_defaults(func=run)
 
     p = sub.add_parser(

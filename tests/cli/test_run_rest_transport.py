@@ -1,0 +1,52 @@
+"""`ivrkit run --rest-transport`: the flag reaches the client and the banner says which is used."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ivrkit.ari import ConnectionConfig, Credentials
+from ivrkit.cli import build_parser
+from ivrkit.cli._attendant import _serve
+from ivrkit.ivr import ATTENDANT_MENU, load_menu_file
+from ivrkit.sim import Simulator
+
+
+def test_flag_defaults_to_http_and_rejects_unknown_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = build_parser()
+    assert parser.parse_args(["run"]).rest_transport == "http"
+    assert parser.parse_args(["run", "--rest-transport", "websocket"]).rest_transport == (
+        "websocket"
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["run", "--rest-transport", "carrier-pigeon"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("transport", ["http", "websocket"])
+async def test_banner_names_the_rest_transport_in_use(
+    transport: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = load_menu_file(ATTENDANT_MENU)
+    async with Simulator() as sim:
+        config = ConnectionConfig(
+            base_url=sim.url,
+            apps=("channel-aa",),
+            credentials=Credentials(sim.username, sim.password),
+            rest_transport=transport,  # type: ignore[arg-type]
+        )
+        serving = asyncio.ensure_future(_serve(tree, {}, config))
+        try:
+            await sim.wait_for_app("channel-aa")
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")  # the banner came first
+        finally:
+            serving.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await serving
+    err = capsys.readouterr().err
+    assert f"REST over {transport} (Ctrl-C to stop)" in err
