@@ -11,7 +11,7 @@ from ivrkit.sim._routetable import errors, operation, path, query
 if TYPE_CHECKING:
     from ivrkit.sim._model import SimModel
 
-_APP = path("applicationName", "Application's name")
+_APP = path("applicationName", "Name of the app")
 
 
 @operation(
@@ -19,7 +19,7 @@ _APP = path("applicationName", "Application's name")
     "/applications",
     "GET",
     "list",
-    summary="List all applications.",
+    summary="Every app with a connected events websocket.",
     response_class="List[Application]",
 )
 def list_applications(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -31,10 +31,10 @@ def list_applications(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/applications/{applicationName}",
     "GET",
     "get",
-    summary="Details of an application.",
+    summary="One app with what it is subscribed to.",
     response_class="Application",
     params=(_APP,),
-    errors=errors((404, "Application does not exist.")),
+    errors=errors((404, "No application has this name")),
 )
 def get_application(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return ok(model.get_application(args["applicationName"]))
@@ -45,13 +45,13 @@ def get_application(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/applications/{applicationName}/subscription",
     "POST",
     "subscribe",
-    summary="Subscribe an application to an event source.",
+    summary="Add event sources to an app's subscriptions.",
     response_class="Application",
     params=(_APP, query("eventSource", required=True, multiple=True)),
     errors=errors(
-        (400, "Missing parameter."),
-        (404, "Application does not exist."),
-        (422, "Event source does not exist."),
+        (400, "eventSource is missing"),
+        (404, "No application has this name"),
+        (422, "A listed event source does not exist"),
     ),
 )
 def subscribe(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -63,14 +63,14 @@ def subscribe(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/applications/{applicationName}/subscription",
     "DELETE",
     "unsubscribe",
-    summary="Unsubscribe an application from an event source.",
+    summary="Drop event sources from an app's subscriptions.",
     response_class="Application",
     params=(_APP, query("eventSource", required=True, multiple=True)),
     errors=errors(
-        (400, "Missing parameter; event source scheme not recognized."),
-        (404, "Application does not exist."),
-        (409, "Application not subscribed to event source."),
-        (422, "Event source does not exist."),
+        (400, "eventSource is missing or its scheme is unknown"),
+        (404, "No application has this name"),
+        (409, "The app is not subscribed to that source"),
+        (422, "A listed event source does not exist"),
     ),
 )
 def unsubscribe(model: SimModel, args: Mapping[str, Any]) -> SimResponse:

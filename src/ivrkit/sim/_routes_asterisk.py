@@ -19,7 +19,7 @@ _ONLY = ("build", "system", "config", "status")
     "/asterisk/info",
     "GET",
     "getInfo",
-    summary="Asterisk system information.",
+    summary="Build, system, config and status facts of the simulated Asterisk.",
     response_class="AsteriskInfo",
     params=(query("only", multiple=True, values=_ONLY),),
 )
@@ -32,7 +32,7 @@ def get_info(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/asterisk/ping",
     "GET",
     "ping",
-    summary="Liveness check.",
+    summary="Answers with the Asterisk id and the current time.",
     response_class="AsteriskPing",
 )
 def ping(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -44,10 +44,10 @@ def ping(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/asterisk/variable",
     "GET",
     "getGlobalVar",
-    summary="Value of a global variable.",
+    summary="Read one global variable.",
     response_class="Variable",
     params=(query("variable", required=True),),
-    errors=errors((400, "Missing variable parameter.")),
+    errors=errors((400, "The variable parameter is missing")),
 )
 def get_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return ok({"value": model.get_global_var(args.get("variable"))})
@@ -58,10 +58,10 @@ def get_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/asterisk/variable",
     "POST",
     "setGlobalVar",
-    summary="Set a global variable.",
+    summary="Write one global variable.",
     response_class="void",
     params=(query("variable", required=True), query("value")),
-    errors=errors((400, "Missing variable parameter.")),
+    errors=errors((400, "The variable parameter is missing")),
 )
 def set_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     model.set_global_var(args.get("variable"), args.get("value", ""))

@@ -11,8 +11,8 @@ from ivrkit.sim._routetable import Param, body, errors, operation, path, query
 if TYPE_CHECKING:
     from ivrkit.sim._model import SimModel
 
-_BRIDGE = path("bridgeId", "Bridge's id")
-_E404 = (404, "Bridge not found")
+_BRIDGE = path("bridgeId", "Id of the bridge")
+_E404 = (404, "No bridge has this id")
 _CREATE_PARAMS: tuple[Param, ...] = (query("type"), query("name"), body("variables"))
 
 
@@ -21,7 +21,7 @@ _CREATE_PARAMS: tuple[Param, ...] = (query("type"), query("name"), body("variabl
     "/bridges",
     "GET",
     "list",
-    summary="List all active bridges.",
+    summary="Every live bridge.",
     response_class="List[Bridge]",
 )
 def list_bridges(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -33,10 +33,10 @@ def list_bridges(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/bridges",
     "POST",
     "create",
-    summary="Create a new bridge.",
+    summary="Make a bridge (the simulator picks the id).",
     response_class="Bridge",
     params=(query("type"), query("bridgeId"), query("name"), body("variables")),
-    errors=errors((409, "Bridge with the same bridgeId already exists")),
+    errors=errors((409, "A bridge with that id already exists")),
 )
 def create_bridge(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return ok(model.create_bridge(args.get("bridgeId"), args.get("type"), args.get("name")))
@@ -47,10 +47,10 @@ def create_bridge(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/bridges/{bridgeId}",
     "POST",
     "createWithId",
-    summary="Create a new bridge with a client-chosen id.",
+    summary="Make a bridge under an id chosen by the client.",
     response_class="Bridge",
     params=(query("type"), _BRIDGE, query("name"), body("variables")),
-    errors=errors((409, "Bridge with the same bridgeId already exists")),
+    errors=errors((409, "A bridge with that id already exists")),
 )
 def create_bridge_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return ok(model.create_bridge(args["bridgeId"], args.get("type"), args.get("name")))
@@ -61,7 +61,7 @@ def create_bridge_with_id(model: SimModel, args: Mapping[str, Any]) -> SimRespon
     "/bridges/{bridgeId}",
     "GET",
     "get",
-    summary="Bridge details.",
+    summary="One bridge's snapshot.",
     response_class="Bridge",
     params=(_BRIDGE,),
     errors=errors(_E404),
@@ -75,7 +75,7 @@ def get_bridge(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/bridges/{bridgeId}",
     "DELETE",
     "destroy",
-    summary="Shut down a bridge.",
+    summary="Destroy the bridge; its members leave it.",
     response_class="void",
     params=(_BRIDGE,),
     errors=errors(_E404),
@@ -90,7 +90,7 @@ def destroy_bridge(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/bridges/{bridgeId}/addChannel",
     "POST",
     "addChannel",
-    summary="Add channels to a bridge.",
+    summary="Put channels into the bridge.",
     response_class="void",
     params=(
         _BRIDGE,
@@ -100,10 +100,10 @@ def destroy_bridge(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
         query("mute", "boolean", default=False),
     ),
     errors=errors(
-        (400, "Channel not found"),
+        (400, "channel missing, or a listed channel does not exist"),
         _E404,
-        (409, "Bridge not in Stasis application; Channel currently recording"),
-        (422, "Channel not in Stasis application"),
+        (409, "Bridge or channel busy elsewhere (never returned here)"),
+        (422, "A listed channel is not in Stasis"),
     ),
 )
 def add_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -116,14 +116,14 @@ def add_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/bridges/{bridgeId}/removeChannel",
     "POST",
     "removeChannel",
-    summary="Remove channels from a bridge.",
+    summary="Take channels out of the bridge.",
     response_class="void",
     params=(_BRIDGE, query("channel", required=True, multiple=True)),
     errors=errors(
-        (400, "Channel not found"),
+        (400, "channel missing, or a listed channel does not exist"),
         _E404,
-        (409, "Bridge not in Stasis application"),
-        (422, "Channel not in this bridge"),
+        (409, "No app controls the bridge (never returned here)"),
+        (422, "A listed channel is not a member of the bridge"),
     ),
 )
 def remove_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -144,10 +144,10 @@ _PLAY_PARAMS: tuple[Param, ...] = (
     "/bridges/{bridgeId}/play",
     "POST",
     "play",
-    summary="Start playback of media on a bridge.",
+    summary="Queue media on the bridge as one Playback.",
     response_class="Playback",
     params=(_BRIDGE, *_PLAY_PARAMS, query("playbackId")),
-    errors=errors(_E404, (409, "Bridge not in a Stasis application")),
+    errors=errors(_E404, (409, "No app controls the bridge (never returned here)")),
 )
 def play(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return model.play_on_bridge(
@@ -160,10 +160,10 @@ def play(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/bridges/{bridgeId}/play/{playbackId}",
     "POST",
     "playWithId",
-    summary="Start playback of media on a bridge with a client-chosen playback id.",
+    summary="Queue media on the bridge, with the playback id chosen by the client.",
     response_class="Playback",
-    params=(_BRIDGE, path("playbackId", "Playback ID."), *_PLAY_PARAMS),
-    errors=errors(_E404, (409, "Bridge not in a Stasis application")),
+    params=(_BRIDGE, path("playbackId", "Id for the new playback"), *_PLAY_PARAMS),
+    errors=errors(_E404, (409, "No app controls the bridge (never returned here)")),
 )
 def play_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return model.play_on_bridge(

@@ -11,10 +11,10 @@ from ivrkit.sim._routetable import Param, body, errors, operation, path, query
 if TYPE_CHECKING:
     from ivrkit.sim._model import SimModel
 
-_CHANNEL = path("channelId", "Channel's id")
-_E404 = (404, "Channel not found")
-_E409 = (409, "Channel not in a Stasis application")
-_E412 = (412, "Channel in invalid state")
+_CHANNEL = path("channelId", "Id of the channel")
+_E404 = (404, "No channel has this id")
+_E409 = (409, "The channel is not in Stasis (no app controls it)")
+_E412 = (412, "The channel's state does not allow it")
 
 _ORIGINATE_PARAMS: tuple[Param, ...] = (
     query("endpoint", required=True),
@@ -72,7 +72,7 @@ def _originate_response(
     "/channels",
     "GET",
     "list",
-    summary="List all active channels.",
+    summary="Every live channel.",
     response_class="List[Channel]",
 )
 def list_channels(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -84,12 +84,12 @@ def list_channels(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels",
     "POST",
     "originate",
-    summary="Create a new channel and dial it.",
+    summary="Originate a Local channel into an app or the dialplan.",
     response_class="Channel",
     params=(*_ORIGINATE_PARAMS, query("channelId"), query("otherChannelId")),
     errors=errors(
-        (400, "Invalid parameters for originating a channel."),
-        (409, "Channel with given unique ID already exists."),
+        (400, "Endpoint, app or extension missing or malformed"),
+        (409, "A channel with that id already exists"),
     ),
 )
 def originate(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -101,7 +101,7 @@ def originate(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}",
     "GET",
     "get",
-    summary="Channel details.",
+    summary="One channel's snapshot.",
     response_class="Channel",
     params=(_CHANNEL,),
     errors=errors(_E404),
@@ -115,12 +115,12 @@ def get_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}",
     "POST",
     "originateWithId",
-    summary="Create a new channel with a client-chosen id and dial it.",
+    summary="Originate, with the channel id chosen by the client.",
     response_class="Channel",
     params=(_CHANNEL, *_ORIGINATE_PARAMS, query("otherChannelId")),
     errors=errors(
-        (400, "Invalid parameters for originating a channel."),
-        (409, "Channel with given unique ID already exists."),
+        (400, "Endpoint, app or extension missing or malformed"),
+        (409, "A channel with that id already exists"),
     ),
 )
 def originate_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -132,10 +132,10 @@ def originate_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}",
     "DELETE",
     "hangup",
-    summary="Hang up a channel.",
+    summary="End the channel, with an optional cause.",
     response_class="void",
     params=(_CHANNEL, query("reason_code"), query("reason", values=HANGUP_REASONS)),
-    errors=errors((400, "Invalid reason for hangup provided"), _E404),
+    errors=errors((400, "reason is not one of the allowed values"), _E404),
 )
 def hangup(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     model.hangup_channel(
@@ -149,7 +149,7 @@ def hangup(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}/continue",
     "POST",
     "continueInDialplan",
-    summary="Leave Stasis and continue in the dialplan.",
+    summary="Return the channel from Stasis to its dialplan.",
     response_class="void",
     params=(
         _CHANNEL,
@@ -188,11 +188,35 @@ def _simple(nickname: str, api_path: str, method: str, summary: str, action: str
     )(handler)
 
 
-_simple("answer", "/channels/{channelId}/answer", "POST", "Answer a channel.", "answer")
-_simple("ring", "/channels/{channelId}/ring", "POST", "Indicate ringing to a channel.", "ring")
-_simple("ringStop", "/channels/{channelId}/ring", "DELETE", "Stop ringing indication.", "ring_stop")
-_simple("hold", "/channels/{channelId}/hold", "POST", "Hold a channel.", "hold")
-_simple("unhold", "/channels/{channelId}/hold", "DELETE", "Remove a channel from hold.", "unhold")
+_simple("answer", "/channels/{channelId}/answer", "POST", "Move the channel to Up.", "answer")
+_simple(
+    "ring",
+    "/channels/{channelId}/ring",
+    "POST",
+    "Start ringing (the caller side of a Local pair rings).",
+    "ring",
+)
+_simple(
+    "ringStop",
+    "/channels/{channelId}/ring",
+    "DELETE",
+    "End ringing (accepted, no other effect here).",
+    "ring_stop",
+)
+_simple(
+    "hold",
+    "/channels/{channelId}/hold",
+    "POST",
+    "Put on hold (accepted, no other effect here).",
+    "hold",
+)
+_simple(
+    "unhold",
+    "/channels/{channelId}/hold",
+    "DELETE",
+    "Take off hold (accepted, no other effect here).",
+    "unhold",
+)
 
 
 @operation(
@@ -200,7 +224,7 @@ _simple("unhold", "/channels/{channelId}/hold", "DELETE", "Remove a channel from
     "/channels/{channelId}/dtmf",
     "POST",
     "sendDTMF",
-    summary="Send DTMF to a channel.",
+    summary="Digits for the far side (the other half of a Local pair).",
     response_class="void",
     params=(
         _CHANNEL,
@@ -210,7 +234,7 @@ _simple("unhold", "/channels/{channelId}/hold", "DELETE", "Remove a channel from
         query("duration", "int", default=100),
         query("after", "int", default=0),
     ),
-    errors=errors((400, "DTMF is required"), _E404, _E409, _E412),
+    errors=errors((400, "No dtmf digits given"), _E404, _E409, _E412),
 )
 def send_dtmf(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     model.send_dtmf(
@@ -241,8 +265,8 @@ def _mute(nickname: str, method: str, summary: str, on: bool) -> None:
     )(handler)
 
 
-_mute("mute", "POST", "Mute a channel.", True)
-_mute("unmute", "DELETE", "Unmute a channel.", False)
+_mute("mute", "POST", "Mute (accepted, no other effect here).", True)
+_mute("unmute", "DELETE", "Unmute (accepted, no other effect here).", False)
 
 _PLAY_PARAMS: tuple[Param, ...] = (
     query("media", required=True, multiple=True),
@@ -257,7 +281,7 @@ _PLAY_PARAMS: tuple[Param, ...] = (
     "/channels/{channelId}/play",
     "POST",
     "play",
-    summary="Start playback of media on a channel.",
+    summary="Queue media on the channel as one Playback.",
     response_class="Playback",
     params=(_CHANNEL, *_PLAY_PARAMS, query("playbackId")),
     errors=errors(_E404, _E409, _E412),
@@ -273,9 +297,9 @@ def play(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}/play/{playbackId}",
     "POST",
     "playWithId",
-    summary="Start playback of media on a channel with a client-chosen playback id.",
+    summary="Queue media on the channel, with the playback id chosen by the client.",
     response_class="Playback",
-    params=(_CHANNEL, path("playbackId", "Playback ID."), *_PLAY_PARAMS),
+    params=(_CHANNEL, path("playbackId", "Id for the new playback"), *_PLAY_PARAMS),
     errors=errors(_E404, _E409, _E412),
 )
 def play_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -289,11 +313,13 @@ def play_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}/variable",
     "GET",
     "getChannelVar",
-    summary="Value of a channel variable or function.",
+    summary="Read a channel variable or dialplan function.",
     response_class="Variable",
     params=(_CHANNEL, query("variable", required=True)),
     errors=errors(
-        (400, "Missing variable parameter."), (404, "Channel or variable not found"), _E409
+        (400, "The variable parameter is missing"),
+        (404, "No such channel, or the variable is not set"),
+        _E409,
     ),
 )
 def get_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -305,10 +331,10 @@ def get_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}/variable",
     "POST",
     "setChannelVar",
-    summary="Set a channel variable or function.",
+    summary="Write a channel variable or dialplan function.",
     response_class="void",
     params=(_CHANNEL, query("variable", required=True), query("value")),
-    errors=errors((400, "Missing variable parameter."), _E404, _E409),
+    errors=errors((400, "The variable parameter is missing"), _E404, _E409),
 )
 def set_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     model.set_channel_var(args["channelId"], args.get("variable"), args.get("value", ""))

@@ -17,7 +17,7 @@ declare(
         api_path="/events",
         http_method="GET",
         nickname="eventWebsocket",
-        summary="WebSocket connection for events.",
+        summary="Events for one or more apps; also carries REST requests.",
         response_class="Message",
         params=(
             query("app", required=True, multiple=True),
@@ -35,18 +35,18 @@ declare(
     "/events/user/{eventName}",
     "POST",
     "userEvent",
-    summary="Generate a user event.",
+    summary="Send a ChannelUserevent to an app.",
     response_class="void",
     params=(
-        path("eventName", "Event name"),
+        path("eventName", "Name carried in the eventname field"),
         query("application", required=True),
         query("source", multiple=True),
         body("variables"),
     ),
     errors=errors(
-        (404, "Application does not exist."),
-        (422, "Event source not found."),
-        (400, "Invalid even tsource URI or userevent data."),
+        (404, "No application has this name"),
+        (422, "A listed source does not exist"),
+        (400, "application missing, or a source URI malformed"),
     ),
 )
 def user_event(model: SimModel, args: Mapping[str, Any]) -> SimResponse:

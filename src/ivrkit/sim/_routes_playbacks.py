@@ -11,8 +11,8 @@ from ivrkit.sim._routetable import errors, operation, path, query
 if TYPE_CHECKING:
     from ivrkit.sim._model import SimModel
 
-_PLAYBACK = path("playbackId", "Playback's id")
-_E404 = (404, "The playback cannot be found")
+_PLAYBACK = path("playbackId", "Id of the playback")
+_E404 = (404, "No playback has this id")
 
 CONTROL_OPERATIONS = ("restart", "pause", "unpause", "reverse", "forward")
 
@@ -22,7 +22,7 @@ CONTROL_OPERATIONS = ("restart", "pause", "unpause", "reverse", "forward")
     "/playbacks/{playbackId}",
     "GET",
     "get",
-    summary="A playback's details.",
+    summary="One playback's state.",
     response_class="Playback",
     params=(_PLAYBACK,),
     errors=errors(_E404),
@@ -51,13 +51,13 @@ def stop_playback(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/playbacks/{playbackId}/control",
     "POST",
     "control",
-    summary="Control a playback.",
+    summary="Pause, unpause, restart, rewind or skip ahead in a playback.",
     response_class="void",
     params=(_PLAYBACK, query("operation", required=True, values=CONTROL_OPERATIONS)),
     errors=errors(
-        (400, "The provided operation parameter was invalid"),
+        (400, "operation is not one of the allowed values"),
         _E404,
-        (409, "The operation cannot be performed in the playback's current state"),
+        (409, "Not possible in the state the playback is in"),
     ),
 )
 def control_playback(model: SimModel, args: Mapping[str, Any]) -> SimResponse:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     "/sounds",
     "GET",
     "list",
-    summary="List all sounds.",
+    summary="Sounds the simulator knows, by language and format.",
     response_class="List[Sound]",
     params=(query("lang"), query("format")),
 )
@@ -30,9 +30,9 @@ def list_sounds(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/sounds/{soundId}",
     "GET",
     "get",
-    summary="A sound's details.",
+    summary="One sound with its languages and formats.",
     response_class="Sound",
-    params=(path("soundId", "Sound's id"),),
+    params=(path("soundId", "Sound name, as in sound:NAME"),),
 )
 def get_sound(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     return ok(model.get_sound(args["soundId"]))

@@ -85,16 +85,16 @@ _ROUTE_MODULES = (
     "ivrkit.sim._routes_applications",
 )
 
-#: The api-docs resources the simulator describes, with Asterisk's descriptions
-#: (resources.json ``apis[].description``), in resources.json order.
+#: The api-docs resources the simulator describes, in resources.json order, each with
+#: a one-line description of our own (what the simulator offers there).
 RESOURCES: tuple[tuple[str, str], ...] = (
-    ("asterisk", "Asterisk resources"),
-    ("channels", "Channel resources"),
-    ("bridges", "Bridge resources"),
-    ("sounds", "Sound resources"),
-    ("playbacks", "Playback control resources"),
-    ("events", "WebSocket resource"),
-    ("applications", "Stasis application resources"),
+    ("asterisk", "Info, ping and global variables"),
+    ("channels", "Calls: originate, answer, play, DTMF, hang up"),
+    ("bridges", "Mixing channels together"),
+    ("sounds", "The prompts the simulator can play"),
+    ("playbacks", "Queued and playing media"),
+    ("events", "The events websocket and user events"),
+    ("applications", "Apps and their subscriptions"),
 )
 
 
@@ -185,5 +185,5 @@ def body(name: str, data_type: str = "containers", *, required: bool = False) ->
 
 
 def errors(*pairs: tuple[int, str]) -> tuple[ErrorResponse, ...]:
-    """``errors((404, "Channel not found"), ...)``."""
+    """``errors((404, "No channel has this id"), ...)``: documented error statuses."""
     return tuple(ErrorResponse(code, reason) for code, reason in pairs)
