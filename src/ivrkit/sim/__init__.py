@@ -7,6 +7,7 @@ See docs/simulator.md.
 
 from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
 from ivrkit.sim._faults import Faults
+from ivrkit.sim._reaction import ReactionProbe
 from ivrkit.sim._script import CallerScript, ScriptError, load_script, parse_script, run_script
 from ivrkit.sim._server import Caller, Heard, Simulator, SimulatorError
 
@@ -18,6 +19,7 @@ __all__ = [
     "DialplanError",
     "Faults",
     "Heard",
+    "ReactionProbe",
     "ScriptError",
     "Simulator",
     "SimulatorError",

@@ -35,6 +35,7 @@ from aiohttp import WSMsgType, web
 from ivrkit.sim import _apidocs, _restws
 from ivrkit.sim._dispatch import dispatch
 from ivrkit.sim._model import SimModel
+from ivrkit.sim._reaction import ReactionProbe
 
 if TYPE_CHECKING:
     from ivrkit.sim._faults import Faults
@@ -62,6 +63,9 @@ class EventSocket:
     frames: list[str] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     cut_off: bool = False
+    #: with a reaction probe: index in ``frames`` -> channel id of a ChannelDtmfReceived
+    probe: ReactionProbe | None = None
+    dtmf_marks: dict[int, str] = field(default_factory=dict)
 
     @property
     def base_path(self) -> str:
@@ -82,9 +86,12 @@ class EventSocket:
             )
             self.cut_off = True
             self.frames.clear()
+            self.dtmf_marks.clear()
             self.drop()
             return
         self.frames.append(json.dumps(ev))
+        if self.probe is not None and ev["type"] == "ChannelDtmfReceived":
+            self.dtmf_marks[len(self.frames) - 1] = ev["channel"]["id"]
         self.wake.set()
 
     def drop(self) -> None:
@@ -201,7 +208,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         return _json_response(400, {"message": "Expected a websocket upgrade"})
     await ws.prepare(request)
-    sock = EventSocket(apps, ws, request)
+    sock = EventSocket(apps, ws, request, probe=state.model.reaction)
     state.sockets.add(sock)
     model = state.model
     subscribe_all = request.query.get("subscribeAll", "").lower() in ("true", "yes", "1", "on")
@@ -251,13 +258,19 @@ async def _write_loop(sock: EventSocket) -> None:
         await sock.wake.wait()
         sock.wake.clear()
         frames, sock.frames = sock.frames, []
-        for frame in frames:
+        marks = sock.dtmf_marks
+        if marks:
+            sock.dtmf_marks = {}
+        for index, frame in enumerate(frames):
             if ws.closed:
                 return
             try:
                 await ws.send_str(frame)
             except (ConnectionError, RuntimeError):
                 return
+            if marks and index in marks and sock.probe is not None:
+                # written to the transport just now: the reaction clock starts here
+                sock.probe.dtmf_written(marks.pop(index), asyncio.get_running_loop().time())
 
 
 async def _on_shutdown(app: web.Application) -> None:

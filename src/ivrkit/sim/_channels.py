@@ -515,6 +515,8 @@ class ChannelOps(ModelCore):
         ch.gone = True
         ch.stasis_app = None
         self.channels.pop(ch.id, None)
+        if self.reaction is not None:
+            self.reaction.channel_gone(ch.id)
         for name in list(ch.subscribers):
             app = self.apps.get(name)
             if app is not None and app.sink is None and not self._app_in_use(name):

@@ -31,6 +31,7 @@ from ivrkit.sim._objects import (
     Scheduler,
     Sink,
 )
+from ivrkit.sim._reaction import ReactionProbe
 from ivrkit.sim._sounds import SoundLibrary
 
 
@@ -70,6 +71,8 @@ class ModelCore:
         self.all_events_apps: dict[str, None] = {}
         #: called with the app name whenever a websocket takes an application
         self.app_listeners: list[Callable[[str], None]] = []
+        #: times the app's reaction to DTMF when set (the benchmark); see ``_reaction``
+        self.reaction: ReactionProbe | None = None
 
     def now(self) -> float:
         return self.scheduler.time()

@@ -30,6 +30,8 @@ class PlaybackOps(ModelCore):
         self, channel_id: str, media: Sequence[str], lang: str | None, playback_id: str | None
     ) -> SimResponse:
         ch = self._stasis_channel(channel_id)
+        if self.reaction is not None:
+            self.reaction.play_requested(ch.id, self.now())
         return self._play(
             ch, ch.playbacks, f"channel:{ch.id}", media, lang or ch.language, playback_id
         )
@@ -200,6 +202,8 @@ class PlaybackOps(ModelCore):
 
     def stop_playback(self, playback_id: str) -> None:
         pb = self._playback(playback_id)
+        if self.reaction is not None and isinstance(pb.target, Channel):
+            self.reaction.stop_requested(pb.target.id, self.now())
         target = pb.target.playbacks
         if target.current is pb:
             if pb.timer is not None:

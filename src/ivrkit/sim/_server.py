@@ -21,6 +21,7 @@ from ivrkit.sim._app import SimState, create_app
 from ivrkit.sim._dialplan import Dialplan, DialplanSpec
 from ivrkit.sim._faults import Faults
 from ivrkit.sim._model import Channel, SimModel
+from ivrkit.sim._reaction import ReactionProbe
 from ivrkit.sim._sounds import SoundLibrary
 
 DEFAULT_USERS: Mapping[str, str] = {"asterisk": "asterisk"}
@@ -194,6 +195,7 @@ class Simulator:
         missing_sounds: Iterable[str] = (),
         dialplan: DialplanSpec | None = None,
         durations_file: str | Path | None = None,
+        reaction_probe: ReactionProbe | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -206,6 +208,8 @@ class Simulator:
         if dialplan is not None:
             Dialplan(dialplan)  # fail here, at the caller's line, on a malformed step
         self._dialplan = dialplan
+        #: times the app's reaction to each key press (benchmarks); see ReactionProbe
+        self.reaction_probe = reaction_probe
         self.faults = Faults()
         self._runner: web.AppRunner | None = None
         self._model: SimModel | None = None
@@ -231,6 +235,7 @@ class Simulator:
         loop = asyncio.get_running_loop()
         sounds = SoundLibrary(self._sounds_dir, self._durations_file, self._missing_sounds)
         self._model = SimModel(loop, dialplan=self._dialplan, sounds=sounds)
+        self._model.reaction = self.reaction_probe
         self._state = SimState(self._model, self.users, self.faults)
         self.faults.bind(self._state)
         runner = web.AppRunner(create_app(self._state), handle_signals=False, access_log=None)
