@@ -263,6 +263,8 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("POST", "events/user/ev", "void", application="fx", source="bridge:fx-br")
         await ws.send_str(json.dumps({"type": "RESTRequest", "method": "GET", "uri": "x"}))
         await asyncio.sleep(5)  # let the multi-media playback run (virtual time)
+        # deleted with a member: BridgeDestroyed follows that member's ChannelDestroyed
+        await call("POST", "bridges/fx-br/addChannel", "void", channel="fx-1")
         await call("DELETE", "bridges/fx-br", "void")
         await call("DELETE", "channels/fx-1", "void")
         await asyncio.sleep(1)

@@ -84,6 +84,7 @@ BASE_EVENT_MODELS: ModelTable = {
 #: Every event the simulator sends, with its own fields (base fields are inherited).
 EVENT_MODELS: ModelTable = {
     "ApplicationReplaced": (),
+    "BridgeDestroyed": (("bridge", "Bridge", True),),
     "ChannelCallerId": (
         ("caller_presentation", "int", True),
         ("caller_presentation_txt", "string", True),

@@ -61,8 +61,16 @@ class BridgeOps(ModelCore):
         return bridge_json(br)
 
     def destroy_bridge(self, bridge_id: str) -> None:
+        """``DELETE /bridges/{id}``: members leave and the id is gone at once.
+
+        As in the traces (steps 58, 63): a bridge deleted with channels in it sends no
+        BridgeDestroyed then; it comes right after the ChannelDestroyed of the last of
+        those channels (see ``release_held_bridges``). An empty bridge sends none.
+        """
         br = self._bridge(bridge_id, "Not found")
         for ch in list(br.channels):
+            br.holders.append(ch)
+            ch.held_bridges.append(br)
             self._bridge_remove(br, ch)
         self._stop_target_playbacks(br.playbacks, "done")
         del self.bridges[br.id]
@@ -145,3 +153,15 @@ class BridgeOps(ModelCore):
                 channel=channel_json(ch),
             )
             self._deliver(recipients, ev)
+
+
+def release_held_bridges(model: ModelCore, ch: Channel) -> None:
+    """``ch`` was destroyed: a deleted bridge it kept alive may now send BridgeDestroyed."""
+    for br in ch.held_bridges:
+        br.holders.remove(ch)
+        if not br.holders and br.subscribers:
+            ev = event(
+                "BridgeDestroyed", model.timestamp(), model.asterisk_id, bridge=bridge_json(br)
+            )
+            model._deliver(list(br.subscribers), ev)
+    ch.held_bridges.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ivrkit.sim._bridges import release_held_bridges
 from ivrkit.sim._core import ModelCore
 from ivrkit.sim._dialplan import Step
 from ivrkit.sim._dispatch import AriError
@@ -512,6 +513,7 @@ class ChannelOps(ModelCore):
         self._channel_event(
             ch, "ChannelDestroyed", cause=cause, cause_txt=CAUSE_TEXT.get(cause, "Unknown")
         )
+        release_held_bridges(self, ch)
         ch.gone = True
         ch.stasis_app = None
         self.channels.pop(ch.id, None)

@@ -134,6 +134,9 @@ class Channel:
     dialstring: str = ""
     playbacks: PlaybackQueue = field(default_factory=PlaybackQueue)
     bridge: Bridge | None = None
+    #: bridges deleted while this channel was in them: each lives on until its last
+    #: such member is destroyed, then sends BridgeDestroyed (trace steps 58 and 63)
+    held_bridges: list[Bridge] = field(default_factory=list)
     timers: set[Any] = field(default_factory=set)
     observer: ChannelObserver | None = None
     gone: bool = False
@@ -151,6 +154,8 @@ class Bridge:
     channels: list[Channel] = field(default_factory=list)
     subscribers: dict[str, None] = field(default_factory=dict)
     playbacks: PlaybackQueue = field(default_factory=PlaybackQueue)
+    #: after DELETE with members: the channels that keep it alive (see Channel.held_bridges)
+    holders: list[Channel] = field(default_factory=list)
 
 
 @dataclass(eq=False, slots=True)
