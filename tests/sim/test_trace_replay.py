@@ -540,14 +540,6 @@ def test_comparator_reports_shape_format_and_value_differences() -> None:
 # --------------------------------------------------------------------------- protocol-catalog
 
 
-#: The lab's dialplan as the recording shows it. ``ivrkit.sim._dialplan.LAB_DIALPLAN``
-#: has ``2000`` as NoOp, Answer, Echo, but the recorded Echo pair sits at priority 2
-#: (step 31: ``"priority": 2, "app_name": "Echo"``), so here it is Answer, Echo.
-CATALOG_DIALPLAN = {
-    "default": {**LAB_DIALPLAN["default"], "2000": ("Answer()", "Echo()")},
-}
-
-
 #: How far (seconds) from its recorded moment a replayed event may come, counted from the
 #: client action that preceded it as actually sent (``Replay.expected``). On an idle
 #: machine every event lands within 40 ms (Asterisk's own processing). The bound is wider
@@ -595,7 +587,7 @@ async def _replay_catalog(sounds: Path) -> tuple[Replay, list[Record]]:
     records = load("protocol-catalog")
     loop = asyncio.get_running_loop()
     async with Simulator(
-        host="127.0.0.1", port=0, dialplan=CATALOG_DIALPLAN, sounds_dir=make_lab_sounds(sounds)
+        host="127.0.0.1", port=0, dialplan=LAB_DIALPLAN, sounds_dir=make_lab_sounds(sounds)
     ) as sim:
         token = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
         auth = {"Authorization": f"Basic {token}"}

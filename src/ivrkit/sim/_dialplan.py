@@ -23,7 +23,9 @@ DEFAULT_DIALPLAN: DialplanSpec = {
     "default": {"1000": ("NoOp()", "Stasis(channel-aa)", "Hangup()")},
 }
 
-#: The lab dialplan of shared/asterisk-traces (protocol-catalog), for trace replays.
+#: The lab dialplan of shared/asterisk-traces (protocol-catalog), for trace replays. Each
+#: step is where the recording shows it (e.g. 2000's Echo at priority 2; checked by
+#: tests/sim/test_lab_dialplan.py). StasisBroadcast (1004, 1007) is not simulated.
 LAB_DIALPLAN: DialplanSpec = {
     "default": {
         "1000": ("NoOp()", "Stasis(channel-aa)", "Hangup()"),
@@ -31,7 +33,7 @@ LAB_DIALPLAN: DialplanSpec = {
         "1003": ("NoOp()", "Stasis(nobody-connected)", "Set(AFTER_STASIS=FAILED)", "Hangup()"),
         "1005": ("NoOp()", "Stasis(catalog,,two words)", "Hangup()"),
         "1006": ("NoOp(continued into dialplan)", "Set(CONTINUED=yes)", "Wait(1)", "Hangup()"),
-        "2000": ("NoOp()", "Answer()", "Echo()"),
+        "2000": ("Answer()", "Echo()"),
     },
 }
 
