@@ -1,0 +1,29 @@
+"""The far side for caller tests: the embedded Asterisk serving the Python attendant."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from ivrkit.ivr import ATTENDANT_MENU, MenuTree, load_menu_file
+from ivrkit.ivr.runner import MenuRunner
+from ivrkit.sim import Simulator
+
+
+def sim_config(sim: Simulator, app: str) -> ConnectionConfig:
+    return ConnectionConfig(
+        base_url=sim.url, apps=(app,), credentials=Credentials(sim.username, sim.password)
+    )
+
+
+@contextlib.asynccontextmanager
+async def attendant(
+    sim: Simulator, app: str = "channel-aa", menu: MenuTree | None = None
+) -> AsyncIterator[MenuRunner]:
+    """The guide's attendant (or ``menu``) served by ivrkit.ivr.runner to ``sim`` as ``app``."""
+    runner = MenuRunner(menu or load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
+    client = AriClient(sim_config(sim, app))
+    runner.attach(client)
+    async with client:
+        yield runner
