@@ -110,6 +110,11 @@ class BridgeOps(ModelCore):
             if ch.stasis_app is not None:  # the app now watches the bridge too
                 br.subscribers.setdefault(ch.stasis_app, None)
             self._bridge_channel_event(br, ch, "ChannelEnteredBridge")
+            if len(br.channels) == 2:
+                # two parties: each one's connected line is the other's caller (trace step 54)
+                a, b = br.channels
+                a.connected_name, a.connected_number = b.caller_name, b.caller_number
+                b.connected_name, b.connected_number = a.caller_name, a.caller_number
             if len(br.channels) >= 2:
                 self._bridge_peer_vars(br)
                 for member in [ch] + [m for m in br.channels if m is not ch]:

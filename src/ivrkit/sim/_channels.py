@@ -490,11 +490,28 @@ class ChannelOps(ModelCore):
             return
         peer.hanging = True
         self._hangup_request(peer, cause if cause else 16, False)
+        if x.half == 2 and x.runs_dialplan and request == (16, True) and peer.state == "Up":
+            # the dialplan ended ;2 (e.g. after /continue): ;1 takes ;2's connected line
+            # as its caller, announced like any caller change (catalog steps 63, 64)
+            self._set_caller(peer, x.connected_name, x.connected_number)
         self._destroy(x, cause)
         if peer.state != "Up":
             self._dial_event(peer, DIAL_STATUS.get(cause, "NOANSWER"))
         self._leave_stasis(peer, hangup=True)
         self._destroy(peer, cause)
+
+    def _set_caller(self, ch: Channel, name: str, number: str) -> None:
+        """Change the caller id; ``ChannelCallerId`` only if it really changed (Asterisk
+        derives the event from two snapshots)."""
+        if (ch.caller_name, ch.caller_number) == (name, number):
+            return
+        ch.caller_name, ch.caller_number = name, number
+        self._channel_event(
+            ch,
+            "ChannelCallerId",
+            caller_presentation=0,
+            caller_presentation_txt="Presentation Allowed, Not Screened",
+        )
 
     def _destroy(self, ch: Channel, cause: int) -> None:
         if ch.gone:
