@@ -1,0 +1,14 @@
+"""ivrkit.caller's public names: exactly `__all__`, sorted, each owned by the package."""
+
+from __future__ import annotations
+
+import ivrkit.caller
+
+
+def test_all_is_sorted_and_complete() -> None:
+    names = ivrkit.caller.__all__
+    assert names == sorted(names)
+    public = {n for n in vars(ivrkit.caller) if not n.startswith("_")}
+    assert public == set(names)
+    for name in names:
+        assert getattr(ivrkit.caller, name).__module__ == "ivrkit.caller", name
