@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _helpers import attendant, sim_config
+from _caller_helpers import attendant, sim_config
 
 from ivrkit.caller import CallReport, parse_script, place_call, press_script
 from ivrkit.ivr import load_menu

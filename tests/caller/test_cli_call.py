@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _helpers import attendant
+from _caller_helpers import attendant
 
 from ivrkit.cli import _call, main
 from ivrkit.sim import Simulator

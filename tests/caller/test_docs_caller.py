@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _helpers import attendant, sim_config
+from _caller_helpers import attendant, sim_config
 
 from ivrkit.caller import parse_script, place_call, render_text
 from ivrkit.cli import _call, build_parser, main
