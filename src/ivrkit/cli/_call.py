@@ -159,7 +159,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--context", default=None, help="dialplan context (default: the script's, else default)"
     )
-    p.add_argument("--caller-id", metavar="CID", default=None, help='e.g. "Alice <100>" (the default)')
+    p.add_argument(
+        "--caller-id", metavar="CID", default=None, help='e.g. "Alice <100>" (the default)'
+    )
     p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--script", metavar="FILE", help="caller script (docs/caller.md)")
