@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from ivrkit.ari import AriClient, ConnectionConfig, Credentials
 from ivrkit.ivr import ATTENDANT_MENU, MenuTree, load_menu_file
@@ -27,3 +28,12 @@ async def attendant(
     runner.attach(client)
     async with client:
         yield runner
+
+
+async def wait_until(predicate: Callable[[], bool]) -> None:
+    """Poll a condition that has no event of its own (counts inside the simulator)."""
+    for _ in range(10_000):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never became true")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _caller_helpers import attendant, sim_config
+from _caller_helpers import attendant, sim_config, wait_until
 
 from ivrkit.caller import CallReport, parse_script, place_call, press_script
 from ivrkit.ivr import load_menu
@@ -173,3 +173,30 @@ async def test_pressing_on_an_unanswered_call_waits_for_the_answer() -> None:
     assert report.hangup.by == "far_end"
     assert report.duration is not None
     assert report.duration >= 8.0
+
+
+async def test_wait_for_app_fails_without_placing_a_call() -> None:
+    script = parse_script(
+        "wait_for_app: nobody\nstep_timeout: 2\nsteps:\n  - wait_for: any\n", "w.yaml"
+    )
+    async with Simulator() as sim:
+        report = await place_call(sim_config(sim, APP), script)
+        assert sim.stats()["channels"] == 0
+    assert [(s.line, s.status) for s in report.steps] == [(1, "failed"), (4, "not_run")]
+    assert report.steps[0].detail.startswith("not done within 2 s")
+    assert (report.answered_at, report.duration, report.hangup.by) == (None, None, None)
+    assert report.media == ()
+
+
+async def test_cancelling_the_caller_hangs_the_call_up() -> None:
+    """Ctrl-C in the middle of a call leaves no channel behind in Asterisk."""
+    async with Simulator() as sim, attendant(sim) as runner:
+        task = asyncio.ensure_future(place_call(sim_config(sim, APP), press_script("1,2")))
+        async with asyncio.timeout(30):
+            await wait_until(lambda: sim.stats()["playbacks"] > 0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await runner.wait_no_calls()
+            await wait_until(lambda: sim.stats()["channels"] == 0)
+        assert sim.stats()["channels"] == 0

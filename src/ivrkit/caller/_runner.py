@@ -20,12 +20,15 @@ Invariants:
    the rest are reported ``not_run``.
 3. The call never outlives :func:`place_call`: if it is still up after the steps, the
    caller hangs up (``after_script`` in the report) and waits for both halves to be
-   destroyed (at most ``END_WAIT`` seconds) before closing the client.
+   destroyed (at most ``END_WAIT`` seconds) before closing the client. When
+   :func:`place_call` is cancelled (Ctrl-C) it hangs up too, within
+   ``CANCEL_HANGUP_TIMEOUT`` seconds, and then lets the cancellation through.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from ivrkit.ari import (
@@ -54,6 +57,8 @@ from ivrkit.caller._script import DTMF_CHARS, CallScript, Step
 QUIET_SETTLE = 0.5
 #: how long to wait for both halves to be destroyed after the last step
 END_WAIT = 5.0
+#: how long a cancelled call may take to hang up before the client closes anyway
+CANCEL_HANGUP_TIMEOUT = 2.0
 #: how often ``wait_for_app`` asks ``GET /applications/{name}``
 APP_POLL_INTERVAL = 0.25
 
@@ -328,7 +333,16 @@ async def place_call(
     try:
         async with client:
             call = _Call(client, script, far, progress or (lambda line: None))
-            return await call.run()
+            try:
+                return await call.run()
+            except asyncio.CancelledError:
+                # Ctrl-C (or a caller's timeout): still don't leave the call up in
+                # Asterisk (invariant 3); bounded, and the cancellation goes on
+                if call.t0 is not None and not far.ended:
+                    with contextlib.suppress(AriError, TimeoutError):
+                        async with asyncio.timeout(CANCEL_HANGUP_TIMEOUT):
+                            await client.hangup_quietly(one)
+                raise
     except AriError as exc:
         raise CallerError(
             f"can't connect to ARI at {config.ari_url} as app {config.apps[0]!r}", str(exc)
