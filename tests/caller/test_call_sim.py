@@ -11,6 +11,7 @@ import asyncio
 import pytest
 from _caller_helpers import attendant, sim_config, wait_until
 
+from ivrkit.ari import AriClient, CallScope
 from ivrkit.caller import CallReport, parse_script, place_call, press_script
 from ivrkit.ivr import load_menu
 from ivrkit.sim import Simulator
@@ -200,3 +201,34 @@ async def test_cancelling_the_caller_hangs_the_call_up() -> None:
             await runner.wait_no_calls()
             await wait_until(lambda: sim.stats()["channels"] == 0)
         assert sim.stats()["channels"] == 0
+
+
+async def test_a_media_list_is_heard_item_by_item() -> None:
+    """A plain ARI app plays one playback of three media (PlaybackContinuing between)."""
+
+    async def converse(call: CallScope) -> None:
+        await call.answer()
+        await call.play_and_wait("sound:press-1,sound:or,sound:press-2")
+        await call.hangup_quietly()
+
+    dialplan = {"default": {"1000": ["NoOp()", "Stasis(lister)", "Hangup()"]}}
+    async with Simulator(dialplan=dialplan) as sim:
+        app = AriClient(
+            sim_config(sim, "lister"), on_call=lambda call, _: call.spawn(converse(call))
+        )
+        async with app:
+            script = parse_script("steps:\n  - heard: sound:or\n  - wait_for_hangup\n")
+            report = await place_call(sim_config(sim, APP), script)
+    assert report.passed, report.steps
+    assert heard(report) == [
+        ("sound:press-1", "finished"),
+        ("sound:or", "finished"),
+        ("sound:press-2", "finished"),
+    ]
+    assert len({m.playback_id for m in report.media}) == 1
+    first, second, third = report.media
+    assert first.end == second.start
+    assert second.end == third.start
+    assert third.end is not None
+    assert third.end - first.start == approx(1.189 + 0.729 + 1.107, 0.05)
+    assert report.hangup.by == "far_end"
