@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Literal
 
 from ivrkit.ari import (
     AriClient,
@@ -254,18 +255,17 @@ class _Call:
     def report(self) -> CallReport:
         far = self.far
         hangup_at = far.hangup_seen_at
+        by: Literal["caller", "far_end"] | None = None
+        at: float | None = None
         if self.caller_hangup_at is not None and (
             hangup_at is None or self.caller_hangup_at <= hangup_at
         ):
-            by: str | None = "caller"
-            at = self.caller_hangup_at
+            by, at = "caller", self.caller_hangup_at
         elif hangup_at is not None:
             by, at = "far_end", hangup_at
-        else:
-            by, at = None, None
         destroyed = far.destroyed.get(far.two) or far.destroyed.get(far.one)
         hangup = HangupInfo(
-            by=by,  # type: ignore[arg-type]
+            by=by,
             at=self.rel(at),
             cause=destroyed.cause if destroyed else None,
             cause_txt=destroyed.cause_txt if destroyed else "",
