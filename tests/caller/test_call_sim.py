@@ -31,8 +31,16 @@ async def test_the_guides_scenario_with_press() -> None:
     """Press 1, 2, 8; stay silent past the 10 s timeout; hang up."""
     async with Simulator() as sim, attendant(sim):
         script = press_script("1,2,8", then_wait=12, then_hangup=True)
+        tasks_before = asyncio.all_tasks()
         async with asyncio.timeout(120):
             report = await place_call(sim_config(sim, APP), script)
+        # the caller's client, pumps and websocket are gone with the call
+        leftover = [
+            t.get_coro().cr_code.co_filename  # type: ignore[union-attr]
+            for t in asyncio.all_tasks() - tasks_before
+        ]
+        assert not [f for f in leftover if "/ivrkit/" in f and "/sim/" not in f], leftover
+        assert sim.stats()["websockets"] == 1  # the attendant's only
         assert sim.stats()["channels"] == 0
         assert sim.stats()["playbacks"] == 0
     assert report.passed
