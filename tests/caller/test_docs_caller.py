@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from _caller_helpers import attendant, sim_config
 
-from ivrkit.caller import parse_script, place_call, render_text
+from ivrkit.caller import parse_script, place_call, press_script, render_text
 from ivrkit.cli import _call, build_parser, main
 from ivrkit.sim import DEFAULT_DIALPLAN, Simulator
 from ivrkit.testing import run_virtual
@@ -188,3 +188,10 @@ def test_every_call_command_runs(
         assert main([*argv, "--quiet"]) == 0, capsys.readouterr()
         assert "result: PASSED" in capsys.readouterr().out
     assert json.loads((tmp_path / "report.json").read_text())["passed"] is True
+
+
+def test_the_press_script_in_the_doc_is_what_press_runs() -> None:
+    written = parse_script(scripts()["press-1-2-8.yaml"])
+    built = press_script("1,2,8", then_wait=12, then_hangup=True)
+    assert [s.describe() for s in written.steps] == [s.describe() for s in built.steps]
+    assert "`--press 1,2,8 --then-wait 12 --then-hangup` runs this script" in TEXT
