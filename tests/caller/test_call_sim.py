@@ -240,3 +240,24 @@ async def test_a_media_list_is_heard_item_by_item() -> None:
     assert third.end is not None
     assert third.end - first.start == approx(1.189 + 0.729 + 1.107, 0.05)
     assert report.hangup.by == "far_end"
+
+
+async def test_a_second_caller_with_the_same_app_name_is_reported() -> None:
+    """Asterisk gives an app name to the newest websocket (ApplicationReplaced)."""
+    async with Simulator() as sim, attendant(sim):
+        first = asyncio.ensure_future(place_call(sim_config(sim, APP), press_script("1,2")))
+        await wait_until(lambda: sim.stats()["playbacks"] > 0)
+        second = await place_call(sim_config(sim, APP), press_script("1", then_hangup=True))
+        async with asyncio.timeout(30):
+            report = await first
+        await wait_until(lambda: sim.stats()["channels"] == 0)
+    assert second.passed
+    assert not report.passed
+    failed = report.failed_step
+    assert failed is not None
+    assert failed.detail.startswith(
+        f"another client connected as ARI app {APP!r} and took this call's events; "
+        "give each concurrent caller its own --app"
+    )
+    assert report.hangup.by == "caller"  # it still hung its call up, over HTTP
+    assert report.hangup.after_script

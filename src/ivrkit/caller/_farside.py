@@ -22,7 +22,8 @@ Invariants:
 2. Whether a prompt was cut off is not in ARI (a stopped playback finishes ``done``,
    like a complete one); it is inferred at report time, see ``_report.outcome``.
 3. Waiters are re-checked after every fed event; none is left when the call has ended
-   (``ended`` is set by the far half's or our half's ``ChannelDestroyed``).
+   (``ended``: the far half's or our half's ``ChannelDestroyed``, or ``ApplicationReplaced``:
+   another client took our app name, so no further event of this call will come).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivrkit.ari import (
+    ApplicationReplaced,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -81,13 +83,16 @@ class FarSide:
         #: first ChannelHangupRequest or ChannelDestroyed on either half
         self.hangup_seen_at: float | None = None
         self.destroyed: dict[str, Destroyed] = {}
+        #: why events stopped coming although the call may go on (None while they come)
+        self.lost: str | None = None
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # -- recording ---------------------------------------------------------------
 
     @property
     def ended(self) -> bool:
-        return bool(self.destroyed)
+        """The call is over, or we can no longer see it (``lost``): waits give up."""
+        return bool(self.destroyed) or self.lost is not None
 
     @property
     def playing(self) -> bool:
@@ -100,6 +105,11 @@ class FarSide:
         elif isinstance(event, ChannelDtmfReceived):
             if event.channel.id == self.two:
                 self.keys_received.append((event.digit, now))
+        elif isinstance(event, ApplicationReplaced):
+            self.lost = (
+                f"another client connected as ARI app {event.application!r} and took this "
+                "call's events; give each concurrent caller its own --app"
+            )
         elif isinstance(event, StasisStart):
             if event.channel.id == self.one and self.answered_at is None:
                 self.answered_at = now
@@ -190,7 +200,7 @@ class FarSide:
         await self.wait_until(lambda: self.ended or self.find(media, first_index) is not None)
         index = self.find(media, first_index)
         if index is None:
-            raise CallOver(f"the call ended before {media} started")
+            raise CallOver(self.lost or f"the call ended before {media} started")
         return index
 
     async def wait_ended(self, index: int) -> MediaRecord:
@@ -203,15 +213,17 @@ class FarSide:
         """Until the far half has received ``count`` keys in all."""
         await self.wait_until(lambda: self.ended or len(self.keys_received) >= count)
         if len(self.keys_received) < count:
-            raise CallOver("the call ended before the far side received every key")
+            raise CallOver(self.lost or "the call ended before the far side received every key")
 
     async def wait_answered(self) -> None:
         await self.wait_until(lambda: self.ended or self.answered_at is not None)
         if self.answered_at is None:
-            raise CallOver("the call ended before it was answered")
+            raise CallOver(self.lost or "the call ended before it was answered")
 
     async def wait_ended_call(self) -> None:
         await self.wait_until(lambda: self.ended)
+        if not self.destroyed:
+            raise CallOver(self.lost or "the call did not end")
 
     def _started_since(self, count: int) -> bool:
         return len(self.media) > count or self.ended

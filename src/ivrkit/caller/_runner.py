@@ -161,7 +161,7 @@ class _Call:
     async def finish(self) -> None:
         """Invariant 3: hang up what is left, then wait for both halves to go."""
         far = self.far
-        if not far.ended and self.caller_hangup_at is None:
+        if not far.destroyed and self.caller_hangup_at is None:
             self.after_script = True
             self.caller_hangup_at = self.loop.time()
             try:
@@ -170,7 +170,12 @@ class _Call:
                 self.progress(f"hanging up after the script failed: {exc}")
         try:
             async with asyncio.timeout(END_WAIT):
-                await far.wait_until(lambda: far.one in far.destroyed and far.two in far.destroyed)
+                await far.wait_until(
+                    lambda: (
+                        far.lost is not None
+                        or (far.one in far.destroyed and far.two in far.destroyed)
+                    )
+                )
         except TimeoutError:
             self.progress(f"the call's channels were not all destroyed within {END_WAIT:g} s")
 
@@ -196,7 +201,7 @@ class _Call:
             record = await far.wait_ended(index)
             self.pos, self.pos_started = index, False
             if record.end is None:
-                raise CallOver(f"the call ended while {record.media_uri} was playing")
+                raise CallOver(far.lost or f"the call ended while {record.media_uri} was playing")
             how = outcome(record.state, record.start, record.end, far.keys_received, None)
             return f"{record.media_uri} ended at {self.rel(record.end):.3f} s ({how})"
         if step.kind == "press":
@@ -206,13 +211,15 @@ class _Call:
             return ""
         if step.kind == "silence":
             quiet_since = await far.wait_quiet(QUIET_SETTLE)
+            if far.lost:
+                raise CallOver(far.lost)
             delay = quiet_since + step.seconds - self.loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             return f"quiet from {self.rel(quiet_since):.3f} s"
         if step.kind == "hangup":
             if far.ended:
-                raise CallOver("the far end had already hung up")
+                raise CallOver(far.lost or "the far end had already hung up")
             self.caller_hangup_at = self.loop.time()
             if not await self.client.hangup_quietly(far.one):
                 raise CallOver("the far end had already hung up")
@@ -338,7 +345,7 @@ async def place_call(
             except asyncio.CancelledError:
                 # Ctrl-C (or a caller's timeout): still don't leave the call up in
                 # Asterisk (invariant 3); bounded, and the cancellation goes on
-                if call.t0 is not None and not far.ended:
+                if call.t0 is not None and not far.destroyed:
                     with contextlib.suppress(AriError, TimeoutError):
                         async with asyncio.timeout(CANCEL_HANGUP_TIMEOUT):
                             await client.hangup_quietly(one)
