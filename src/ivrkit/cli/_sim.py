@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
+import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ivrkit.cli import CliError
 
@@ -87,11 +90,20 @@ async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str
 
     script = load_script(args.script) if args.script else None
     dialplan = load_dialplan(args.dialplan) if args.dialplan else None
-    async with Simulator(
-        host, port, users=users, sounds_dir=args.sounds_dir, dialplan=dialplan
-    ) as sim:
-        print(f"ivrkit sim: ARI on {sim.url}/ari (users: {', '.join(users)})", flush=True)
-        if script is not None:
+    with contextlib.ExitStack() as files:
+        log_file = files.enter_context(_open_log(args.access_log)) if args.access_log else None
+        async with Simulator(
+            host,
+            port,
+            users=users,
+            sounds_dir=args.sounds_dir,
+            dialplan=dialplan,
+            access_log=_writer(log_file) if log_file is not None else None,
+        ) as sim:
+            print(f"ivrkit sim: ARI on {sim.url}/ari (users: {', '.join(users)})", flush=True)
+            if script is None:
+                await asyncio.Event().wait()  # serve until Ctrl-C
+                return 0
             try:
                 caller = await run_script(sim, script, lambda m: print(f"caller: {m}", flush=True))
             except ScriptError as exc:
@@ -100,9 +112,26 @@ async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str
                 end = "..." if item.end is None else f"{item.end:.3f}"
                 cut = " (cut off)" if item.cut_off else ""
                 print(f"heard {item.media_uri} {item.start:.3f}-{end}{cut}", flush=True)
+            # what is still alive after the script, on stderr beside the banner's
+            # diagnostics (leak checks by a test or a person; stdout stays the transcript)
+            stats = " ".join(f"{name}={count}" for name, count in sim.stats().items())
+            print(f"ivrkit sim: left after the script: {stats}", file=sys.stderr, flush=True)
             return 0
-        await asyncio.Event().wait()  # serve until Ctrl-C
-    return 0
+
+
+def _open_log(path: str) -> IO[str]:
+    try:
+        return open(path, "w", encoding="utf-8")  # closed by the caller's ExitStack
+    except OSError as exc:
+        raise CliError(f"can't write --access-log {path}", str(exc.strerror or exc)) from exc
+
+
+def _writer(log_file: IO[str]) -> Callable[[dict[str, Any]], None]:
+    def write(record: dict[str, Any]) -> None:
+        log_file.write(json.dumps(record) + "\n")
+        log_file.flush()
+
+    return write
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,4 +181,9 @@ def register(sub: Any) -> None:
         "--dialplan", metavar="FILE", help="YAML: context -> exten -> [App(args), ...]"
     )
     parser.add_argument("--script", metavar="FILE", help="place one call driven by a caller script")
+    parser.add_argument(
+        "--access-log",
+        metavar="FILE",
+        help="one JSON line per request: method, path, query keys, auth kind, status",
+    )
     parser.set_defaults(func=run)

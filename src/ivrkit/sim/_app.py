@@ -26,7 +26,7 @@ import binascii
 import hmac
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,8 @@ class SimState:
     users: Mapping[str, str]
     faults: Faults
     sockets: set[EventSocket] = field(default_factory=set)
+    #: called once per answered request with :func:`access_record` (``ivrkit sim --access-log``)
+    access_log: Callable[[dict[str, Any]], None] | None = None
 
 
 STATE = web.AppKey("ivrkit_sim_state", SimState)
@@ -162,9 +164,46 @@ def unauthorized() -> web.Response:
     return _json_response(401, {"message": "Authentication required"}, {"WWW-Authenticate": REALM})
 
 
+def _auth_kind(request: web.Request) -> str:
+    if request.headers.get("Authorization", "")[:6].lower() == "basic ":
+        return "basic"
+    return "api_key" if "api_key" in request.query else "none"
+
+
+def access_record(request: web.Request, response: web.StreamResponse) -> dict[str, Any]:
+    """One request as logged: no query values and no credentials, only what was asked.
+
+    ``error`` is the message of a JSON error answer (``"Resource not found"`` tells an
+    unknown route from ``"Playback not found"``, an object that is gone); websocket
+    upgrades are logged when the socket closes, with status 101.
+    """
+    record: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "query": sorted(set(request.query)),
+        "auth": _auth_kind(request),
+        "status": response.status,
+    }
+    if response.status >= 400 and isinstance(response, web.Response):
+        try:
+            body = json.loads(response.body) if isinstance(response.body, bytes) else None
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            record["error"] = body.get("message", body.get("error"))
+    return record
+
+
 @web.middleware
 async def _ari_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     state = request.app[STATE]
+    response = await _answer(request, handler, state)
+    if state.access_log is not None:
+        state.access_log(access_record(request, response))
+    return response
+
+
+async def _answer(request: web.Request, handler: Any, state: SimState) -> web.StreamResponse:
     if not request.path.startswith("/ari"):
         return _json_response(404, {"message": "Resource not found"})
     refused = await state.faults.apply(request)

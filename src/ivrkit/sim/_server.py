@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 
@@ -196,6 +197,7 @@ class Simulator:
         dialplan: DialplanSpec | None = None,
         durations_file: str | Path | None = None,
         reaction_probe: ReactionProbe | None = None,
+        access_log: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -210,6 +212,8 @@ class Simulator:
         self._dialplan = dialplan
         #: times the app's reaction to each key press (benchmarks); see ReactionProbe
         self.reaction_probe = reaction_probe
+        #: receives one dict per answered request (method, path, query keys, auth, status)
+        self.access_log = access_log
         self.faults = Faults()
         self._runner: web.AppRunner | None = None
         self._model: SimModel | None = None
@@ -236,7 +240,7 @@ class Simulator:
         sounds = SoundLibrary(self._sounds_dir, self._durations_file, self._missing_sounds)
         self._model = SimModel(loop, dialplan=self._dialplan, sounds=sounds)
         self._model.reaction = self.reaction_probe
-        self._state = SimState(self._model, self.users, self.faults)
+        self._state = SimState(self._model, self.users, self.faults, access_log=self.access_log)
         self.faults.bind(self._state)
         runner = web.AppRunner(create_app(self._state), handle_signals=False, access_log=None)
         await runner.setup()
