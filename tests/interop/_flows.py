@@ -232,6 +232,7 @@ async def _run_flow(app: App, workdir: Path, within: float) -> Flow:
                 env=app.env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                preexec_fn=_default_stop_signals,
             )
             async with asyncio.TaskGroup() as tg:
                 app_out = tg.create_task(_lines(proc.stdout, flow.transcript, left))
@@ -289,6 +290,15 @@ async def _ari_get(resource: str) -> list[Any]:
         assert resp.status == 200, f"GET /ari/{resource}: {resp.status} {await resp.text()}"
         body: list[Any] = await resp.json()
         return body
+
+
+def _default_stop_signals() -> None:
+    """In the app's process: Ctrl-C works even when pytest was started in the background.
+
+    A shell starts background jobs with SIGINT ignored and children inherit that, so
+    ``ivrkit run`` would never see the Ctrl-C it is stopped with.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 async def _stop(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
