@@ -274,7 +274,7 @@ async def _follow_sim(stdout: asyncio.StreamReader, flow: Flow, left: asyncio.Ev
         flow.sim_stdout.append(line.rstrip("\n"))
         if line.startswith("caller: call ended"):
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.5):  # a missing line is the test's to report
+                async with asyncio.timeout(1.0):  # a missing line is the test's to report
                     await left.wait()
             flow.channels_after = await _ari_get("channels")
             flow.bridges_after = await _ari_get("bridges")
