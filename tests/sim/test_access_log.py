@@ -41,7 +41,11 @@ async def test_each_request_is_logged_without_values_or_credentials() -> None:
         key = f"{sim.username}:{sim.password}"
         async with http.get(f"{sim.ari_url}/asterisk/info", params={"api_key": key}):
             pass
-        async with http.delete(f"{sim.ari_url}/playbacks/gone", headers=basic):
+        async with http.delete(
+            f"{sim.ari_url}/playbacks/gone", headers={**basic, "Content-Type": "application/json"}
+        ):
+            pass  # ari-client sends this header with no body
+        async with http.post(f"{sim.ari_url}/asterisk/variable", headers=basic, json={"x": 1}):
             pass
         async with http.get(f"{sim.ari_url}/no/such/thing", headers=basic):
             pass
@@ -77,7 +81,18 @@ async def test_each_request_is_logged_without_values_or_credentials() -> None:
             "query": [],
             "auth": "basic",
             "status": 404,
+            "content_type": "application/json",
             "error": "Playback not found",
+        },
+        {
+            "method": "POST",
+            "path": "/ari/asterisk/variable",
+            "query": [],
+            "auth": "basic",
+            "status": 400,
+            "content_type": "application/json",
+            "body": True,
+            "error": "Variable name is required",
         },
         {
             "method": "GET",
@@ -93,6 +108,7 @@ async def test_each_request_is_logged_without_values_or_credentials() -> None:
             "query": [],
             "auth": "basic",
             "status": 405,
+            "content_type": "application/octet-stream",  # aiohttp's default for PUT
             "error": "Invalid method",
         },
         {

@@ -173,9 +173,10 @@ def _auth_kind(request: web.Request) -> str:
 def access_record(request: web.Request, response: web.StreamResponse) -> dict[str, Any]:
     """One request as logged: no query values and no credentials, only what was asked.
 
-    ``error`` is the message of a JSON error answer (``"Resource not found"`` tells an
-    unknown route from ``"Playback not found"``, an object that is gone); websocket
-    upgrades are logged when the socket closes, with status 101.
+    ``content_type`` (when sent) and ``body`` (true when there was one) show how the
+    parameters came; ``error`` is the message of a JSON error answer (``"Resource not
+    found"`` tells an unknown route from ``"Playback not found"``, an object that is
+    gone); websocket upgrades are logged when the socket closes, with status 101.
     """
     record: dict[str, Any] = {
         "method": request.method,
@@ -184,6 +185,10 @@ def access_record(request: web.Request, response: web.StreamResponse) -> dict[st
         "auth": _auth_kind(request),
         "status": response.status,
     }
+    if "Content-Type" in request.headers:
+        record["content_type"] = request.headers["Content-Type"]
+    if request.body_exists:
+        record["body"] = True
     if response.status >= 400 and isinstance(response, web.Response):
         try:
             body = json.loads(response.body) if isinstance(response.body, bytes) else None
