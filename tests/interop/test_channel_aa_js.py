@@ -156,7 +156,7 @@ DRIVER_REQUESTS = {
 #: (docs/simulator.md, "Known differences"); ari-client builds no API for them and
 #: channel-aa.js uses none of them.
 NOT_ASKED = {
-    ("GET", f"/ari/api-docs/{name}.json", (), "basic", 200)
+    ("GET", f"/ari/api-docs/{name}.json", (), "basic", None, False, 200)
     for name in ("endpoints", "recordings", "deviceStates", "mailboxes")
 }
 
@@ -247,7 +247,8 @@ def route(path: str) -> str:
     return "/".join(parts)
 
 
-Signature = tuple[str, str, tuple[str, ...], str, int]
+#: method, route, query keys, auth kind, Content-Type sent, a body sent, status
+Signature = tuple[str, str, tuple[str, ...], str, str | None, bool, int]
 
 
 def signature(record: dict[str, Any]) -> Signature:
@@ -256,6 +257,8 @@ def signature(record: dict[str, Any]) -> Signature:
         route(record["path"]),
         tuple(record["query"]),
         record["auth"],
+        record.get("content_type"),
+        record.get("body", False),
         record["status"],
     )
 
@@ -272,11 +275,13 @@ def recorded_app_requests(name: str) -> Counter[Signature]:
             continue  # the driver's own events socket
         if (rec.get("method", "GET"), route(rec["path"])) in DRIVER_REQUESTS:
             continue
-        auth = "api_key" if "api_key" in query else "none"
-        if (rec.get("req_headers") or {}).get("Authorization"):
-            auth = "basic"  # the header wins, as in the simulator's log
+        headers = rec.get("req_headers") or {}
+        auth = (
+            "basic" if headers.get("Authorization") else "api_key" if "api_key" in query else "none"
+        )
+        body = rec.get("req_body") not in (None, "")
         sig = (rec.get("method", "GET"), route(rec["path"]), tuple(sorted(query)), auth)
-        out[(*sig, rec["status"])] += 1
+        out[(*sig, headers.get("Content-Type"), body, rec["status"])] += 1
     return out
 
 
@@ -404,10 +409,10 @@ def test_every_node_request_was_served_as_asterisk_would(
 ) -> None:
     """Same requests, same answers, as often as against the real Asterisk.
 
-    Compared as a multiset of (method, route, query keys, auth kind, status): ids differ
-    per run and requests sent at the same moment may cross, but the guide's code is
-    deterministic given the events, so each kind of request and answer must occur as
-    many times as in the recording of the same scenario.
+    Compared as a multiset of (method, route, query keys, auth kind, Content-Type, body
+    or not, status): ids differ per run and requests sent at the same moment may cross,
+    but the guide's code is deterministic given the events, so each kind of request and
+    answer must occur as many times as in the recording of the same scenario.
     """
     flow: Flow = request.getfixturevalue(f"node_{scenario}")
     assert_all_served(flow)
