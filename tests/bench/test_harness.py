@@ -1,0 +1,104 @@
+"""Smoke test of the benchmark harness: the scenario, the probe and the report, in-process.
+
+The real bench runs the simulator and the app in separate processes on the wall clock;
+here the same caller scenario runs against the attendant in one process on virtual
+time, so what is checked is the harness's logic, not any timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from benchmarks import loadgen, procstat, report
+
+from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from ivrkit.ivr import ATTENDANT_MENU, load_menu_file
+from ivrkit.ivr.runner import MenuRunner
+from ivrkit.sim import ReactionProbe, Simulator
+
+
+async def test_scenario_against_the_attendant_gives_two_reactions_per_call() -> None:
+    probe = ReactionProbe()
+    runner = MenuRunner(load_menu_file(ATTENDANT_MENU))
+    async with Simulator(reaction_probe=probe) as sim:
+        config = ConnectionConfig(
+            base_url=sim.url,
+            apps=("channel-aa",),
+            credentials=Credentials(sim.username, sim.password),
+        )
+        client = AriClient(config)
+        runner.attach(client)
+        async with client:
+            await sim.wait_for_app("channel-aa")
+            callers = [await sim.call("PJSIP/alice", "1000") for _ in range(3)]
+            async with asyncio.timeout(60), asyncio.TaskGroup() as tg:
+                for caller in callers:
+                    tg.create_task(loadgen.scenario(caller))
+    assert all(loadgen.heard_ok(c) for c in callers)
+    assert probe.presses == 6
+    assert len(probe.stop) == len(probe.play) == 6
+    assert (probe.unanswered_stop, probe.unanswered_play, probe.waiting) == (0, 0, 0)
+
+
+def test_percentiles_use_the_nearest_rank_in_milliseconds() -> None:
+    samples = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    assert loadgen.percentiles(samples) == {"n": 100, "p50": 50.0, "p99": 99.0, "max": 100.0}
+    assert loadgen.percentiles([])["p99"] is None
+
+
+def _run(app: str, level: int, p99: float, cpu: float, sim_share: float) -> dict[str, Any]:
+    return {
+        "app": app,
+        "level": level,
+        "calls": level,
+        "completed": level,
+        "failed": 0,
+        "wrong": 0,
+        "peak_concurrent": level,
+        "stop_ms": {"n": 2, "p50": 1.0, "p99": p99, "max": p99},
+        "play_ms": {"n": 2, "p50": 1.0, "p99": p99, "max": p99},
+        "app_cpu_s_per_1000_calls": cpu,
+        "app_peak_rss_mb": 40.0,
+        "app_rss_kb_per_call": 10.0,
+        "sim_cpu_s": level * 0.005,
+        "sim_cpu_share": sim_share,
+    }
+
+
+def test_ratios_capacity_and_table() -> None:
+    runs = [
+        _run("ivrkit-http", 100, 4.0, 5.0, 0.1),
+        _run("channel-aa.js", 100, 8.0, 10.0, 0.9),
+    ]
+    ratios = report.ratios(runs)
+    assert ratios == [
+        {
+            "app": "ivrkit-http",
+            "level": 100,
+            **{label: 0.5 if "p99" in label or "max" in label or "CPU" in label else 1.0
+               for label, _ in report.FIGURES},
+        }
+    ]  # fmt: skip
+    sim = report.simulator_capacity(runs, seconds=10.0)
+    assert sim["rest_over_http"]["saturates_at_calls_per_s"] == 200.0
+    assert sim["runs_bounded_by_load_generator"] == ["channel-aa.js@100 (90% of a core)"]
+    results = {
+        "runs": runs,
+        "ratios": ratios,
+        "capacity_p99_under_20ms": [
+            {"app": "ivrkit-http", "max_level_p99_under_20ms": 100, "bisection": []}
+        ],
+        "simulator_capacity": sim,
+        "client_microbench": {},
+    }
+    table = report.render(results)
+    assert "http/js" in table
+    assert "highest load with p99 < 20 ms, ivrkit-http: 100 calls" in table
+
+
+def test_procstat_reads_this_process() -> None:
+    assert procstat.cpu_seconds(os.getpid()) > 0
+    mem = procstat.memory_kb(os.getpid())
+    assert 0 < mem["rss"] <= mem["peak"]
