@@ -239,6 +239,7 @@ def run_one(
         app_idle_rss_mb=round(idle / 1024, 1),
         app_peak_rss_mb=round(mem["peak"] / 1024, 1),
         app_rss_kb_per_call=round((mem["peak"] - idle) / concurrent, 1),
+        failed_calls=result["failed"] + result["wrong"],
     )
     return result
 

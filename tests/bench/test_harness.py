@@ -56,6 +56,7 @@ def _run(app: str, level: int, p99: float, cpu: float, sim_share: float) -> dict
         "completed": level,
         "failed": 0,
         "wrong": 0,
+        "failed_calls": 0,
         "peak_concurrent": level,
         "stop_ms": {"n": 2, "p50": 1.0, "p99": p99, "max": p99},
         "play_ms": {"n": 2, "p50": 1.0, "p99": p99, "max": p99},
@@ -64,6 +65,7 @@ def _run(app: str, level: int, p99: float, cpu: float, sim_share: float) -> dict
         "app_rss_kb_per_call": 10.0,
         "sim_cpu_s": level * 0.005,
         "sim_cpu_share": sim_share,
+        "rate": level / 10,
     }
 
 
@@ -78,7 +80,8 @@ def test_ratios_capacity_and_table() -> None:
             "app": "ivrkit-http",
             "level": 100,
             **{label: 0.5 if "p99" in label or "max" in label or "CPU" in label else 1.0
-               for label, _ in report.FIGURES},
+               for label, _ in report.FIGURES[:-1]},
+            "failed calls": None,  # 0/0
         }
     ]  # fmt: skip
     sim = report.simulator_capacity(runs, seconds=10.0)
