@@ -87,6 +87,8 @@ def simulator_capacity(runs: list[dict[str, Any]], seconds: float) -> dict[str, 
 def _cell(value: float | None) -> str:
     if value is None:
         return "-"
+    if value == 0:
+        return "0"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
