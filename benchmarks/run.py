@@ -194,9 +194,13 @@ def run_one(
         if durations_file is not None:
             gen_cmd += ["--durations-file", str(durations_file)]
         gen = subprocess.Popen(
-            gen_cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=sim_log, text=True,
-        )  # fmt: skip
+            gen_cmd,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=sim_log,
+            text=True,
+        )
         app_proc: subprocess.Popen[bytes] | None = None
         try:
             port = _read_event(gen, "ready")["port"]
@@ -278,16 +282,26 @@ def capacity(
             if mid in (low, bad):
                 break
             run = run_one(app, mid, seconds, durations_file, logs, windows=1.0)
-            tried.append({"level": mid, "p99_stop_ms": run["stop_ms"]["p99"],
-                          "p99_play_ms": run["play_ms"]["p99"], "ok": p99_ok(run),
-                          "sim_cpu_share": run["sim_cpu_share"]})  # fmt: skip
+            tried.append(
+                {
+                    "level": mid,
+                    "p99_stop_ms": run["stop_ms"]["p99"],
+                    "p99_play_ms": run["play_ms"]["p99"],
+                    "ok": p99_ok(run),
+                    "sim_cpu_share": run["sim_cpu_share"],
+                }
+            )
             _progress(run)
             if p99_ok(run):
                 good = low = mid
             else:
                 bad = mid
-    return {"app": app, "max_level_p99_under_20ms": good, "first_failing_level": bad,
-            "bisection": tried}  # fmt: skip
+    return {
+        "app": app,
+        "max_level_p99_under_20ms": good,
+        "first_failing_level": bad,
+        "bisection": tried,
+    }
 
 
 def client_microbench(events: int) -> dict[str, float]:
@@ -333,8 +347,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sound durations: {source}", flush=True)
         print(f"scenario: {seconds:.2f} s per call; arrivals for {args.windows:g}× that")
         if args.profile:
-            run = run_one("ivrkit-http", levels[0], seconds, durations_file, tmp,
-                          windows=args.windows, profile=Path(args.profile).resolve())  # fmt: skip
+            run = run_one(
+                "ivrkit-http",
+                levels[0],
+                seconds,
+                durations_file,
+                tmp,
+                windows=args.windows,
+                profile=Path(args.profile).resolve(),
+            )
             _progress(run)
             return 0
         micro = client_microbench(50_000)

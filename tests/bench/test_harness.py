@@ -79,11 +79,13 @@ def test_ratios_capacity_and_table() -> None:
         {
             "app": "ivrkit-http",
             "level": 100,
-            **{label: 0.5 if "p99" in label or "max" in label or "CPU" in label else 1.0
-               for label, _ in report.FIGURES[:-1]},
+            **{
+                label: 0.5 if "p99" in label or "max" in label or "CPU" in label else 1.0
+                for label, _ in report.FIGURES[:-1]
+            },
             "failed calls": None,  # 0/0
         }
-    ]  # fmt: skip
+    ]
     sim = report.simulator_capacity(runs, seconds=10.0)
     assert sim["rest_over_http"]["saturates_at_calls_per_s"] == 200.0
     assert sim["runs_bounded_by_load_generator"] == ["channel-aa.js@100 (90% of a core)"]
