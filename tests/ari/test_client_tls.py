@@ -8,9 +8,7 @@ simulator, so the client's whole TLS path (REST and websocket) is real.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,19 +20,8 @@ from ivrkit.sim import Simulator
 
 
 @pytest.fixture
-def cert(tmp_path: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    assert openssl, "the TLS tests need the openssl command (apt-get install openssl)"
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-    args += ["-keyout", str(key), "-out", str(crt), "-subj", "/CN=127.0.0.1"]
-    args += ["-addext", "subjectAltName=IP:127.0.0.1"]
-    subprocess.run(
-        [openssl, *args],
-        check=True,
-        capture_output=True,
-    )
-    return crt, key
+def cert(tls_cert: tuple[Path, Path]) -> tuple[Path, Path]:
+    return tls_cert
 
 
 @asynccontextmanager
@@ -107,3 +94,46 @@ async def test_tls_unknown_ca_is_refused(cert: tuple[Path, Path]) -> None:
                 pass
         async with AriClient(_config(port, sim, verify_tls=False)) as client:
             assert client.ready
+
+
+def _server_context(crt: Path, key: Path) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(crt, key)
+    return ctx
+
+
+@pytest.mark.parametrize("transport", ["http", "websocket"])
+async def test_simulator_serves_https_and_wss(cert: tuple[Path, Path], transport: str) -> None:
+    """The simulator's own TLS (http.conf ``tlsenable``), REST over https or over wss."""
+    crt, key = cert
+    async with Simulator(ssl_context=_server_context(crt, key)) as sim:
+        assert sim.url == f"https://127.0.0.1:{sim.port}"
+        config = ConnectionConfig(
+            base_url=sim.url,
+            apps=("channel-aa",),
+            credentials=Credentials(sim.username, sim.password),
+            ca_file=str(crt),
+            rest_transport=transport,  # type: ignore[arg-type]
+        )
+        async with AriClient(config) as client:
+            assert client.rest_transport == transport
+            caller = await sim.call("PJSIP/alice", "1000")
+            await client.channels.answer(caller.channel_id)
+            await client.channels.play(caller.channel_id, "sound:press-1")
+            await caller.wait_for_playback("sound:press-1")
+            await client.hangup_quietly(caller.channel_id)
+            await caller.wait_for_hangup()
+        assert [h.media_uri for h in caller.heard] == ["sound:press-1"]
+
+
+async def test_simulator_https_refuses_an_unverified_client(cert: tuple[Path, Path]) -> None:
+    crt, key = cert
+    async with Simulator(ssl_context=_server_context(crt, key)) as sim:
+        config = ConnectionConfig(
+            base_url=sim.url,
+            apps=("channel-aa",),
+            credentials=Credentials(sim.username, sim.password),
+        )
+        with pytest.raises(Unreachable, match=r"(?i)certificate"):
+            async with AriClient(config):
+                pass

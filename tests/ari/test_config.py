@@ -50,3 +50,14 @@ def test_from_file(tmp_path: Path) -> None:
 def test_invalid(url: str, apps: tuple[str, ...]) -> None:
     with pytest.raises(ConfigurationError):
         ConnectionConfig(base_url=url, apps=apps, credentials=Credentials("u", "p"))
+
+
+def test_missing_ca_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "ca.pem"
+    with pytest.raises(ConfigurationError, match=r"ca_file '.*ca\.pem' is not a file"):
+        ConnectionConfig(
+            base_url="https://h:8089",
+            apps=("a",),
+            credentials=Credentials("u", "p"),
+            ca_file=str(missing),
+        )

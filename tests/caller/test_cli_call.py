@@ -224,3 +224,48 @@ def test_a_refused_connection_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert err.startswith("ivrkit failed: can't connect to ARI at http://127.0.0.1:1/ari")
     assert "hunter2" not in err
+
+
+def test_https_with_ca_file(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tls_cert: tuple[Path, Path],
+) -> None:
+    """`--ca-file` verifies a private CA's certificate; without it the call is refused."""
+    import ssl
+
+    from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+    from ivrkit.ivr import ATTENDANT_MENU, load_menu_file
+    from ivrkit.ivr.runner import MenuRunner
+
+    crt, key = tls_cert
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(crt, key)
+    against_simulator(monkeypatch)
+
+    def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> Any:
+        async def scenario() -> Any:
+            async with Simulator(port=0, ssl_context=server_tls) as sim:
+                config = ConnectionConfig(
+                    base_url=sim.url,
+                    apps=("channel-aa",),
+                    credentials=Credentials(sim.username, sim.password),
+                    ca_file=str(crt),
+                )
+                runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
+                client = AriClient(config)
+                runner.attach(client)
+                async with client:
+                    args.url = sim.url
+                    return await command(args)
+
+        return run_virtual(scenario())
+
+    monkeypatch.setattr(_call, "RUN", run)
+    press = ["call", "--url", PLACEHOLDER_URL, "1000", "--press", "1", "--then-hangup"]
+    assert main([*press, "--ca-file", str(crt)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[-1] == "result: PASSED (3 of 3 steps passed)"
+    assert main(press) == 2
+    _, err = capsys.readouterr()
+    assert "certificate" in err.lower()

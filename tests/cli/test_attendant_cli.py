@@ -162,6 +162,18 @@ def test_run_reports_a_bad_url(
     assert "secret-pw" not in err
 
 
+def test_run_checks_the_ca_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ARI_USER", "u")
+    monkeypatch.setenv("ARI_PASSWORD", "secret-pw")
+    missing = tmp_path / "ca.pem"
+    assert main(["run", "--url", "https://127.0.0.1:8089", "--ca-file", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "invalid connection settings" in err
+    assert f"ca_file '{missing}' is not a file" in err
+
+
 def test_run_reports_refused_connection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     creds = tmp_path / "creds"
     creds.write_text("ARI_USER=asterisk\nARI_PASSWORD=hunter2\n")

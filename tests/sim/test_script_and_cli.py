@@ -13,7 +13,7 @@ import pytest
 from _simari import ari_session
 
 from ivrkit.cli import CliError
-from ivrkit.cli._sim import _parse_listen, resolve_users
+from ivrkit.cli._sim import _parse_listen, resolve_users, tls_context
 from ivrkit.sim import Simulator
 from ivrkit.sim._script import ScriptError, parse_script, run_script
 
@@ -181,3 +181,65 @@ def test_dialplan_files(tmp_path: Path) -> None:
             load_dialplan(bad)
     with pytest.raises(DialplanError, match="failed to read"):
         load_dialplan(tmp_path / "missing.yaml")
+
+
+def test_tls_options_are_checked_before_binding(
+    tmp_path: Path, tls_cert: tuple[Path, Path]
+) -> None:
+    crt, key = tls_cert
+    assert tls_context(None, None) is None
+    assert tls_context(str(crt), str(key)) is not None
+    with pytest.raises(CliError, match="--tls-cert and --tls-key go together"):
+        tls_context(str(crt), None)
+    with pytest.raises(CliError, match="can't read --tls-cert"):
+        tls_context(str(tmp_path / "missing.pem"), str(key))
+    with pytest.raises(CliError, match="are not a PEM certificate and its key"):
+        tls_context(str(key), str(key))
+
+
+@pytest.mark.realtime
+def test_cli_serves_https(tls_cert: tuple[Path, Path]) -> None:
+    """`ivrkit sim --tls-cert --tls-key`: https, verified with the CA file, Basic auth."""
+    import base64
+    import json
+    import ssl
+    import urllib.request
+
+    crt, key = tls_cert
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ivrkit.cli import main; sys.exit(main())",
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            str(crt),
+            "--tls-key",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("ivrkit sim: ARI on https://127.0.0.1:"), first
+        url = first.split()[4] + "/asterisk/info"
+        request = urllib.request.Request(url)
+        token = base64.b64encode(b"asterisk:asterisk").decode()
+        request.add_header("Authorization", "Basic " + token)
+        context = ssl.create_default_context(cafile=str(crt))
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            assert response.status == 200
+            assert "system" in json.load(response)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130

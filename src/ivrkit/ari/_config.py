@@ -130,6 +130,11 @@ class ConnectionConfig:
             raise ConfigurationError(
                 f"rest_transport must be 'http', 'websocket' or 'auto', not {self.rest_transport!r}"
             )
+        if self.ca_file is not None and not os.path.isfile(self.ca_file):
+            raise ConfigurationError(
+                f"ca_file {self.ca_file!r} is not a file; give the PEM bundle of the CA that "
+                "signed Asterisk's certificate"
+            )
         for name in ("request_timeout", "connect_timeout", "heartbeat", "backoff_initial"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name} must be positive")

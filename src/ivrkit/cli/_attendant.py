@@ -195,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
             apps=(args.app,),
             credentials=_credentials(args),
             rest_transport=args.rest_transport,
+            ca_file=args.ca_file,
         )
     except ConfigurationError as exc:
         raise CliError("invalid connection settings", str(exc)) from exc
@@ -271,6 +272,9 @@ def register(sub: Any) -> None:
     p.add_argument("--url", default="http://localhost:8088", help="default %(default)s")
     p.add_argument("--app", default="channel-aa", help="Stasis app name (default %(default)s)")
     p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
+    p.add_argument(
+        "--ca-file", metavar="PEM", help="CA bundle for an https:// URL (default: system CAs)"
+    )
     p.add_argument(
         "--rest-transport",
         choices=("http", "websocket", "auto"),

@@ -85,7 +85,10 @@ async def _place(args: argparse.Namespace) -> Any:
     script = _script(args)
     try:
         config = ConnectionConfig(
-            base_url=args.url, apps=(args.app,), credentials=_credentials(args)
+            base_url=args.url,
+            apps=(args.app,),
+            credentials=_credentials(args),
+            ca_file=args.ca_file,
         )
     except ConfigurationError as exc:
         raise CliError("invalid connection settings", str(exc)) from exc
@@ -163,6 +166,9 @@ def register(sub: Any) -> None:
         "--caller-id", metavar="CID", default=None, help='e.g. "Alice <100>" (the default)'
     )
     p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
+    p.add_argument(
+        "--ca-file", metavar="PEM", help="CA bundle for an https:// URL (default: system CAs)"
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--script", metavar="FILE", help="caller script (docs/caller.md)")
     what.add_argument(

@@ -15,6 +15,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -85,8 +86,34 @@ def resolve_users(users_file: str | None, host: str, env: dict[str, str]) -> dic
     return {"asterisk": "asterisk"}
 
 
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The server side of https/wss from a PEM certificate (chain) and its private key."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise CliError(
+            "--tls-cert and --tls-key go together",
+            "give both PEM files: the certificate (chain) and its private key",
+        )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as exc:  # before OSError: SSLError is one
+        raise CliError(
+            f"--tls-cert {cert} / --tls-key {key} are not a PEM certificate and its key",
+            str(exc.reason or exc),
+        ) from exc
+    except OSError as exc:
+        raise CliError(
+            f"can't read --tls-cert {cert} / --tls-key {key}", str(exc.strerror or exc)
+        ) from exc
+    return context
+
+
 async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str, str]) -> int:
     from ivrkit.sim import ScriptError, Simulator, load_dialplan, load_script, run_script
+
+    tls = tls_context(args.tls_cert, args.tls_key)
 
     script = load_script(args.script) if args.script else None
     dialplan = load_dialplan(args.dialplan) if args.dialplan else None
@@ -99,6 +126,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str
             sounds_dir=args.sounds_dir,
             dialplan=dialplan,
             access_log=_writer(log_file) if log_file is not None else None,
+            ssl_context=tls,
         ) as sim:
             print(f"ivrkit sim: ARI on {sim.url}/ari (users: {', '.join(users)})", flush=True)
             if script is None:
@@ -137,6 +165,7 @@ def _writer(log_file: IO[str]) -> Callable[[dict[str, Any]], None]:
 def run(args: argparse.Namespace) -> int:
     host, port = _parse_listen(args.listen)
     users = resolve_users(args.users_file, host, dict(os.environ))
+    tls_context(args.tls_cert, args.tls_key)  # a bad certificate fails before binding
     if args.sounds_dir and not Path(args.sounds_dir).is_dir():
         raise CliError(f"--sounds-dir {args.sounds_dir} is not a directory")
     if args.dialplan:
@@ -181,6 +210,10 @@ def register(sub: Any) -> None:
         "--dialplan", metavar="FILE", help="YAML: context -> exten -> [App(args), ...]"
     )
     parser.add_argument("--script", metavar="FILE", help="place one call driven by a caller script")
+    parser.add_argument(
+        "--tls-cert", metavar="PEM", help="serve https/wss with this certificate (chain)"
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument(
         "--access-log",
         metavar="FILE",

@@ -10,6 +10,7 @@ up. Nothing here starts a thread; timers are the loop's.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,8 +199,11 @@ class Simulator:
         durations_file: str | Path | None = None,
         reaction_probe: ReactionProbe | None = None,
         access_log: Callable[[dict[str, Any]], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        #: serve https/wss (Asterisk's ``tlsenable`` in http.conf); None = plain http
+        self.ssl_context = ssl_context
         self.port = port
         self.users = dict(DEFAULT_USERS if users is None else users)
         if not self.users:
@@ -244,7 +248,7 @@ class Simulator:
         self.faults.bind(self._state)
         runner = web.AppRunner(create_app(self._state), handle_signals=False, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         self._runner = runner
         for address in runner.addresses:
@@ -265,8 +269,9 @@ class Simulator:
     # -- addresses
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (ARI is under ``/ari``)."""
-        return f"http://{self.host}:{self.port}"
+        """``http://127.0.0.1:PORT``, or ``https://`` with TLS (ARI is under ``/ari``)."""
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def ari_url(self) -> str:

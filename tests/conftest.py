@@ -1,0 +1,26 @@
+"""Fixtures shared by several test directories."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def tls_cert(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM), made by ``openssl``.
+
+    The project has no crypto dependency; the openssl command is on every machine that
+    runs Asterisk, and the test says how to get it if it is not.
+    """
+    openssl = shutil.which("openssl")
+    assert openssl, "the TLS tests need the openssl command (apt-get install openssl)"
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    args += ["-keyout", str(key), "-out", str(crt), "-subj", "/CN=127.0.0.1"]
+    args += ["-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run([openssl, *args], check=True, capture_output=True)
+    return crt, key
