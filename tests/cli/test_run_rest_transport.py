@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import sys
 
 import pytest
 
@@ -13,11 +15,11 @@ from ivrkit.ivr import ATTENDANT_MENU, load_menu_file
 from ivrkit.sim import Simulator
 
 
-def test_flag_defaults_to_http_and_rejects_unknown_names(
+def test_flag_defaults_to_auto_and_rejects_unknown_names(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     parser = build_parser()
-    assert parser.parse_args(["run"]).rest_transport == "http"
+    assert parser.parse_args(["run"]).rest_transport == "auto"
     assert parser.parse_args(["run", "--rest-transport", "websocket"]).rest_transport == (
         "websocket"
     )
@@ -26,10 +28,24 @@ def test_flag_defaults_to_http_and_rejects_unknown_names(
     assert "invalid choice" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("transport", ["http", "websocket"])
+@pytest.mark.parametrize(
+    ("transport", "in_use"),
+    [("http", "http"), ("websocket", "websocket"), ("auto", "websocket")],
+)
 async def test_banner_names_the_rest_transport_in_use(
-    transport: str, capsys: pytest.CaptureFixture[str]
+    transport: str, in_use: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the banner is printed once the client is up (after the probe, for auto), while
+    # calls may already be served: wait for the banner itself, not for a call
+    banner = asyncio.get_running_loop().create_future()
+
+    class Stderr(io.StringIO):
+        def write(self, text: str) -> int:
+            if "(Ctrl-C to stop)" in text and not banner.done():
+                banner.set_result(text)
+            return len(text)
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
     tree = load_menu_file(ATTENDANT_MENU)
     async with Simulator() as sim:
         config = ConnectionConfig(
@@ -43,10 +59,10 @@ async def test_banner_names_the_rest_transport_in_use(
             await sim.wait_for_app("channel-aa")
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(30):
-                await caller.wait_for_playback("sound:press-1")  # the banner came first
+                await caller.wait_for_playback("sound:press-1")
+                line = await banner
         finally:
             serving.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await serving
-    err = capsys.readouterr().err
-    assert f"REST over {transport} (Ctrl-C to stop)" in err
+    assert f"REST over {in_use} (Ctrl-C to stop)" in line

@@ -278,9 +278,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--rest-transport",
         choices=("http", "websocket", "auto"),
-        default="http",
+        default="auto",
         help="how REST requests travel: HTTP, RESTRequest frames on the events websocket "
-        "(Asterisk 20.13+/22.3+), or auto (probe, else HTTP); default %(default)s",
+        "(Asterisk 20.13+/22.3+), or auto (websocket if a probe is answered within 2 s, "
+        "else HTTP); default %(default)s",
     )
     p.set_defaults(func=run)
 
