@@ -100,7 +100,14 @@ def render(results: dict[str, Any]) -> str:
     bounded = {
         b.split(" ")[0] for b in results["simulator_capacity"]["runs_bounded_by_load_generator"]
     }
-    head = ["app", "calls live", *(label for label, _ in FIGURES), "ok/failed", "sim CPU"]
+    head = [
+        "app",
+        "calls live",
+        *(label for label, _ in FIGURES),
+        "ok/failed",
+        "sim CPU",
+        "sim lag p99 ms",
+    ]
     rows = [head]
     for run in runs:
         failed = run["failed"] + run["wrong"]
@@ -112,6 +119,7 @@ def render(results: dict[str, Any]) -> str:
                 f"{run['completed']}/{failed}",
                 f"{run['sim_cpu_share']:.0%}"
                 + ("*" if f"{run['app']}@{run['level']}" in bounded else ""),
+                _cell(figure(run, ("sim_loop_lag_ms", "p99"))),
             ]
         )
     for ratio in results["ratios"]:
@@ -120,6 +128,7 @@ def render(results: dict[str, Any]) -> str:
                 f"{ratio['app'].removeprefix('ivrkit-')}/js",
                 f"{ratio['level']:,}",
                 *(_cell(ratio[label]) for label, _ in FIGURES),
+                "",
                 "",
                 "",
             ]

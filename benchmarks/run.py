@@ -322,7 +322,8 @@ def _progress(run: dict[str, Any]) -> None:
         f"  {run['app']:<17} {run['level']:>5} calls live: stop p99 "
         f"{run['stop_ms']['p99']} ms, play p99 {run['play_ms']['p99']} ms, "
         f"{run['completed']}/{run['calls']} ok, app CPU {run['app_cpu_s']} s, "
-        f"sim CPU {run['sim_cpu_share']:.0%}",
+        f"sim CPU {run['sim_cpu_share']:.0%}, sim loop lag p99 "
+        f"{(run.get('sim_loop_lag_ms') or {}).get('p99')} ms",
         flush=True,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import sys
 
@@ -66,3 +67,5 @@ async def test_banner_names_the_rest_transport_in_use(
             with pytest.raises(asyncio.CancelledError):
                 await serving
     assert f"REST over {in_use} (Ctrl-C to stop)" in line
+    # the startup heap was frozen before the banner (see freeze_startup_heap)
+    assert gc.get_freeze_count() > 0
