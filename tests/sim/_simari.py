@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +18,16 @@ from typing import Any
 import aiohttp
 
 from ivrkit.sim import Simulator
+
+
+def ivrkit_sim(*args: str) -> list[str]:
+    """The command line of ``ivrkit sim ARGS`` in this interpreter (no console script needed)."""
+    main = "import sys; from ivrkit.cli import main; sys.exit(main())"
+    return [sys.executable, "-c", main, "sim", *args]
+
+
+#: the environment for an ``ivrkit sim`` child whose output is read line by line
+UNBUFFERED = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 class Events:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _simari import UNBUFFERED, ivrkit_sim
 
 from ivrkit.sim import Simulator
 
@@ -127,22 +126,11 @@ def test_cli_writes_the_log_and_reports_what_is_left(tmp_path: Path) -> None:
     script.write_text("steps:\n  - wait_for_hangup\n")  # nobody in Stasis: the call ends at once
     log = tmp_path / "access.jsonl"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from ivrkit.cli import main; sys.exit(main())",
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--script",
-            str(script),
-            "--access-log",
-            str(log),
-        ],
+        ivrkit_sim("--listen", "127.0.0.1:0", "--script", str(script), "--access-log", str(log)),
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=UNBUFFERED,
     )
     assert proc.returncode == 0, proc.stderr
     assert log.read_text() == ""  # created (and closed) even when nobody asked anything

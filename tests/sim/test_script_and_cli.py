@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from _simari import ari_session
+from _simari import UNBUFFERED, ari_session, ivrkit_sim
 
 from ivrkit.cli import CliError
 from ivrkit.cli._sim import _parse_listen, resolve_users, tls_context
@@ -125,20 +123,11 @@ def test_cli_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     users = tmp_path / "users"
     users.write_text("admin:topsecret\n")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from ivrkit.cli import main; sys.exit(main())",
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--users-file",
-            str(users),
-        ],
+        ivrkit_sim("--listen", "127.0.0.1:0", "--users-file", str(users)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=UNBUFFERED,
     )
     try:
         assert proc.stdout is not None
@@ -207,22 +196,11 @@ def test_cli_serves_https(tls_cert: tuple[Path, Path]) -> None:
 
     crt, key = tls_cert
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from ivrkit.cli import main; sys.exit(main())",
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            str(crt),
-            "--tls-key",
-            str(key),
-        ],
+        ivrkit_sim("--listen", "127.0.0.1:0", "--tls-cert", str(crt), "--tls-key", str(key)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=UNBUFFERED,
     )
     try:
         assert proc.stdout is not None
