@@ -162,4 +162,6 @@ def render(results: dict[str, Any]) -> str:
         "saturation rate): " + (", ".join(sim["runs_bounded_by_load_generator"]) or "none")
     )
     lines.append(f"client micro-benchmark (events/s): {results['client_microbench']}")
+    if results.get("engine_microbench"):
+        lines.append(f"engine micro-benchmark: {results['engine_microbench']}")
     return "\n".join(lines)

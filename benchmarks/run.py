@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from benchmarks import loadgen, procstat, report
+from benchmarks import bench_engine, loadgen, procstat, report
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared"
@@ -361,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         micro = client_microbench(50_000)
         print(f"client micro-benchmark: {micro}", flush=True)
+        engine = bench_engine.bench(rounds=3)
+        print(f"engine micro-benchmark: {engine}", flush=True)
         runs: list[dict[str, Any]] = []
         for level in levels:
             for app in apps:
@@ -382,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "capacity_p99_under_20ms": caps,
         "simulator_capacity": report.simulator_capacity(runs, seconds),
         "client_microbench": micro,
+        "engine_microbench": engine,
     }
     print()
     print(report.render(results))

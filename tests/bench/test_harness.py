@@ -107,3 +107,13 @@ def test_procstat_reads_this_process() -> None:
     assert procstat.cpu_seconds(os.getpid()) > 0
     mem = procstat.memory_kb(os.getpid())
     assert 0 < mem["rss"] <= mem["peak"]
+
+
+def test_engine_microbench_runs_the_whole_scenario() -> None:
+    """Every machine reaches the end of the bench scenario: 22 events, press-2 heard."""
+    from benchmarks import bench_engine
+
+    figures = bench_engine.bench(calls=20, rounds=1)
+    assert figures["engine_events_per_call"] == 22
+    assert figures["engine_events_per_s"] > 0
+    assert 0 < figures["engine_bytes_per_live_call"] < 30_000
