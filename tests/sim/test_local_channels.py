@@ -252,3 +252,59 @@ async def test_press_during_or_matches_trace() -> None:
         got_driver = [(e["type"], _half(e)) for e in driver.received]
         assert got_driver == _trace_sequence(trace, "driver")
         assert sim.stats()["channels"] == 0
+
+
+def _recorded_caller_ids(originate_body_or_query: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """From protocol-catalog: the ;1 answer and the ;2 StasisStart of one originate."""
+    answer: dict[str, Any] | None = None
+    for line in (TRACES / "protocol-catalog.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec["kind"] == "http" and rec["path"] == "/ari/channels" and rec["method"] == "POST":
+            sent = json.dumps(rec["req_body"] or rec["query"])
+            if originate_body_or_query in sent and rec["status"] == 200:
+                answer = rec["resp_body"]
+        if answer is not None and rec["kind"] == "ws_msg" and rec["dir"] == "out":
+            data = rec["data"]
+            name = data.get("channel", {}).get("name", "")
+            if data["type"] == "StasisStart" and name == answer["name"][:-1] + "2":
+                return answer, data["channel"]
+    raise AssertionError(f"no originate with {originate_body_or_query} in the catalog trace")
+
+
+def _ids(channel: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    return channel["caller"], channel["connected"]
+
+
+async def test_caller_and_connected_line_of_both_halves_as_recorded() -> None:
+    """callerId sets both halves; a CALLERID() variable only ;1's caller (;2 sees it as
+    its connected line), as Asterisk 20 did in the catalog recording."""
+    from ivrkit.sim._dialplan import LAB_DIALPLAN
+
+    cases = [
+        (
+            {"endpoint": "Local/1002@default", "app": "catalog", "callerId": "Alice <100>"},
+            '"callerId": "Alice <100>"',
+        ),
+        (
+            {
+                "endpoint": "Local/1005@default",
+                "app": "catalog",
+                "variables": {"MYVAR": "hello", "CALLERID(name)": "Bob"},
+            },
+            '"CALLERID(name)": "Bob"',
+        ),
+    ]
+    async with (
+        Simulator(dialplan=LAB_DIALPLAN) as sim,
+        ari_session(sim) as ari,
+        ari.events("catalog") as app,
+    ):
+        for body, recorded_by in cases:
+            want_one, want_two = _recorded_caller_ids(recorded_by)
+            status, one = await ari.req("POST", "channels", json_body=body)
+            assert status == 200
+            start = await app.next("StasisStart")
+            assert start["channel"]["name"].endswith(";2")
+            assert _ids(one) == _ids(want_one), body
+            assert _ids(start["channel"]) == _ids(want_two), body
+            await ari.req("DELETE", f"channels/{one['id']}")

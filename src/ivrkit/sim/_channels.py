@@ -121,18 +121,20 @@ class ChannelOps(ModelCore):
         ctx = ctx or "default"
         ctx = ctx.split("/")[0]
         vars_in = {str(k): str(v) for k, v in (variables or {}).items()}
-        if "CALLERID(name)" in vars_in or "CALLERID(num)" in vars_in:
-            base = parse_caller_id(caller_id)
-            caller = (vars_in.get("CALLERID(name)", base[0]), vars_in.get("CALLERID(num)", base[1]))
-        else:
-            caller = parse_caller_id(caller_id)
-        connected = parse_caller_id(caller_id)
+        # callerId is the originate's caller id: ;1's caller and connected line, and what
+        # ;2 is called with. A CALLERID() variable is set on ;1 only: ;2 does not get it
+        # as its caller but sees ;1's caller as its connected line (catalog recording).
+        given = parse_caller_id(caller_id)
+        caller = (
+            vars_in.get("CALLERID(name)", given[0]),
+            vars_in.get("CALLERID(num)", given[1]),
+        )
         suffix = self._name_suffix()
         one = self._new_channel(
-            channel_id, f"Local/{resource}-{suffix};1", "Down", caller, connected, ctx, target
+            channel_id, f"Local/{resource}-{suffix};1", "Down", caller, given, ctx, target
         )
         two = self._new_channel(
-            other_channel_id, f"Local/{resource}-{suffix};2", "Ring", caller, connected, ctx, target
+            other_channel_id, f"Local/{resource}-{suffix};2", "Ring", given, caller, ctx, target
         )
         one.half, two.half = 1, 2
         one.peer, two.peer = two, one
