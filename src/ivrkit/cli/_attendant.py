@@ -148,8 +148,36 @@ def _credentials(args: argparse.Namespace) -> Any:
         raise CliError("no ARI credentials", str(exc)) from exc
 
 
-def freeze_startup_heap() -> int:
-    """Move everything alive after startup out of the collector's sight; returns the count.
+def connection_config(args: argparse.Namespace, **options: Any) -> Any:
+    """The ``ConnectionConfig`` of ``--url``/``--app``/credentials/``--ca-file`` (+ options).
+
+    Shared by ``ivrkit run`` and ``ivrkit call``: one place turns a bad setting into the
+    same usage error (exit 2) for both.
+    """
+    from ivrkit.ari import ConfigurationError, ConnectionConfig
+
+    try:
+        return ConnectionConfig(
+            base_url=args.url,
+            apps=(args.app,),
+            credentials=_credentials(args),
+            ca_file=args.ca_file,
+            **options,
+        )
+    except ConfigurationError as exc:
+        raise CliError("invalid connection settings", str(exc)) from exc
+
+
+def add_credential_options(p: argparse.ArgumentParser) -> None:
+    """``--credentials-file`` and ``--ca-file``, as ``run`` and ``call`` both take them."""
+    p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
+    p.add_argument(
+        "--ca-file", metavar="PEM", help="CA bundle for an https:// URL (default: system CAs)"
+    )
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive after startup out of the collector's sight.
 
     A full collection walks every tracked object. Right after connecting, most of them
     are modules, aiohttp and the menu: they live as long as the process and can never be
@@ -161,7 +189,6 @@ def freeze_startup_heap() -> int:
     """
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 async def _serve(tree: MenuTree, handlers: dict[str, Any], config: Any) -> int:
@@ -204,19 +231,8 @@ async def _serve(tree: MenuTree, handlers: dict[str, Any], config: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ivrkit.ari import ConfigurationError, ConnectionConfig
-
     tree, handlers = load_checked(args.menu)
-    try:
-        config = ConnectionConfig(
-            base_url=args.url,
-            apps=(args.app,),
-            credentials=_credentials(args),
-            rest_transport=args.rest_transport,
-            ca_file=args.ca_file,
-        )
-    except ConfigurationError as exc:
-        raise CliError("invalid connection settings", str(exc)) from exc
+    config = connection_config(args, rest_transport=args.rest_transport)
     try:
         return asyncio.run(_serve(tree, handlers, config))
     except KeyboardInterrupt:
@@ -289,10 +305,7 @@ def register(sub: Any) -> None:
     p.add_argument("menu", nargs="?", default=str(ATTENDANT_MENU), metavar="MENU.yaml")
     p.add_argument("--url", default="http://localhost:8088", help="default %(default)s")
     p.add_argument("--app", default="channel-aa", help="Stasis app name (default %(default)s)")
-    p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
-    p.add_argument(
-        "--ca-file", metavar="PEM", help="CA bundle for an https:// URL (default: system CAs)"
-    )
+    add_credential_options(p)
     p.add_argument(
         "--rest-transport",
         choices=("http", "websocket", "auto"),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ivrkit.cli import CliError
-from ivrkit.cli._attendant import _credentials
+from ivrkit.cli._attendant import add_credential_options, connection_config
 
 DEFAULT_APP = "ivrkit-caller"
 
@@ -79,19 +79,10 @@ def _progress(args: argparse.Namespace) -> Callable[[str], None]:
 
 async def _place(args: argparse.Namespace) -> Any:
     """Connect, call, run the script; returns the ``CallReport``."""
-    from ivrkit.ari import ConfigurationError, ConnectionConfig
     from ivrkit.caller import CallerError, place_call
 
     script = _script(args)
-    try:
-        config = ConnectionConfig(
-            base_url=args.url,
-            apps=(args.app,),
-            credentials=_credentials(args),
-            ca_file=args.ca_file,
-        )
-    except ConfigurationError as exc:
-        raise CliError("invalid connection settings", str(exc)) from exc
+    config = connection_config(args)
     try:
         return await place_call(config, script, progress=_progress(args))
     except CallerError as exc:
@@ -165,10 +156,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--caller-id", metavar="CID", default=None, help='e.g. "Alice <100>" (the default)'
     )
-    p.add_argument("--credentials-file", metavar="FILE", help="lines ARI_USER=... ARI_PASSWORD=...")
-    p.add_argument(
-        "--ca-file", metavar="PEM", help="CA bundle for an https:// URL (default: system CAs)"
-    )
+    add_credential_options(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--script", metavar="FILE", help="caller script (docs/caller.md)")
     what.add_argument(

@@ -110,10 +110,14 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
-async def _serve(args: argparse.Namespace, host: str, port: int, users: dict[str, str]) -> int:
+async def _serve(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    users: dict[str, str],
+    tls: ssl.SSLContext | None,
+) -> int:
     from ivrkit.sim import ScriptError, Simulator, load_dialplan, load_script, run_script
-
-    tls = tls_context(args.tls_cert, args.tls_key)
 
     script = load_script(args.script) if args.script else None
     dialplan = load_dialplan(args.dialplan) if args.dialplan else None
@@ -165,7 +169,7 @@ def _writer(log_file: IO[str]) -> Callable[[dict[str, Any]], None]:
 def run(args: argparse.Namespace) -> int:
     host, port = _parse_listen(args.listen)
     users = resolve_users(args.users_file, host, dict(os.environ))
-    tls_context(args.tls_cert, args.tls_key)  # a bad certificate fails before binding
+    tls = tls_context(args.tls_cert, args.tls_key)  # a bad certificate fails before binding
     if args.sounds_dir and not Path(args.sounds_dir).is_dir():
         raise CliError(f"--sounds-dir {args.sounds_dir} is not a directory")
     if args.dialplan:
@@ -183,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         except ScriptError as exc:
             raise CliError("invalid caller script", str(exc)) from exc
     try:
-        return asyncio.run(_serve(args, host, port, users))
+        return asyncio.run(_serve(args, host, port, users, tls))
     except OSError as exc:
         raise CliError(f"can't listen on {host}:{port}", str(exc.strerror or exc)) from exc
     except KeyboardInterrupt:
