@@ -10,12 +10,15 @@ before it becomes a layering habit:
 * ``ivrkit.caller`` uses the client through its public names only, never the simulator.
 * Outside a package nobody imports its ``_private`` modules.
 * ``ivrkit/__init__`` imports no subpackage.
+* No import circles between modules, counting imports made only for type checking or
+  inside functions: a circle means two parts cannot be understood (or tested) apart.
 (The ``ivr`` core's own stricter rules are in tests/ivr/test_ivr_imports.py.)
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 
 import ivrkit
@@ -99,3 +102,111 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
     found = _violations(root)
     flagged = sorted({v.split(":")[0].removeprefix("ivrkit/") for v in found})
     assert flagged == ["__init__.py", "ari/c.py", "ari/d.py", "caller/e.py", "cli/a.py", "sim/b.py"]
+
+
+# Circles that predate the rule, in the simulator whose re-layout (issue 14) removes
+# them. The rule only lets this list shrink: a new circle anywhere fails.
+_KNOWN_CYCLES = {
+    frozenset({"ivrkit.sim._json", "ivrkit.sim._objects"}),
+    frozenset({"ivrkit.sim._app", "ivrkit.sim._faults", "ivrkit.sim._server"}),
+}
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _import_graph(root: Path = SRC) -> dict[str, set[str]]:
+    """Module -> the project modules it imports (any import statement, anywhere in it)."""
+    modules = {_module_name(p, root): p for p in _modules(root)}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    module = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                for alias in node.names:
+                    if f"{module}.{alias.name}" in modules:  # a submodule by name
+                        edges.add(f"{module}.{alias.name}")
+                    elif module in modules:
+                        edges.add(module)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def _cycles(graph: Mapping[str, set[str]]) -> list[frozenset[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for succ in sorted(graph.get(node, ())):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component: set[str] = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circles() -> None:
+    new = [sorted(c) for c in _cycles(_import_graph()) if c not in _KNOWN_CYCLES]
+    assert new == [], "import circle(s): " + "; ".join(" <-> ".join(c) for c in new)
+
+
+def test_the_client_core_is_layered() -> None:
+    """The client's parts get narrow interfaces: none imports the client (issue 15)."""
+    graph = _import_graph()
+    for part in ("_dispatch", "_scope", "_supervisor", "_rest"):
+        assert "ivrkit.ari._client" not in graph[f"ivrkit.ari.{part}"], part
+    assert "ivrkit.ari._dispatch" not in graph["ivrkit.ari._scope"]
+
+
+def test_the_cycle_finder_sees_type_checking_and_local_imports(tmp_path: Path) -> None:
+    root = tmp_path / "ivrkit"
+    probes = {
+        "__init__.py": "",
+        "p/__init__.py": "",
+        "p/a.py": "import typing\nif typing.TYPE_CHECKING:\n    from ivrkit.p.b import B\n",
+        "p/b.py": "def f():\n    from . import c\n",
+        "p/c.py": "import ivrkit.p.a\n",
+        "p/d.py": "from ivrkit.p import a\n",
+        "q/__init__.py": "",
+        "q/x.py": "from ivrkit.q.y import Y\n",
+        "q/y.py": "from ivrkit.p.d import D\n",
+    }
+    for rel, code in probes.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(code, encoding="utf-8")
+    assert _cycles(_import_graph(root)) == [frozenset({"ivrkit.p.a", "ivrkit.p.b", "ivrkit.p.c"})]

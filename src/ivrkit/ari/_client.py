@@ -23,31 +23,25 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import random as random_module
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
-from urllib.parse import quote
+from typing import Self, TypeVar
 
 from ivrkit.ari._config import ConnectionConfig
 from ivrkit.ari._dispatch import CallSetup, Dispatcher
 from ivrkit.ari._events import Event
-from ivrkit.ari._exceptions import (
-    AriHTTPError,
-    ClientClosedError,
-    NotFound,
-    TransportError,
-    error_for_status,
-)
-from ivrkit.ari._models import (
-    Application,
-    AsteriskInfo,
-    Bridge,
-    Channel,
-    Playback,
-    Sound,
+from ivrkit.ari._exceptions import ClientClosedError
+from ivrkit.ari._rest import (
+    Applications,
+    AriRest,
+    AsteriskNamespace,
+    Bridges,
+    Channels,
+    ParamValue,
+    Playbacks,
+    Sounds,
 )
 from ivrkit.ari._scope import Handler, Subscription
 from ivrkit.ari._supervisor import Supervisor
@@ -56,7 +50,20 @@ from ivrkit.ari._transport import Request, Response, Transport
 logger = logging.getLogger("ivrkit.ari")
 
 E = TypeVar("E", bound=Event)
-ParamValue = str | int | float | bool | Sequence[str] | None
+
+# re-exported for code that imported them from here
+__all__ = [
+    "Applications",
+    "AriClient",
+    "AsteriskNamespace",
+    "Bridges",
+    "Channels",
+    "ClientState",
+    "ClientStatistics",
+    "ParamValue",
+    "Playbacks",
+    "Sounds",
+]
 
 
 class ClientState(enum.Enum):
@@ -80,276 +87,7 @@ class ClientStatistics:
     reconnects: int
 
 
-def _q(ident: str) -> str:
-    return quote(ident, safe="")
-
-
-def _param(value: ParamValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return str(value)
-    assert value is not None
-    return ",".join(value)
-
-
-class _Model(Protocol):
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self: ...
-
-
-_M = TypeVar("_M", bound=_Model)
-
-
-def _decode(model: type[_M], body: Any, method: str, path: str) -> _M:
-    """Decode a response body, or raise TransportError if it is not the expected object."""
-    try:
-        return model.from_json(body)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise TransportError(
-            f"{method} {path}: unexpected response body for {model.__name__}: {body!r:.120}"
-        ) from exc
-
-
-class _Namespace:
-    __slots__ = ("_c",)
-
-    def __init__(self, client: AriClient) -> None:
-        self._c = client
-
-
-class Channels(_Namespace):
-    """``/channels``: originate, inspect and control channels."""
-
-    async def originate(
-        self,
-        endpoint: str,
-        *,
-        app: str | None = None,
-        app_args: str | None = None,
-        context: str | None = None,
-        extension: str | None = None,
-        priority: int | None = None,
-        label: str | None = None,
-        caller_id: str | None = None,
-        answer_timeout: int | None = None,
-        channel_id: str | None = None,
-        other_channel_id: str | None = None,
-        originator: str | None = None,
-        formats: str | None = None,
-        variables: Mapping[str, str] | None = None,
-    ) -> Channel:
-        """Originate a call; ``channel_id`` defaults to a fresh client id (``new_id("ch")``)."""
-        params: dict[str, ParamValue] = {
-            "endpoint": endpoint,
-            "app": app,
-            "appArgs": app_args,
-            "context": context,
-            "extension": extension,
-            "priority": priority,
-            "label": label,
-            "callerId": caller_id,
-            "timeout": answer_timeout,
-            "channelId": channel_id or self._c.new_id("ch"),
-            "otherChannelId": other_channel_id,
-            "originator": originator,
-            "formats": formats,
-        }
-        body = {"variables": dict(variables)} if variables else None
-        return await self._c._typed(Channel, "POST", "/channels", params=params, json=body)
-
-    async def get(self, channel_id: str) -> Channel:
-        return await self._c._typed(Channel, "GET", f"/channels/{_q(channel_id)}")
-
-    async def list(self) -> list[Channel]:
-        body = await self._c.request("GET", "/channels")
-        return [_decode(Channel, c, "GET", "/channels") for c in body or ()]
-
-    async def answer(self, channel_id: str) -> None:
-        await self._c.request("POST", f"/channels/{_q(channel_id)}/answer")
-
-    async def ring(self, channel_id: str) -> None:
-        await self._c.request("POST", f"/channels/{_q(channel_id)}/ring")
-
-    async def ring_stop(self, channel_id: str) -> None:
-        await self._c.request("DELETE", f"/channels/{_q(channel_id)}/ring")
-
-    async def hangup(self, channel_id: str, *, reason: str | None = None) -> None:
-        """Hang up; raises NotFound if the channel is already gone (see hangup_quietly)."""
-        await self._c.request("DELETE", f"/channels/{_q(channel_id)}", params={"reason": reason})
-
-    async def continue_in_dialplan(
-        self,
-        channel_id: str,
-        *,
-        context: str | None = None,
-        extension: str | None = None,
-        priority: int | None = None,
-        label: str | None = None,
-    ) -> None:
-        """Leave Stasis and go on in the dialplan (next priority when no target is given)."""
-        await self._c.request(
-            "POST",
-            f"/channels/{_q(channel_id)}/continue",
-            params={
-                "context": context,
-                "extension": extension,
-                "priority": priority,
-                "label": label,
-            },
-        )
-
-    async def play(
-        self,
-        channel_id: str,
-        media: str | Sequence[str],
-        *,
-        playback_id: str | None = None,
-        lang: str | None = None,
-        offsetms: int | None = None,
-        skipms: int | None = None,
-    ) -> Playback:
-        """Start a playback whose id (default ``new_id("pb")``) is routed to the call first."""
-        pid = playback_id or self._c.new_id("pb")
-        media_param = media if isinstance(media, str) else ",".join(media)
-        return await self._c._play(
-            f"channel:{channel_id}",
-            f"/channels/{_q(channel_id)}/play/{_q(pid)}",
-            pid,
-            media_param,
-            {"lang": lang, "offsetms": offsetms, "skipms": skipms},
-        )
-
-    async def send_dtmf(
-        self,
-        channel_id: str,
-        dtmf: str,
-        *,
-        between: int | None = None,
-        duration: int | None = None,
-    ) -> None:
-        await self._c.request(
-            "POST",
-            f"/channels/{_q(channel_id)}/dtmf",
-            params={"dtmf": dtmf, "between": between, "duration": duration},
-        )
-
-    async def get_variable(self, channel_id: str, name: str) -> str:
-        """A channel variable's value; raises NotFound when it is not set."""
-        body = await self._c.request(
-            "GET", f"/channels/{_q(channel_id)}/variable", params={"variable": name}
-        )
-        return str(body.get("value", "")) if isinstance(body, dict) else ""
-
-    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
-        await self._c.request(
-            "POST",
-            f"/channels/{_q(channel_id)}/variable",
-            params={"variable": name, "value": value},
-        )
-
-
-class Playbacks(_Namespace):
-    """``/playbacks``: inspect, stop and control playbacks."""
-
-    async def get(self, playback_id: str) -> Playback:
-        return await self._c._typed(Playback, "GET", f"/playbacks/{_q(playback_id)}")
-
-    async def stop(self, playback_id: str) -> None:
-        """Stop; raises NotFound if it already ended (see stop_playback_quietly)."""
-        await self._c.request("DELETE", f"/playbacks/{_q(playback_id)}")
-
-    async def control(self, playback_id: str, operation: str) -> None:
-        """``operation``: restart, pause, unpause, reverse or forward."""
-        await self._c.request(
-            "POST", f"/playbacks/{_q(playback_id)}/control", params={"operation": operation}
-        )
-
-
-class Bridges(_Namespace):
-    """``/bridges``: create bridges, move channels in and out, play to everyone."""
-
-    async def create(
-        self, *, type: str = "mixing", bridge_id: str | None = None, name: str | None = None
-    ) -> Bridge:
-        """Create a bridge; ``bridge_id`` defaults to a fresh client id (``new_id("br")``)."""
-        bid = bridge_id or self._c.new_id("br")
-        return await self._c._typed(
-            Bridge, "POST", f"/bridges/{_q(bid)}", params={"type": type, "name": name}
-        )
-
-    async def get(self, bridge_id: str) -> Bridge:
-        return await self._c._typed(Bridge, "GET", f"/bridges/{_q(bridge_id)}")
-
-    async def destroy(self, bridge_id: str) -> None:
-        await self._c.request("DELETE", f"/bridges/{_q(bridge_id)}")
-
-    async def add_channel(self, bridge_id: str, channel: str | Sequence[str]) -> None:
-        await self._c.request(
-            "POST", f"/bridges/{_q(bridge_id)}/addChannel", params={"channel": channel}
-        )
-
-    async def remove_channel(self, bridge_id: str, channel: str | Sequence[str]) -> None:
-        await self._c.request(
-            "POST", f"/bridges/{_q(bridge_id)}/removeChannel", params={"channel": channel}
-        )
-
-    async def play(
-        self,
-        bridge_id: str,
-        media: str | Sequence[str],
-        *,
-        playback_id: str | None = None,
-        lang: str | None = None,
-    ) -> Playback:
-        pid = playback_id or self._c.new_id("pb")
-        media_param = media if isinstance(media, str) else ",".join(media)
-        return await self._c._play(
-            f"bridge:{bridge_id}",
-            f"/bridges/{_q(bridge_id)}/play/{_q(pid)}",
-            pid,
-            media_param,
-            {"lang": lang},
-        )
-
-
-class Applications(_Namespace):
-    """``/applications``: what an application is subscribed to."""
-
-    async def get(self, name: str) -> Application:
-        return await self._c._typed(Application, "GET", f"/applications/{_q(name)}")
-
-    async def subscribe(self, name: str, event_source: str | Sequence[str]) -> Application:
-        """Subscribe to e.g. ``channel:<id>``, ``bridge:<id>``, ``endpoint:PJSIP/alice``."""
-        return await self._c._typed(
-            Application,
-            "POST",
-            f"/applications/{_q(name)}/subscription",
-            params={"eventSource": event_source},
-        )
-
-
-class AsteriskNamespace(_Namespace):
-    """``/asterisk``: information about the server."""
-
-    async def info(self) -> AsteriskInfo:
-        return await self._c._typed(AsteriskInfo, "GET", "/asterisk/info")
-
-
-class Sounds(_Namespace):
-    """``/sounds``: the prompts installed on the server."""
-
-    async def list(self, *, lang: str | None = None, format: str | None = None) -> list[Sound]:
-        try:
-            body = await self._c.request("GET", "/sounds", params={"lang": lang, "format": format})
-        except NotFound:  # "No sounds found that matched the query"
-            return []
-        return [_decode(Sound, s, "GET", "/sounds") for s in body or ()]
-
-
-class AriClient:
+class AriClient(AriRest):
     """An asyncio ARI client for one Asterisk; use ``async with AriClient(config) as c``.
 
     Register ``on_call`` setups before entering (or pass ``on_call=``) so that no
@@ -364,22 +102,14 @@ class AriClient:
         on_call: CallSetup | None = None,
         random: Callable[[], float] = random_module.random,
     ) -> None:
-        self.config = config
+        super().__init__(config)
         self._transport = transport
         self._random = random
         self._state = ClientState.UNOPENED
         self._dispatch = Dispatcher(self)
         self._supervisor: Supervisor | None = None
-        self._id_prefix = os.urandom(4).hex()
-        self._id_seq = 0
         if on_call is not None:
             self.on_call(on_call)
-        self.channels = Channels(self)
-        self.playbacks = Playbacks(self)
-        self.bridges = Bridges(self)
-        self.applications = Applications(self)
-        self.asterisk = AsteriskNamespace(self)
-        self.sounds = Sounds(self)
 
     def __repr__(self) -> str:
         apps = ",".join(self.config.apps)
@@ -408,7 +138,9 @@ class AriClient:
             self._transport = AiohttpTransport(self.config)
         self._state = ClientState.OPENED
         self._dispatch.start()
-        self._supervisor = Supervisor(self, self._dispatch, self._random)
+        self._supervisor = Supervisor(
+            self.config, self.transport, self, self._dispatch, self._random
+        )
         try:
             await self._supervisor.start()
         except BaseException:
@@ -477,11 +209,6 @@ class AriClient:
         """Handle events that belong to no call (and Disconnected/Reconnected) in order."""
         return self._dispatch.app.on(types, handler)
 
-    def new_id(self, kind: str) -> str:
-        """A fresh id such as ``pb-1a2b3c4d-17``: unique per client, chosen before use."""
-        self._id_seq += 1
-        return f"{kind}-{self._id_prefix}-{self._id_seq}"
-
     def statistics(self) -> ClientStatistics:
         s = self._dispatch.statistics()
         return ClientStatistics(
@@ -505,28 +232,6 @@ class AriClient:
                 "use it inside 'async with AriClient(...)'"
             )
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, ParamValue] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """Any ARI call: ``path`` is relative to ``/ari``; returns the decoded JSON body.
-
-        ``None`` parameters are left out; booleans become ``true``/``false`` and lists
-        are comma-joined, as ARI expects. Error statuses raise :class:`AriHTTPError`
-        subclasses carrying Asterisk's message.
-        """
-        self._check_open()
-        clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-        req = Request(method, path, clean, json)
-        resp = await self._send(req)
-        if resp.status >= 400:
-            raise error_for_status(resp.status, method, path, resp.body)
-        return resp.body
-
     async def _send(self, req: Request) -> Response:
         supervisor = self._supervisor
         if supervisor is not None and supervisor.ws_rest and supervisor.connected:
@@ -534,51 +239,8 @@ class AriClient:
         # HTTP: the configured transport, or the fallback while the websocket is down
         return await self.transport.request(req)
 
-    async def _typed(
-        self,
-        model: type[_M],
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, ParamValue] | None = None,
-        json: Any = None,
-    ) -> _M:
-        body = await self.request(method, path, params=params, json=json)
-        return _decode(model, body, method, path)
-
-    async def _play(
-        self,
-        target_uri: str,
-        path: str,
-        playback_id: str,
-        media: str,
-        params: dict[str, ParamValue],
-    ) -> Playback:
-        self._check_open()
+    def _track_playback(self, target_uri: str, playback_id: str, media: str) -> None:
         self._dispatch.track_playback(target_uri, playback_id, media)
-        try:
-            body = await self.request("POST", path, params={"media": media, **params})
-        except AriHTTPError:
-            self._dispatch.untrack_playback(playback_id)  # it was never created
-            raise
-        # on TransportError the playback may exist: it stays tracked and the next re-sync
-        # (or its own events) settle it
-        return _decode(Playback, body, "POST", path)
 
-    # -- race-tolerant helpers --------------------------------------------------------
-
-    async def stop_playback_quietly(self, playback_id: str) -> bool:
-        """Stop a playback; False (no error) if it had already ended. Other errors raise."""
-        try:
-            await self.playbacks.stop(playback_id)
-        except NotFound:
-            return False
-        return True
-
-    async def hangup_quietly(self, channel_id: str, *, reason: str | None = None) -> bool:
-        """Hang up; False (no error) if the channel was already gone. Other errors raise."""
-        try:
-            await self.channels.hangup(channel_id, reason=reason)
-        except NotFound:
-            return False
-        return True
+    def _untrack_playback(self, playback_id: str) -> None:
+        self._dispatch.untrack_playback(playback_id)

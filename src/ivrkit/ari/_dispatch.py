@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ivrkit.ari._events import (
     BridgeCreated,
@@ -50,10 +50,8 @@ from ivrkit.ari._events import (
     decode_event,
 )
 from ivrkit.ari._models import Playback
+from ivrkit.ari._rest import AriRest
 from ivrkit.ari._scope import CallScope, Pump
-
-if TYPE_CHECKING:
-    from ivrkit.ari._client import AriClient
 
 logger = logging.getLogger("ivrkit.ari")
 
@@ -71,9 +69,13 @@ _CHANNEL_EVENTS = (
 class _SetupScope(CallScope):
     """A CallScope that runs the client's ``on_call`` setups before its first event."""
 
+    def __init__(self, client: AriRest, dispatcher: Dispatcher, start: StasisStart) -> None:
+        super().__init__(client, dispatcher, start)
+        self._setups = dispatcher.call_setups
+
     async def _deliver(self, event: Event) -> None:
         if event is self.start_event:
-            for setup in tuple(self._dispatcher.call_setups):
+            for setup in tuple(self._setups):
                 await self._guard(setup, self, event, what="on_call")
         await super()._deliver(event)
 
@@ -81,7 +83,7 @@ class _SetupScope(CallScope):
 class Dispatcher:
     """Owns every scope and the application pump; see the module docstring."""
 
-    def __init__(self, client: AriClient) -> None:
+    def __init__(self, client: AriRest) -> None:
         self._client = client
         self.app = Pump()
         self.scopes: dict[str, CallScope] = {}
@@ -97,9 +99,13 @@ class Dispatcher:
         self.app._start()
 
     async def aclose(self) -> None:
+        await self.close_scopes()
+        await self.app.aclose()
+
+    async def close_scopes(self) -> None:
+        """Close every call scope (including closing ones); the application pump stays."""
         for scope in tuple(self._all):
             await scope.aclose()
-        await self.app.aclose()
 
     # -- routes ------------------------------------------------------------------------
 

@@ -28,15 +28,12 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ivrkit.ari._events import Event, PlaybackFinished, StasisStart
 from ivrkit.ari._exceptions import AriError
 from ivrkit.ari._models import Channel, Playback
-
-if TYPE_CHECKING:
-    from ivrkit.ari._client import AriClient
-    from ivrkit.ari._dispatch import Dispatcher
+from ivrkit.ari._rest import AriRest
 
 logger = logging.getLogger("ivrkit.ari")
 
@@ -50,6 +47,22 @@ _TASK_CLEANUP_TIMEOUT = 5.0
 
 class CallEnded(AriError):
     """The call ended (or the client closed) while something was waiting on it."""
+
+
+class Routes(Protocol):
+    """What a call scope needs from whoever routes events to it (the dispatcher).
+
+    A scope asks for routes and says when it is closed; it never sees the routing
+    tables, so this module does not import the dispatcher.
+    """
+
+    def route_channel(self, scope: CallScope, channel_id: str) -> None: ...
+
+    def route_bridge(self, scope: CallScope, bridge_id: str) -> None: ...
+
+    def forget(self, scope: CallScope) -> None: ...
+
+    def is_terminal(self, scope: CallScope, event: Event) -> bool: ...
 
 
 class Subscription:
@@ -340,8 +353,9 @@ class CallScope(Pump):
     :meth:`adopt_channel`/:meth:`adopt_bridge` before they are created.
     """
 
-    def __init__(self, client: AriClient, dispatcher: Dispatcher, start: StasisStart) -> None:
+    def __init__(self, client: AriRest, dispatcher: Routes, start: StasisStart) -> None:
         super().__init__()
+        # the REST surface of the client that owns the call (an AriClient at run time)
         self.client = client
         # the latest snapshot of the main channel seen in any event (routing order)
         self.channel: Channel = start.channel

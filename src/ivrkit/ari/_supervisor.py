@@ -38,9 +38,11 @@ import contextlib
 import json as jsonlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
+from ivrkit.ari._config import ConnectionConfig
+from ivrkit.ari._dispatch import Dispatcher
 from ivrkit.ari._events import (
     ApplicationReplaced,
     Disconnected,
@@ -55,11 +57,8 @@ from ivrkit.ari._exceptions import (
     TransportError,
     Unreachable,
 )
-from ivrkit.ari._transport import EventStream, Request, Response
-
-if TYPE_CHECKING:
-    from ivrkit.ari._client import AriClient
-    from ivrkit.ari._dispatch import Dispatcher
+from ivrkit.ari._rest import AriRest
+from ivrkit.ari._transport import EventStream, Request, Response, Transport
 
 logger = logging.getLogger("ivrkit.ari")
 
@@ -67,11 +66,23 @@ _RESYNC_CONCURRENCY = 16
 
 
 class Supervisor:
+    """Keeps one event websocket up; see the module docstring.
+
+    It gets only what it uses: the configuration, the transport (to connect), the REST
+    surface (for the re-sync queries) and the dispatcher (to feed), never the client.
+    """
+
     def __init__(
-        self, client: AriClient, dispatcher: Dispatcher, random: Callable[[], float]
+        self,
+        config: ConnectionConfig,
+        transport: Transport,
+        rest: AriRest,
+        dispatcher: Dispatcher,
+        random: Callable[[], float],
     ) -> None:
-        self._client = client
-        self._config = client.config
+        self._transport = transport
+        self._rest = rest
+        self._config = config
         self._dispatch = dispatcher
         self._random = random
         self._stream: EventStream | None = None
@@ -121,7 +132,7 @@ class Supervisor:
 
     async def start(self) -> None:
         """Connect once (raising at once on failure), start the pump, adopt, be ready."""
-        self._stream = await self._client.transport.connect_events()
+        self._stream = await self._transport.connect_events()
         self._pump = asyncio.get_running_loop().create_task(self._run(self._stream))
         self._pump.add_done_callback(self._pump_done)
         if self._config.rest_transport == "auto":
@@ -207,8 +218,7 @@ class Supervisor:
                 f"{self._config.ari_url}; this client stopped (run one process per app name)"
             )
         )
-        for scope in tuple(self._dispatch._all):
-            await scope.aclose()
+        await self._dispatch.close_scopes()
 
     def _backoff(self, attempt: int) -> float:
         cfg = self._config
@@ -221,7 +231,7 @@ class Supervisor:
             delay = self._backoff(attempt)
             await asyncio.sleep(delay)
             try:
-                return await self._client.transport.connect_events()
+                return await self._transport.connect_events()
             except AriError as exc:
                 logger.warning("ARI reconnect attempt %d failed: %s", attempt + 1, exc)
             except Exception:
@@ -264,7 +274,7 @@ class Supervisor:
 
     async def _resync(self) -> tuple[list[str], list[str], list[str]]:
         """Steps 1-3 of the module docstring; returns (adopted, ended, finished) ids."""
-        client, dispatch = self._client, self._dispatch
+        client, dispatch = self._rest, self._dispatch
         listed: dict[str, str] = {}  # channel id -> app
         for app in self._config.apps:
             application = await client.applications.get(app)
