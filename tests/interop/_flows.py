@@ -1,34 +1,34 @@
-"""One call flow, the same for any ARI application: ``ivrkit sim`` on 8088 plus the app.
+"""One call flow, the same for any ARI application: ``ivrkit sim`` on a free port plus the app.
 
-``run_flow(app, script)`` starts ``ivrkit sim --listen 127.0.0.1:8088`` with the guide's
-dialplan, a caller script and ``--access-log``, then the application under test (the
-guide's ``channel-aa.js`` on Node, or ``ivrkit run``) as a second process; it waits for
-the script to end, asks the simulator over ARI which channels and bridges are left,
-stops the application and returns everything observed as a :class:`Flow`. Both apps go
-through this one function, so whatever differs between their flows comes from the apps.
+``run_flow(app, script)`` starts ``ivrkit sim --listen 127.0.0.1:0`` (the kernel picks a
+free port, which the banner names) with the guide's dialplan, a caller script and
+``--access-log``, then the application under test (a copy of the guide's
+``channel-aa.js`` on Node, or ``ivrkit run``) as a second process pointed at that port;
+it waits for the script to end, asks the simulator over ARI which channels and bridges
+are left, stops the application and returns everything observed as a :class:`Flow`.
+Both apps go through this one function, so whatever differs between their flows comes
+from the apps.
 
-Port 8088 is fixed by the guide's file (``ari.connect('http://localhost:8088', ...)``).
-Other engineers' benchmarks bind it too, so :func:`hold_port_8088` takes the shared lock
-``$TMPDIR/ivrkit-port-8088.lock`` (the one ``flock`` takes by hand) and then checks the
-port can be bound, failing with a message that says who to look for.
+The guide's file hard-codes ``ari.connect('http://localhost:8088', ...)``, where a
+telephony developer's own Asterisk listens. :func:`node_app` therefore runs a copy in
+the flow's folder whose only change is that URL, and checks, by a line diff against the
+guide's file, that nothing else changed. No fixed port means any number of runs can go
+at once, beside a real Asterisk (issue 11).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import fcntl
+import difflib
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,8 @@ GUIDE_MD = SHARED / "seed" / "ari-handling-dtmf.md"
 TRACES = SHARED / "asterisk-traces"
 NODE_MODULES = HERE / "node_modules"
 
-HOST, PORT = "127.0.0.1", 8088
-LOCK_FILE = Path(tempfile.gettempdir()) / "ivrkit-port-8088.lock"
-LOCK_WAIT_SECONDS = 30.0
+HOST = "127.0.0.1"
+GUIDE_URL = "http://localhost:8088"  # the one URL in channel-aa.js
 USER, PASSWORD = "asterisk", "asterisk"  # what channel-aa.js hard-codes
 
 #: the guide's extensions.conf (exten 1000: NoOp, Stasis(channel-aa), Hangup) as YAML
@@ -55,6 +54,7 @@ DIALPLAN = 'default:\n  "1000":\n    - NoOp()\n    - Stasis(channel-aa)\n    - H
 _IVRKIT = ("-c", "import sys; from ivrkit.cli import main; sys.exit(main())")
 _HEARD = re.compile(r"^heard (\S+) ([\d.]+)-([\d.]+|\.\.\.)( \(cut off\))?$")
 _LEFT = re.compile(r"ivrkit sim: left after the script: (.*)$")
+_BANNER = re.compile(r"^ivrkit sim: ARI on (http://\S+)/ari ")
 
 
 @dataclass(frozen=True)
@@ -62,18 +62,18 @@ class App:
     """An ARI application as a process: how to start it and how to stop it."""
 
     name: str
-    argv: tuple[str, ...]
+    #: the command line, given the simulator's base URL and the flow's folder
+    argv: Callable[[str, Path], tuple[str, ...]]
     env: dict[str, str]
     cwd: Path
     stop: signal.Signals
 
 
 def node_app() -> App:
-    """The guide's channel-aa.js, unmodified, on the pinned ari-client.
+    """A copy of the guide's channel-aa.js, changed only in its URL, on the pinned ari-client.
 
     ``require('ari-client')`` resolves from the file's own folder, which has no
-    node_modules; ``NODE_PATH`` adds tests/interop/node_modules without copying or
-    editing the file.
+    node_modules; ``NODE_PATH`` adds tests/interop/node_modules without copying them.
     """
     node = shutil.which("node")
     if node is None:
@@ -85,22 +85,42 @@ def node_app() -> App:
         pytest.fail(f"ari-client 2.2.0 is not installed under {HERE}: run `make node` (npm ci)")
     if not GUIDE_JS.is_file():
         pytest.fail(f"the guide's channel-aa.js is missing: expected {GUIDE_JS.resolve()}")
+
+    def argv(url: str, workdir: Path) -> tuple[str, ...]:
+        return (node, str(guide_js_copy(url, workdir)))
+
     env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
-    return App("channel-aa.js", (node, str(GUIDE_JS)), env, HERE, signal.SIGTERM)
+    return App("channel-aa.js", argv, env, HERE, signal.SIGTERM)
+
+
+def guide_js_copy(url: str, workdir: Path) -> Path:
+    """Write channel-aa.js into ``workdir`` with ``url`` for the guide's, and prove that is all.
+
+    The diff against the guide's file must be exactly one line out and one line in,
+    the same line but for the URL; anything else fails the test before Node starts.
+    """
+    original = GUIDE_JS.read_text(encoding="utf-8")
+    assert original.count(GUIDE_URL) == 1, f"{GUIDE_JS} no longer connects to {GUIDE_URL} once"
+    copy = original.replace(GUIDE_URL, url)
+    changed = [
+        line
+        for line in difflib.unified_diff(original.splitlines(), copy.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    [old_line] = [line for line in original.splitlines() if GUIDE_URL in line]
+    assert changed == ["-" + old_line, "+" + old_line.replace(GUIDE_URL, url)], changed
+    target = workdir / "channel-aa.js"
+    target.write_text(copy, encoding="utf-8")
+    return target
 
 
 def python_app() -> App:
-    """``ivrkit run --url http://127.0.0.1:8088 --app channel-aa`` (credentials from env)."""
+    """``ivrkit run --url <the simulator> --app channel-aa`` (credentials from env)."""
     env = {**os.environ, "ARI_USER": USER, "ARI_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
-    argv = (
-        sys.executable,
-        *_IVRKIT,
-        "run",
-        "--url",
-        f"http://{HOST}:{PORT}",
-        "--app",
-        "channel-aa",
-    )
+
+    def argv(url: str, workdir: Path) -> tuple[str, ...]:
+        return (sys.executable, *_IVRKIT, "run", "--url", url, "--app", "channel-aa")
+
     return App("ivrkit run", argv, env, REPO, signal.SIGINT)
 
 
@@ -125,6 +145,7 @@ class Flow:
     """Everything one run showed: the app's output, the phone's ears, the server's log."""
 
     app: str
+    url: str = ""  # where the simulator listened (a free port of the kernel's choice)
     transcript: list[str] = field(default_factory=list)
     app_stderr: str = ""
     sim_stdout: list[str] = field(default_factory=list)
@@ -141,47 +162,6 @@ class Flow:
             f"{self.app}: transcript {self.transcript}\napp stderr (end): "
             f"{self.app_stderr[-1500:]}\nsim: {self.sim_stdout}\nsim stderr: {self.sim_stderr}"
         )
-
-
-@contextlib.contextmanager
-def hold_port_8088() -> Iterator[None]:
-    """Hold the shared 8088 lock and make sure the port is free, or fail saying why."""
-    with open(LOCK_FILE, "a+") as lock:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"port {PORT} is busy: another run holds {LOCK_FILE} for over "
-                        f"{LOCK_WAIT_SECONDS:g} s (a benchmark or a manual `flock` run); "
-                        "retry when it has finished"
-                    )
-                time.sleep(0.2)  # waiting on another process's lock, not on our own code
-        try:
-            _check_port_free()
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _check_port_free() -> None:
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
-    try:
-        probe.bind((HOST, PORT))
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        pytest.fail(
-            f"port {PORT} is busy: something that does not take {LOCK_FILE} listens on "
-            f"{HOST}:{PORT} (find it with `ss -ltnp 'sport = :{PORT}'`); the guide's "
-            "channel-aa.js can only connect there, so the interop test needs it free"
-        )
-    finally:
-        probe.close()
 
 
 def run_flow(app: App, script: str, workdir: Path, within: float = 60.0) -> Flow:
@@ -206,7 +186,7 @@ async def _run_flow(app: App, workdir: Path, within: float) -> Flow:
         *_IVRKIT,
         "sim",
         "--listen",
-        f"{HOST}:{PORT}",
+        f"{HOST}:0",
         "--dialplan",
         str(workdir / "dialplan.yaml"),
         "--script",
@@ -223,11 +203,12 @@ async def _run_flow(app: App, workdir: Path, within: float) -> Flow:
             assert sim.stdout is not None
             assert sim.stderr is not None
             banner = (await sim.stdout.readline()).decode()
-            if not banner.startswith("ivrkit sim: ARI on"):
+            if (m := _BANNER.match(banner)) is None:
                 err = (await sim.stderr.read()).decode()
-                pytest.fail(f"ivrkit sim did not start on {HOST}:{PORT}: {banner}{err}")
+                pytest.fail(f"ivrkit sim did not start on {HOST}: {banner}{err}")
+            flow.url = m.group(1)
             proc = await asyncio.create_subprocess_exec(
-                *app.argv,
+                *app.argv(flow.url, workdir),
                 cwd=app.cwd,
                 env=app.env,
                 stdout=asyncio.subprocess.PIPE,
@@ -276,16 +257,14 @@ async def _follow_sim(stdout: asyncio.StreamReader, flow: Flow, left: asyncio.Ev
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):  # a missing line is the test's to report
                     await left.wait()
-            flow.channels_after = await _ari_get("channels")
-            flow.bridges_after = await _ari_get("bridges")
+            flow.channels_after = await _ari_get(flow.url, "channels")
+            flow.bridges_after = await _ari_get(flow.url, "bridges")
 
 
-async def _ari_get(resource: str) -> list[Any]:
+async def _ari_get(url: str, resource: str) -> list[Any]:
     async with (
         aiohttp.ClientSession() as http,
-        http.get(
-            f"http://{HOST}:{PORT}/ari/{resource}", params={"api_key": f"{USER}:{PASSWORD}"}
-        ) as resp,
+        http.get(f"{url}/ari/{resource}", params={"api_key": f"{USER}:{PASSWORD}"}) as resp,
     ):
         assert resp.status == 200, f"GET /ari/{resource}: {resp.status} {await resp.text()}"
         body: list[Any] = await resp.json()

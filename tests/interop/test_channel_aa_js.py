@@ -1,7 +1,8 @@
 """The guide's JavaScript attendant, unmodified, against ``ivrkit sim`` (issue 5, part 2).
 
-``../shared/seed/channel-aa.js`` runs on the pinned official client (ari-client 2.2.0)
-against ``ivrkit sim --listen 127.0.0.1:8088``; a scripted phone presses 1, 2 and 8,
+``../shared/seed/channel-aa.js`` (a copy whose only change is its URL) runs on the pinned
+official client (ari-client 2.2.0) against ``ivrkit sim`` on a free port, while something
+else holds 127.0.0.1:8088 as a developer's own Asterisk would; a scripted phone presses 1, 2 and 8,
 stays silent past the app's 10 s timer and hangs up (the guide's "channel-aa.js in
 action"); in a second scenario it hangs up during the first ``press-1``, and in a third
 it presses keys during the prompts that answer a key (type-ahead). The Python
@@ -16,7 +17,9 @@ minute for the six flows, each run once per module.
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +29,11 @@ import pytest
 from _flows import (
     GUIDE_JS,
     GUIDE_MD,
+    GUIDE_URL,
     TRACES,
     Flow,
     HeardItem,
-    hold_port_8088,
+    guide_js_copy,
     node_app,
     python_app,
     run_flow,
@@ -170,8 +174,22 @@ UNSERVED = {(404, "Resource not found"), (405, "Invalid method")}
 
 @pytest.fixture(scope="module")
 def port_8088() -> Iterator[None]:
-    with hold_port_8088():
+    """Keep 127.0.0.1:8088 taken for the whole module, where a real Asterisk would listen.
+
+    If the bind fails, something else (an Asterisk, another run of this module) already
+    listens there, which is the very condition the flows must survive.
+    """
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        squatter.bind(("127.0.0.1", 8088))
+        squatter.listen()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+    try:
         yield
+    finally:
+        squatter.close()
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +325,7 @@ def assert_one_app_socket(flow: Flow) -> None:
     sockets = [r for r in flow.requests if r["path"] == "/ari/events"]
     assert len(sockets) == 1, (
         f"expected one events websocket (from {flow.app}), got {len(sockets)}: another "
-        "process connected to 127.0.0.1:8088 as an ARI app (a stray channel-aa.js?)"
+        f"process connected to {flow.url} as an ARI app"
     )
 
 
@@ -490,3 +508,28 @@ def test_without_node_the_test_says_what_to_install(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(pytest.fail.Exception, match=r"Node\.js is required.*make node"):
         node_app()
+
+
+# ------------------------------------------------------------------ no fixed port (issue 11)
+
+
+def test_flows_ran_on_a_free_port_while_8088_was_taken(node_guide: Flow) -> None:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:  # the module's squatter (or a real Asterisk) holds it
+        with pytest.raises(OSError, match="in use"):
+            probe.bind(("127.0.0.1", 8088))
+    finally:
+        probe.close()
+    assert node_guide.url.startswith("http://127.0.0.1:")
+    assert not node_guide.url.endswith(":8088"), node_guide.url
+
+
+def test_the_node_app_is_the_guides_file_but_for_its_url(tmp_path: Path) -> None:
+    copy = guide_js_copy("http://127.0.0.1:41234", tmp_path)
+    original = GUIDE_JS.read_text(encoding="utf-8").splitlines()
+    changed = copy.read_text(encoding="utf-8").splitlines()
+    assert len(original) == len(changed)
+    diffs = [(a, b) for a, b in zip(original, changed, strict=True) if a != b]
+    assert diffs == [(a, a.replace(GUIDE_URL, "http://127.0.0.1:41234")) for a, _ in diffs]
+    assert len(diffs) == 1
+    assert "ari.connect(" in diffs[0][1]
