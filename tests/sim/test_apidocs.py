@@ -25,8 +25,8 @@ import pytest
 from _trace import API_DOCS
 
 from ivrkit.sim import Simulator
-from ivrkit.sim._apidocs import all_models, model_owner
-from ivrkit.sim._routetable import RESOURCES, all_operations
+from ivrkit.sim.front._apidocs import all_models, model_owner
+from ivrkit.sim.front._routetable import RESOURCES, all_operations
 
 NAMES = ("resources", *(name for name, _ in RESOURCES))
 

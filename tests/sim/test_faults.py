@@ -84,7 +84,7 @@ async def test_fault_arguments_are_checked() -> None:
 
 
 async def test_a_socket_that_does_not_read_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ivrkit.sim import _app
+    from ivrkit.sim.front import _app
 
     monkeypatch.setattr(_app, "MAX_BACKLOG", 3)
     async with Simulator() as sim, ari_session(sim) as ari, ari.events("slow") as ev:

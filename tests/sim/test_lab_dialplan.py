@@ -20,7 +20,7 @@ from _simari import ari_session
 from _trace import TRACES
 
 from ivrkit.sim import LAB_DIALPLAN, Simulator
-from ivrkit.sim._dialplan import Dialplan
+from ivrkit.sim.model._dialplan import Dialplan
 
 #: Recorded extensions the lab dialplan leaves out on purpose.
 NOT_MODELLED = {

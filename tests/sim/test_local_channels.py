@@ -278,7 +278,7 @@ def _ids(channel: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
 async def test_caller_and_connected_line_of_both_halves_as_recorded() -> None:
     """callerId sets both halves; a CALLERID() variable only ;1's caller (;2 sees it as
     its connected line), as Asterisk 20 did in the catalog recording."""
-    from ivrkit.sim._dialplan import LAB_DIALPLAN
+    from ivrkit.sim.model._dialplan import LAB_DIALPLAN
 
     cases = [
         (

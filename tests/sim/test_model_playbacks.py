@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from _simclock import ManualClock
 
-from ivrkit.sim._dispatch import AriError
-from ivrkit.sim._model import SimModel
+from ivrkit.sim.model._model import SimModel
+from ivrkit.sim.model._replies import AriError
 
 
 class Rig:
@@ -169,7 +169,7 @@ def test_control_errors(rig: Rig) -> None:
 
 
 def test_unknown_sound_fails_with_a_sounds_dir(tmp_path: Any) -> None:
-    from ivrkit.sim._sounds import SoundLibrary
+    from ivrkit.sim.model._sounds import SoundLibrary
 
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "hello.ulaw").write_bytes(b"\xff" * 16000)  # 2 s of ulaw

@@ -26,8 +26,8 @@ from typing import Any
 
 from _trace import API_DOCS
 
-from ivrkit.sim._apidocs import render
-from ivrkit.sim._routetable import RESOURCES
+from ivrkit.sim.front._apidocs import render
+from ivrkit.sim.front._routetable import RESOURCES
 
 #: Strings longer than this may not appear anywhere in Asterisk's files.
 LONG = 40

@@ -12,8 +12,8 @@ import pytest
 from _simari import ari_session
 
 from ivrkit.sim import Simulator
-from ivrkit.sim._dispatch import dispatch
-from ivrkit.sim._model import SimModel
+from ivrkit.sim.front._dispatch import dispatch
+from ivrkit.sim.model._model import SimModel
 
 PLAN = {"default": {"1002": ["NoOp()", "Stasis(cat,foo,bar)", "Hangup()"]}}
 

@@ -13,7 +13,7 @@ from _simari import UNBUFFERED, ari_session, ivrkit_sim
 from ivrkit.cli import CliError
 from ivrkit.cli._sim import _parse_listen, resolve_users, tls_context
 from ivrkit.sim import Simulator
-from ivrkit.sim._script import ScriptError, parse_script, run_script
+from ivrkit.sim.control._script import ScriptError, parse_script, run_script
 
 GOOD = """\
 call: {from: PJSIP/bob, to: "1000"}

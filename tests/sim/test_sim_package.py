@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import types
 from pathlib import Path
 
 import ivrkit.sim
@@ -12,7 +13,11 @@ SIM_DIR = Path(ivrkit.sim.__file__).parent
 
 
 def test_all_is_sorted_and_complete() -> None:
-    public = {n for n in vars(ivrkit.sim) if not n.startswith("_")}
+    public = {
+        n
+        for n, v in vars(ivrkit.sim).items()
+        if not n.startswith("_") and not isinstance(v, types.ModuleType)  # model/front/control
+    }
     assert ivrkit.sim.__all__ == sorted(ivrkit.sim.__all__, key=lambda n: (not n.isupper(), n))
     assert set(ivrkit.sim.__all__) == public
     for name in ivrkit.sim.__all__:
@@ -23,7 +28,7 @@ def test_all_is_sorted_and_complete() -> None:
 def test_sim_imports_neither_ari_nor_ivr() -> None:
     allowed_third_party = {"aiohttp", "yaml"}
     offenders = []
-    for path in SIM_DIR.glob("*.py"):
+    for path in SIM_DIR.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names: list[str] = []
@@ -46,20 +51,19 @@ def test_sim_imports_neither_ari_nor_ivr() -> None:
     assert offenders == []
 
 
-def test_model_modules_do_not_import_aiohttp() -> None:
+def test_the_layers_are_folders() -> None:
+    """model / front / control, each a package (the rules between them: test_import_rules)."""
+    layers = sorted(p.parent.name for p in SIM_DIR.glob("*/__init__.py"))
+    assert layers == ["control", "front", "model"]
+    assert sorted(p.name for p in SIM_DIR.glob("*.py")) == ["__init__.py"]
+
+
+def test_dispatch_and_route_table_do_not_import_aiohttp() -> None:
     """The model, dispatcher and route table are testable without HTTP."""
     for name in (
-        "_model.py",
-        "_objects.py",
-        "_core.py",
-        "_channels.py",
-        "_playbacks.py",
-        "_bridges.py",
-        "_dispatch.py",
-        "_routetable.py",
-        "_json.py",
-        "_sounds.py",
-        "_dialplan.py",
+        "front/_dispatch.py",
+        "front/_routetable.py",
+        *(str(p.relative_to(SIM_DIR)) for p in (SIM_DIR / "model").glob("*.py")),
     ):
         tree = ast.parse((SIM_DIR / name).read_text(encoding="utf-8"))
         modules = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivrkit.sim._sounds import (
+from ivrkit.sim.model._sounds import (
     BUILTIN_SECONDS,
     DEFAULT_SOUND_SECONDS,
     UNKNOWN_SCHEME,

@@ -48,8 +48,8 @@ from _trace import (
 )
 
 from ivrkit.sim import Simulator
-from ivrkit.sim._apidocs import EVENT_MODELS
-from ivrkit.sim._dialplan import LAB_DIALPLAN
+from ivrkit.sim.front._apidocs import EVENT_MODELS
+from ivrkit.sim.model._dialplan import LAB_DIALPLAN
 
 GUIDE_SCENARIOS = (
     "guide-js-1-2-8-timeout",

@@ -5,11 +5,18 @@ running event loop; ``await sim.call("PJSIP/alice", "1000")`` places a simulated
 See docs/simulator.md.
 """
 
-from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
-from ivrkit.sim._faults import Faults
-from ivrkit.sim._reaction import ReactionProbe
-from ivrkit.sim._script import CallerScript, ScriptError, load_script, parse_script, run_script
-from ivrkit.sim._server import Caller, Heard, Simulator, SimulatorError
+from ivrkit.sim.control._callers import Caller, Heard, SimulatorError
+from ivrkit.sim.control._faults import Faults
+from ivrkit.sim.control._reaction import ReactionProbe
+from ivrkit.sim.control._script import (
+    CallerScript,
+    ScriptError,
+    load_script,
+    parse_script,
+    run_script,
+)
+from ivrkit.sim.control._simulator import Simulator
+from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
 
 __all__ = [
     "DEFAULT_DIALPLAN",

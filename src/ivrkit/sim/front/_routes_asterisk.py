@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ivrkit.sim._dispatch import SimResponse, no_content, ok
-from ivrkit.sim._routetable import errors, operation, query
+from ivrkit.sim.front._routetable import errors, operation, query
+from ivrkit.sim.model._replies import SimResponse, no_content, ok
 
 if TYPE_CHECKING:
-    from ivrkit.sim._model import SimModel
+    from ivrkit.sim.model._model import SimModel
 
 _ONLY = ("build", "system", "config", "status")
 

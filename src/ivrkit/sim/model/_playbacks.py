@@ -7,20 +7,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from ivrkit.sim._core import ModelCore
-from ivrkit.sim._dispatch import AriError, SimResponse
-from ivrkit.sim._json import (
-    JsonDict,
+from ivrkit.sim.model._core import ModelCore
+from ivrkit.sim.model._json import (
     event,
     playback_json,
 )
-from ivrkit.sim._objects import (
+from ivrkit.sim.model._objects import (
     Bridge,
     Channel,
+    JsonDict,
     Playback,
     PlaybackQueue,
 )
-from ivrkit.sim._sounds import FOREVER, UNKNOWN_SCHEME
+from ivrkit.sim.model._replies import AriError, SimResponse
+from ivrkit.sim.model._sounds import FOREVER, UNKNOWN_SCHEME
 
 
 class PlaybackOps(ModelCore):

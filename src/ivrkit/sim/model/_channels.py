@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivrkit.sim._bridges import release_held_bridges
-from ivrkit.sim._core import ModelCore
-from ivrkit.sim._dialplan import Step
-from ivrkit.sim._dispatch import AriError
-from ivrkit.sim._json import (
-    JsonDict,
+from ivrkit.sim.model._bridges import release_held_bridges
+from ivrkit.sim.model._core import ModelCore
+from ivrkit.sim.model._dialplan import Step
+from ivrkit.sim.model._json import (
     channel_json,
 )
-from ivrkit.sim._objects import (
+from ivrkit.sim.model._objects import (
     CAUSE_TEXT,
     DIAL_STATUS,
     DTMF_DIGITS,
@@ -22,8 +20,10 @@ from ivrkit.sim._objects import (
     HANGUP_CAUSES,
     Channel,
     ChannelObserver,
+    JsonDict,
     parse_caller_id,
 )
+from ivrkit.sim.model._replies import AriError
 
 
 class ChannelOps(ModelCore):

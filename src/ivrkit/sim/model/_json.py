@@ -7,17 +7,14 @@ events start with ``type, timestamp``, but ``ChannelVarset`` and
 ``ChannelHangupRequest`` put their own fields first, as Asterisk does. ``application``
 is added per recipient by the delivery code (:func:`for_app`), after ``asterisk_id``.
 
-``MODELS`` declares the fields of each object for the generated API description.
+The fields each object declares in the API description are in ``front/_models.py``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ivrkit.sim._objects import Bridge, Channel, Playback
-
-JsonDict = dict[str, Any]
+from ivrkit.sim.model._objects import Bridge, Channel, JsonDict, Playback
 
 
 def channel_json(ch: Channel) -> JsonDict:
@@ -124,62 +121,3 @@ def application_json(
         "events_allowed": [],
         "events_disallowed": [],
     }
-
-
-# Field declarations for the API description: model -> ((field, swagger type, required), ...)
-MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "Channel": (
-        ("id", "string", True),
-        ("name", "string", True),
-        ("state", "string", True),
-        ("protocol_id", "string", True),
-        ("caller", "CallerID", True),
-        ("connected", "CallerID", True),
-        ("accountcode", "string", True),
-        ("dialplan", "DialplanCEP", True),
-        ("creationtime", "Date", True),
-        ("language", "string", True),
-    ),
-    "CallerID": (("name", "string", True), ("number", "string", True)),
-    "DialplanCEP": (
-        ("context", "string", True),
-        ("exten", "string", True),
-        ("priority", "long", True),
-        ("app_name", "string", True),
-        ("app_data", "string", True),
-    ),
-    "Playback": (
-        ("id", "string", True),
-        ("media_uri", "string", True),
-        ("next_media_uri", "string", False),
-        ("target_uri", "string", True),
-        ("language", "string", False),
-        ("state", "string", True),
-    ),
-    "Bridge": (
-        ("id", "string", True),
-        ("technology", "string", True),
-        ("bridge_type", "string", True),
-        ("bridge_class", "string", True),
-        ("creator", "string", True),
-        ("name", "string", True),
-        ("channels", "List[string]", True),
-        ("video_mode", "string", False),
-        ("creationtime", "Date", True),
-    ),
-    "Application": (
-        ("name", "string", True),
-        ("channel_ids", "List[string]", True),
-        ("bridge_ids", "List[string]", True),
-        ("endpoint_ids", "List[string]", True),
-        ("device_names", "List[string]", True),
-        ("events_allowed", "List[object]", True),
-        ("events_disallowed", "List[object]", True),
-    ),
-    "Variable": (("value", "string", True),),
-    "Sound": (
-        ("id", "string", True),
-        ("formats", "List[FormatLangPair]", True),
-    ),
-    "FormatLangPair": (("language", "string", True), ("format", "string", True)),
-}

@@ -90,7 +90,7 @@ _CHAR_FILES = {
 def shared_durations_file() -> Path:
     """Where the shared durations table sits relative to this source tree."""
     return (
-        Path(__file__).resolve().parents[3]
+        Path(__file__).resolve().parents[4]
         / ".."
         / "shared"
         / "asterisk-sounds"

@@ -9,10 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ivrkit.sim._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
-from ivrkit.sim._dispatch import AriError
-from ivrkit.sim._json import (
-    JsonDict,
+from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
+from ivrkit.sim.model._json import (
     application_json,
     bridge_json,
     channel_json,
@@ -20,19 +18,21 @@ from ivrkit.sim._json import (
     hangup_request_event,
     varset_event,
 )
-from ivrkit.sim._objects import (
+from ivrkit.sim.model._objects import (
     ASTERISK_ID,
     ASTERISK_VERSION,
     Application,
     Bridge,
     Channel,
+    JsonDict,
     Playback,
     PlaybackQueue,
+    ReactionHooks,
     Scheduler,
     Sink,
 )
-from ivrkit.sim._reaction import ReactionProbe
-from ivrkit.sim._sounds import SoundLibrary
+from ivrkit.sim.model._replies import AriError
+from ivrkit.sim.model._sounds import SoundLibrary
 
 
 class ModelCore:
@@ -72,7 +72,7 @@ class ModelCore:
         #: called with the app name whenever a websocket takes an application
         self.app_listeners: list[Callable[[str], None]] = []
         #: times the app's reaction to DTMF when set (the benchmark); see ``_reaction``
-        self.reaction: ReactionProbe | None = None
+        self.reaction: ReactionHooks | None = None
 
     def now(self) -> float:
         return self.scheduler.time()

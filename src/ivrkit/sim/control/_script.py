@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from ivrkit.sim._server import Caller, Simulator, SimulatorError
+from ivrkit.sim.control._callers import Caller, SimulatorError
+from ivrkit.sim.control._simulator import Simulator
 
 _STEP_KINDS = ("wait_for", "press", "wait", "heard", "hangup", "wait_for_hangup")
 _TOP_KEYS = ("call", "wait_for_app", "step_timeout", "steps")

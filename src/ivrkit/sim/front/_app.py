@@ -28,17 +28,14 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-from ivrkit.sim import _apidocs, _restws
-from ivrkit.sim._dispatch import dispatch
-from ivrkit.sim._model import SimModel
-from ivrkit.sim._reaction import ReactionProbe
-
-if TYPE_CHECKING:
-    from ivrkit.sim._faults import Faults
+from ivrkit.sim.front import _apidocs, _restws
+from ivrkit.sim.front._dispatch import dispatch
+from ivrkit.sim.model._model import SimModel
+from ivrkit.sim.model._objects import ReactionHooks
 
 _log = logging.getLogger("ivrkit.sim")
 
@@ -64,7 +61,7 @@ class EventSocket:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     cut_off: bool = False
     #: with a reaction probe: index in ``frames`` -> channel id of a ChannelDtmfReceived
-    probe: ReactionProbe | None = None
+    probe: ReactionHooks | None = None
     dtmf_marks: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -101,13 +98,23 @@ class EventSocket:
             transport.abort()
 
 
+class RequestFilter(Protocol):
+    """Runs before each ``/ari`` request; a response means "answer this instead".
+
+    ``control._faults.Faults`` is the one implementation (a protocol, so the front door
+    does not import the test controls).
+    """
+
+    async def apply(self, request: web.Request) -> web.StreamResponse | None: ...
+
+
 @dataclass(eq=False)
 class SimState:
     """Everything the HTTP layer needs; one per simulator."""
 
     model: SimModel
     users: Mapping[str, str]
-    faults: Faults
+    faults: RequestFilter
     sockets: set[EventSocket] = field(default_factory=set)
     #: called once per answered request with :func:`access_record` (``ivrkit sim --access-log``)
     access_log: Callable[[dict[str, Any]], None] | None = None

@@ -27,9 +27,9 @@ Hang-up orderings follow the traces; see ``_hangup`` for the exact sequence.
 
 from __future__ import annotations
 
-from ivrkit.sim._bridges import BridgeOps
-from ivrkit.sim._channels import ChannelOps
-from ivrkit.sim._objects import (
+from ivrkit.sim.model._bridges import BridgeOps
+from ivrkit.sim.model._channels import ChannelOps
+from ivrkit.sim.model._objects import (
     ASTERISK_ID,
     ASTERISK_VERSION,
     CAUSE_TEXT,
@@ -43,15 +43,16 @@ from ivrkit.sim._objects import (
     Sink,
     parse_caller_id,
 )
-from ivrkit.sim._playbacks import PlaybackOps
+from ivrkit.sim.model._playbacks import PlaybackOps
 
 
 class SimModel(ChannelOps, PlaybackOps, BridgeOps):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 
-    Parts: :class:`~ivrkit.sim._core.ModelCore` (state, clock, delivery, applications),
-    :class:`~ivrkit.sim._channels.ChannelOps`, :class:`~ivrkit.sim._playbacks.PlaybackOps`
-    and :class:`~ivrkit.sim._bridges.BridgeOps`.
+    Parts: :class:`~ivrkit.sim.model._core.ModelCore` (state, clock, delivery,
+    applications), :class:`~ivrkit.sim.model._channels.ChannelOps`,
+    :class:`~ivrkit.sim.model._playbacks.PlaybackOps` and
+    :class:`~ivrkit.sim.model._bridges.BridgeOps`.
     """
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ivrkit.sim._dispatch import SimResponse, no_content
-from ivrkit.sim._routetable import Operation, body, declare, errors, operation, path, query
+from ivrkit.sim.front._routetable import Operation, body, declare, errors, operation, path, query
+from ivrkit.sim.model._replies import SimResponse, no_content
 
 if TYPE_CHECKING:
-    from ivrkit.sim._model import SimModel
+    from ivrkit.sim.model._model import SimModel
 
 declare(
     Operation(

@@ -76,13 +76,13 @@ OPERATIONS: list[Operation] = []
 
 #: Route modules, in the order of Asterisk's resources.json.
 _ROUTE_MODULES = (
-    "ivrkit.sim._routes_asterisk",
-    "ivrkit.sim._routes_channels",
-    "ivrkit.sim._routes_bridges",
-    "ivrkit.sim._routes_sounds",
-    "ivrkit.sim._routes_playbacks",
-    "ivrkit.sim._routes_events",
-    "ivrkit.sim._routes_applications",
+    "ivrkit.sim.front._routes_asterisk",
+    "ivrkit.sim.front._routes_channels",
+    "ivrkit.sim.front._routes_bridges",
+    "ivrkit.sim.front._routes_sounds",
+    "ivrkit.sim.front._routes_playbacks",
+    "ivrkit.sim.front._routes_events",
+    "ivrkit.sim.front._routes_applications",
 )
 
 #: The api-docs resources the simulator describes, in resources.json order, each with

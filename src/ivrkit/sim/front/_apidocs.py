@@ -23,7 +23,7 @@ client would lack a method). Reading that client's code fixed these requirements
    simulator can send is declared here with its object-carrying fields.
 
 Only facts are taken from Asterisk's description (names, types, codes); the structure is
-built here from :mod:`ivrkit.sim._routetable` and the model tables below.
+built here from :mod:`ivrkit.sim.front._routetable` and the model tables below.
 ``tests/sim/test_apidocs.py`` checks every declared path, parameter and model field
 against ``shared/ari-api-docs`` and checks that each declared field is actually produced.
 """
@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ivrkit.sim._json import MODELS as OBJECT_MODELS
-from ivrkit.sim._routetable import RESOURCES, Operation, Param, operations_by_resource
+from ivrkit.sim.front._models import MODELS as OBJECT_MODELS
+from ivrkit.sim.front._routetable import RESOURCES, Operation, Param, operations_by_resource
 
-#: ``(field, swagger type, required)`` per model, the same shape as ``_json.MODELS``.
+#: ``(field, swagger type, required)`` per model, the same shape as ``_models.MODELS``.
 ModelTable = Mapping[str, tuple[tuple[str, str, bool], ...]]
 
 #: Versions as served by the Asterisk 20.20.1 in the traces (resources.json says 8.0.0,

@@ -29,8 +29,8 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ivrkit.sim import _apidocs
-from ivrkit.sim._dispatch import dispatch
+from ivrkit.sim.front import _apidocs
+from ivrkit.sim.front._dispatch import dispatch
 
 _log = logging.getLogger("ivrkit.sim")
 

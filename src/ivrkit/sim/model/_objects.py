@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ivrkit.sim._json import JsonDict
-
 ASTERISK_ID = "02:fc:00:00:00:01"
 ASTERISK_VERSION = "20.20.1"
 
@@ -63,8 +61,26 @@ class Scheduler(Protocol):
     def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> Any: ...
 
 
+JsonDict = dict[str, Any]
+
 #: Receives one event for one application (``application`` key already set).
 Sink = Callable[[str, JsonDict], None]
+
+
+class ReactionHooks(Protocol):
+    """Where the model and the socket writer report a reaction's start and end.
+
+    Implemented by ``control._reaction.ReactionProbe``; a protocol so that the model and
+    the front door don't import the test controls.
+    """
+
+    def dtmf_written(self, channel_id: str, now: float) -> None: ...
+
+    def stop_requested(self, channel_id: str, now: float) -> None: ...
+
+    def play_requested(self, channel_id: str, now: float) -> None: ...
+
+    def channel_gone(self, channel_id: str) -> None: ...
 
 
 class ChannelObserver(Protocol):

@@ -5,18 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from ivrkit.sim._core import ModelCore
-from ivrkit.sim._dispatch import AriError
-from ivrkit.sim._json import (
-    JsonDict,
+from ivrkit.sim.model._core import ModelCore
+from ivrkit.sim.model._json import (
     bridge_json,
     channel_json,
     event,
 )
-from ivrkit.sim._objects import (
+from ivrkit.sim.model._objects import (
     Bridge,
     Channel,
+    JsonDict,
 )
+from ivrkit.sim.model._replies import AriError
 
 
 class BridgeOps(ModelCore):

@@ -23,13 +23,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from ivrkit.sim._app import SimState
-    from ivrkit.sim._server import Caller
+from ivrkit.sim.control._callers import Caller
+from ivrkit.sim.front._app import SimState
 
 
 @dataclass(eq=False, slots=True)

@@ -1,0 +1,66 @@
+"""The fields of each ARI object model, as the simulator declares them in its API description.
+
+Kept next to the description (``_apidocs``), not the encoders (``model/_json``): the model
+builds the dicts it sends, the front door describes them; ``tests/sim/test_apidocs.py``
+checks that both agree.
+"""
+
+from __future__ import annotations
+
+# Field declarations for the API description: model -> ((field, swagger type, required), ...)
+MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "Channel": (
+        ("id", "string", True),
+        ("name", "string", True),
+        ("state", "string", True),
+        ("protocol_id", "string", True),
+        ("caller", "CallerID", True),
+        ("connected", "CallerID", True),
+        ("accountcode", "string", True),
+        ("dialplan", "DialplanCEP", True),
+        ("creationtime", "Date", True),
+        ("language", "string", True),
+    ),
+    "CallerID": (("name", "string", True), ("number", "string", True)),
+    "DialplanCEP": (
+        ("context", "string", True),
+        ("exten", "string", True),
+        ("priority", "long", True),
+        ("app_name", "string", True),
+        ("app_data", "string", True),
+    ),
+    "Playback": (
+        ("id", "string", True),
+        ("media_uri", "string", True),
+        ("next_media_uri", "string", False),
+        ("target_uri", "string", True),
+        ("language", "string", False),
+        ("state", "string", True),
+    ),
+    "Bridge": (
+        ("id", "string", True),
+        ("technology", "string", True),
+        ("bridge_type", "string", True),
+        ("bridge_class", "string", True),
+        ("creator", "string", True),
+        ("name", "string", True),
+        ("channels", "List[string]", True),
+        ("video_mode", "string", False),
+        ("creationtime", "Date", True),
+    ),
+    "Application": (
+        ("name", "string", True),
+        ("channel_ids", "List[string]", True),
+        ("bridge_ids", "List[string]", True),
+        ("endpoint_ids", "List[string]", True),
+        ("device_names", "List[string]", True),
+        ("events_allowed", "List[object]", True),
+        ("events_disallowed", "List[object]", True),
+    ),
+    "Variable": (("value", "string", True),),
+    "Sound": (
+        ("id", "string", True),
+        ("formats", "List[FormatLangPair]", True),
+    ),
+    "FormatLangPair": (("language", "string", True), ("format", "string", True)),
+}
