@@ -58,3 +58,9 @@ def test_docs_state_table_is_current() -> None:
 
     table = transition_table()
     assert table in DOC.read_text(), "update docs/menus.md ## States with:\n" + table
+
+
+def test_docs_checkpoint_example_runs() -> None:
+    blocks = re.findall(r"```python\n(# docs-checkpoint\n.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "docs/menus.md", "exec"), {})

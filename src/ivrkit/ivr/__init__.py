@@ -20,6 +20,7 @@ from ivrkit.ivr._commands import (
 )
 from ivrkit.ivr._events import (
     CallerHungUp,
+    CallResumed,
     CallStarted,
     CommandFailed,
     DigitReceived,
@@ -31,6 +32,7 @@ from ivrkit.ivr._events import (
     TimerExpired,
 )
 from ivrkit.ivr._exceptions import (
+    CheckpointError,
     IllegalEventError,
     IvrError,
     MachineError,
@@ -62,10 +64,12 @@ __all__ = [
     "Answer",
     "BackAction",
     "CallMachine",
+    "CallResumed",
     "CallStarted",
     "CallState",
     "CallerHungUp",
     "CancelTimer",
+    "CheckpointError",
     "Command",
     "CommandFailed",
     "ContinueAction",

@@ -23,9 +23,34 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallStarted(Event):
-    """The call entered the application (ARI StasisStart)."""
+    """The call entered the application (ARI StasisStart).
+
+    The facts the call data is seeded from (see ``MenuTree.call_data``): the StasisStart
+    ``args``, the caller id, the channel's language, the channel variables the menu file
+    names (as read by the driver; an unset variable is left out), and ``wall_clock``: the
+    Unix time at this event's ``now``, from which time-of-day routes tell the hour (None:
+    the driver has no wall clock, and a route then takes its ``otherwise``).
+    """
 
     channel_name: str
+    args: tuple[str, ...] = ()
+    caller_number: str = ""
+    caller_name: str = ""
+    language: str = ""
+    variables: tuple[tuple[str, str], ...] = ()
+    wall_clock: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallResumed(Event):
+    """A call checkpointed by another machine (process) continues on this one.
+
+    Fed once to a machine built by ``CallMachine.resume``: it re-greets its menu. The
+    channel is already answered, so nothing is answered again. ``wall_clock`` as for
+    CallStarted.
+    """
+
+    wall_clock: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +114,7 @@ class CallerHungUp(Event):
 
 __all__ = [
     "DTMF_DIGITS",
+    "CallResumed",
     "CallStarted",
     "CallerHungUp",
     "CommandFailed",

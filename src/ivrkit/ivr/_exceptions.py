@@ -5,7 +5,8 @@
     IvrError                    (never raised itself)
     ├── IllegalEventError       the driver fed an event the machine cannot accept now
     ├── MachineError            the machine broke its own rules (an ivrkit bug); state is ERROR
-    └── MenuDefinitionError     a menu file or MenuTree is invalid; names file, line, field
+    ├── MenuDefinitionError     a menu file or MenuTree is invalid; names file, line, field
+    └── CheckpointError         a checkpoint cannot be resumed with this tree (also ValueError)
 """
 
 from __future__ import annotations
@@ -74,3 +75,8 @@ class MenuDefinitionError(IvrError):
         headline = f"invalid menu definition {source} ({count} problem{'s' * (count != 1)})"
         super().__init__("\n".join([headline, *(f"  {p}" for p in self.problems)]))
         self.headline = headline
+
+
+class CheckpointError(IvrError, ValueError):
+    """A checkpoint is malformed, from another format version, or names a menu the tree
+    no longer has. The message says which field; start the call afresh instead."""

@@ -5,8 +5,11 @@ The whole API is ``handle(event, now) -> tuple[Command, ...]`` plus read-only pr
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
 
+from ivrkit.ivr._checkpoint import Checkpoint, DataValue
 from ivrkit.ivr._commands import (
     Answer,
     CancelTimer,
@@ -22,6 +25,7 @@ from ivrkit.ivr._commands import (
 )
 from ivrkit.ivr._events import (
     CallerHungUp,
+    CallResumed,
     CallStarted,
     CommandFailed,
     DigitReceived,
@@ -32,7 +36,7 @@ from ivrkit.ivr._events import (
     PromptStarted,
     TimerExpired,
 )
-from ivrkit.ivr._exceptions import IllegalEventError, IvrError, MachineError
+from ivrkit.ivr._exceptions import CheckpointError, IllegalEventError, IvrError, MachineError
 from ivrkit.ivr._menu import (
     DIGITS_PLACEHOLDER,
     Action,
@@ -68,7 +72,9 @@ class CallMachine:
         "_channel",
         "_collected",
         "_current",
+        "_data",
         "_digits",
+        "_errors",
         "_live",
         "_menu",
         "_no_input",
@@ -78,6 +84,7 @@ class CallMachine:
         "_pb_count",
         "_queue",
         "_queue_pos",
+        "_resuming",
         "_stack",
         "_state",
         "_timer",
@@ -86,6 +93,7 @@ class CallMachine:
         "_transfer_failed",
         "_tree",
         "_typed",
+        "_wall_offset",
     )
 
     def __init__(self, tree: MenuTree, call_id: str) -> None:
@@ -113,12 +121,79 @@ class CallMachine:
         self._no_input = 0
         self._no_match = 0
         self._transfer_failed: tuple[str, ...] = ()
+        self._data: dict[str, DataValue] = {}
+        self._errors = 0  # consecutive errors handled (on_error), reset by the caller's input
+        self._resuming = False  # built by resume(): waits for CallResumed
+        self._wall_offset: float | None = None  # Unix time minus loop time
+
+    # ------------------------------------------------------------ checkpoints
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The call as JSON-safe data, for ``CallMachine.resume`` in another process.
+
+        Kept: the menu the caller is in and the way back, the failure counters, the last
+        entry, the call data, the id counters (so resumed ids never repeat old ones) and
+        the wall clock's offset. Not kept: what was in flight (see ``_checkpoint.py``).
+        Raises MachineError once the machine is in ERROR (its state is not trustworthy).
+        """
+        if self._state is CallState.ERROR:
+            raise MachineError(f"call {self._call_id} is in ERROR; its checkpoint would lie")
+        return Checkpoint(
+            call_id=self._call_id,
+            channel=self._channel,
+            state=self._state.name,
+            menu=self._menu.name,
+            stack=tuple(self._stack),
+            no_input=self._no_input,
+            no_match=self._no_match,
+            errors=self._errors,
+            digits=self._digits,
+            data=self._data,
+            playbacks=self._pb_count,
+            timers=self._timer_count,
+            wall_offset=self._wall_offset,
+        ).to_json()
+
+    @classmethod
+    def resume(cls, tree: MenuTree, checkpoint: Mapping[str, Any]) -> CallMachine:
+        """A machine that carries on a checkpointed call: feed it ``CallResumed`` once,
+        and it re-greets the checkpoint's menu (no Answer; counters and data kept).
+
+        ``tree`` may be a newer version of the menu file. Raises CheckpointError if the
+        checkpoint is malformed, of an unknown format, of a call that had already ended,
+        or names a menu ``tree`` does not have (start such a call afresh instead).
+        """
+        cp = Checkpoint.from_json(checkpoint)
+        if cp.state in (CallState.DONE.name, CallState.ERROR.name):
+            raise CheckpointError(f"call {cp.call_id} had ended ({cp.state}); nothing to resume")
+        for where, name in (("menu", cp.menu), *(("stack", m) for m in cp.stack)):
+            if name not in tree.menus:
+                raise CheckpointError(
+                    f"checkpoint field {where!r} names menu `{name}`, which {tree.source} "
+                    f"does not have (menus: {', '.join(tree.menus)})"
+                )
+        machine = cls(tree, cp.call_id)
+        machine._resuming = True
+        machine._channel = cp.channel
+        machine._menu = tree.menus[cp.menu]
+        machine._stack = list(cp.stack)
+        machine._no_input, machine._no_match, machine._errors = cp.no_input, cp.no_match, cp.errors
+        machine._digits = cp.digits
+        machine._data = dict(cp.data)
+        machine._pb_count, machine._timer_count = cp.playbacks, cp.timers
+        machine._wall_offset = cp.wall_offset
+        return machine
 
     # ------------------------------------------------------------ read-only view
 
     @property
     def call_id(self) -> str:
         return self._call_id
+
+    @property
+    def tree(self) -> MenuTree:
+        """The menus this call runs (what ``resume`` needs along with the checkpoint)."""
+        return self._tree
 
     @property
     def state(self) -> CallState:
@@ -128,6 +203,11 @@ class CallMachine:
     def menu(self) -> str:
         """Name of the menu the call is in."""
         return self._menu.name
+
+    @property
+    def data(self) -> Mapping[str, DataValue]:
+        """The call data (seeded at CallStarted; handlers and collects write it)."""
+        return MappingProxyType(self._data)
 
     @property
     def current_playback(self) -> str | None:
@@ -164,6 +244,19 @@ class CallMachine:
                 state=state.name,
                 call_id=self._call_id,
                 reason=f"time went backwards ({now} < {self._now})",
+            )
+        if isinstance(event, CallStarted | CallResumed) and (
+            self._resuming != isinstance(event, CallResumed)
+        ):
+            raise IllegalEventError(
+                event=event,
+                state=state.name,
+                call_id=self._call_id,
+                reason=(
+                    "a resumed machine takes CallResumed, not CallStarted"
+                    if self._resuming
+                    else "only a machine built by CallMachine.resume takes CallResumed"
+                ),
             )
         self._check_ids(event, state)
         self._now = now
@@ -235,9 +328,15 @@ class CallMachine:
             self._on_timer(event.timer_id)
         elif isinstance(event, CallStarted):
             self._channel = event.channel_name
+            self._seed(event)
             self._log(self._tree.transcript.call_started, "")
             self._out.append(Answer())
             self._enter_menu(self._tree.start, greet=True)
+        elif isinstance(event, CallResumed):
+            self._resuming = False
+            if event.wall_clock is not None:
+                self._wall_offset = event.wall_clock - self._now
+            self._return_to_menu()
         elif isinstance(event, CallerHungUp):
             self._on_caller_gone()
         elif isinstance(event, HandlerFinished):
@@ -245,6 +344,15 @@ class CallMachine:
         elif isinstance(event, CommandFailed):
             self._on_command_failed(event.command)
         # PromptStarted: informative only; the table keeps the state
+
+    def _seed(self, event: CallStarted) -> None:
+        """The call data's first values: caller id, language, variables, then args."""
+        if event.wall_clock is not None:
+            self._wall_offset = event.wall_clock - self._now
+        data = self._data
+        data["caller_number"] = event.caller_number
+        data["caller_name"] = event.caller_name
+        data["lang"] = event.language
 
     def _on_caller_gone(self) -> None:
         was_idle = self._state is CallState.IDLE

@@ -9,7 +9,8 @@ the driver passes ``now`` with each event.
 
 A call is always in one of these states:
 
-* IDLE: created, the call has not entered the application yet.
+* IDLE: created, the call has not entered the application yet (or, for a machine built
+  by ``CallMachine.resume``, has not been taken over yet: CallResumed re-greets).
 * GREETING: the current menu's (re)greeting is playing; keys are collected (barge-in) or
   typed ahead.
 * WAITING: the greeting ended; the no-input timer runs.
@@ -45,6 +46,7 @@ from types import MappingProxyType
 
 from ivrkit.ivr._events import (
     CallerHungUp,
+    CallResumed,
     CallStarted,
     CommandFailed,
     DigitReceived,
@@ -98,6 +100,8 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
         _S.IDLE: MappingProxyType(
             {
                 CallStarted: frozenset({_S.GREETING, _S.WAITING}),
+                # only on a machine built by CallMachine.resume (checked by the machine)
+                CallResumed: frozenset({_S.GREETING, _S.WAITING}),
                 CallerHungUp: frozenset({_S.DONE}),
             }
         ),
@@ -178,6 +182,7 @@ def transition_table() -> str:
     """
     events = [
         CallStarted,
+        CallResumed,
         DigitReceived,
         PromptStarted,
         PromptFinished,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -176,12 +177,27 @@ class MenuRunner:
         self._calls[scope.channel_id] = call
         self._calls_total += 1
         scope.on(_ARI_EVENTS, call.on_event)
-        await call.feed(CallStarted(channel_name=start.channel.name))
+        await call.feed(_call_started(start))
 
     def _forget(self, call: _Call) -> None:
         self._calls.pop(call.scope.channel_id, None)
         if not self._calls and self._idle is not None:
             self._idle.set()
+
+
+def _call_started(start: StasisStart) -> CallStarted:
+    """The machine's CallStarted: the facts its call data is seeded from, and the wall
+    clock (the core reads no clock; time-of-day routes need the hour)."""
+    channel = start.channel
+    caller = channel.caller
+    return CallStarted(
+        channel_name=channel.name,
+        args=start.args,
+        caller_number=caller.number,
+        caller_name=caller.name,
+        language=channel.language,
+        wall_clock=time.time(),
+    )
 
 
 def _channel_id(event: object) -> str | None:
