@@ -30,6 +30,24 @@ async def attendant(
         yield runner
 
 
+def project_tasks(tasks: set[asyncio.Task[object]], but: str = "ivrkit.sim") -> list[str]:
+    """The modules of those ``tasks`` that run the project's own code, outside ``but``.
+
+    Judged by the module's name (the coroutine's globals), never by its file's path: a
+    clone named ``ivrkit`` puts "/ivrkit/" into every path, the venv's aiohttp included.
+    """
+    names = []
+    for task in tasks:
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        name = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+        if (name == "ivrkit" or name.startswith("ivrkit.")) and not (
+            name == but or name.startswith(but + ".")
+        ):
+            names.append(name)
+    return sorted(names)
+
+
 async def wait_until(predicate: Callable[[], bool]) -> None:
     """Poll a condition that has no event of its own (counts inside the simulator)."""
     for _ in range(10_000):

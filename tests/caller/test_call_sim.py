@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _caller_helpers import attendant, sim_config, wait_until
+from _caller_helpers import attendant, project_tasks, sim_config, wait_until
 
 from ivrkit.ari import AriClient, CallScope
 from ivrkit.caller import CallReport, parse_script, place_call, press_script
@@ -35,11 +35,7 @@ async def test_the_guides_scenario_with_press() -> None:
         async with asyncio.timeout(120):
             report = await place_call(sim_config(sim, APP), script)
         # the caller's client, pumps and websocket are gone with the call
-        leftover = [
-            t.get_coro().cr_code.co_filename  # type: ignore[union-attr]
-            for t in asyncio.all_tasks() - tasks_before
-        ]
-        assert not [f for f in leftover if "/ivrkit/" in f and "/sim/" not in f], leftover
+        assert project_tasks(asyncio.all_tasks() - tasks_before) == []
         assert sim.stats()["websockets"] == 1  # the attendant's only
         assert sim.stats()["channels"] == 0
         assert sim.stats()["playbacks"] == 0
