@@ -9,6 +9,19 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Say what to do when the venv predates the plugin's entry point (issue 11)."""
+    plugins = config.pluginmanager
+    if plugins.has_plugin("ivrkit.testing.pytest_plugin") or plugins.is_blocked(
+        "ivrkit.testing.pytest_plugin"
+    ):
+        return
+    raise pytest.UsageError(
+        "ivrkit's pytest plugin is not registered: the installed ivrkit has no pytest11 "
+        "entry point (an older install); run `make install` to reinstall it"
+    )
+
+
 @pytest.fixture
 def tls_cert(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key (PEM), made by ``openssl``.

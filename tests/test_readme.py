@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+
+
+def _example_source() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    return next(b for b in blocks if b.startswith("# readme-example"))
 
 
 def _example() -> dict[str, Any]:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    code = next(b for b in blocks if b.startswith("# readme-example"))
+    code = _example_source()
     namespace: dict[str, Any] = {"__name__": "readme_example"}
     exec(compile(code, str(README), "exec"), namespace)
     return namespace
@@ -19,3 +27,48 @@ def _example() -> dict[str, Any]:
 
 async def test_readme_example_runs() -> None:
     await _example()["test_pressing_1_interrupts_the_menu"]()
+
+
+# ------------------------------------------------------------------ in a project of one's own
+
+
+def _run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest, as the user's project runs it: its own folder, no PYTHONPATH, no -p."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _new_project(tmp_path: Path) -> Path:
+    project = tmp_path / "my-ivr"
+    project.mkdir()
+    assert REPO not in project.resolve().parents, "the project must be outside the repo"
+    (project / "pytest.ini").write_text("[pytest]\n")  # no config of ours leaks in from above
+    (project / "test_attendant.py").write_text(_example_source(), encoding="utf-8")
+    return project
+
+
+def test_readme_example_runs_in_a_new_project_with_only_the_installed_package(
+    tmp_path: Path,
+) -> None:
+    result = _run_pytest(_new_project(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout
+
+
+def test_the_plugin_can_be_switched_off(tmp_path: Path) -> None:
+    result = _run_pytest(_new_project(tmp_path), "-p", "no:ivrkit.testing.pytest_plugin")
+    assert result.returncode != 0
+    assert "async def functions are not natively supported" in result.stdout, result.stdout
+
+
+def test_an_explicit_p_is_no_double_registration(tmp_path: Path) -> None:
+    result = _run_pytest(_new_project(tmp_path), "-p", "ivrkit.testing.pytest_plugin")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,9 +1,13 @@
 """pytest plugin: run ``async def`` tests on virtual time.
 
-Enable it with ``-p ivrkit.testing.pytest_plugin`` (or ``pytest_plugins = [...]`` in a
-conftest). Every coroutine test then runs on a fresh :class:`VirtualTimeEventLoop`, so
-``await asyncio.sleep(10)`` returns at once while the clock reads 10 s later. Mark a test
-``@pytest.mark.realtime`` when it talks to another process (Node, a real Asterisk).
+Installing ivrkit enables it: it is registered through the ``pytest11`` entry point
+named ``ivrkit.testing.pytest_plugin``, so a user's project needs no ``-p`` and no
+conftest. Opt out with ``-p no:ivrkit.testing.pytest_plugin`` (for example to let
+another async plugin run the tests); with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` opt in
+with ``-p ivrkit.testing.pytest_plugin``. Every coroutine test then runs on a fresh
+:class:`VirtualTimeEventLoop`, so ``await asyncio.sleep(10)`` returns at once while the
+clock reads 10 s later. Mark a test ``@pytest.mark.realtime`` when it talks to another
+process (Node, a real Asterisk).
 
 Async fixtures are deliberately not supported: a test opens what it needs with
 ``async with`` so that every resource visibly belongs to the test's own task.
