@@ -15,18 +15,22 @@ before it becomes a layering habit:
   imports ``control`` (what a test holds).
 * No import circles between modules, counting imports made only for type checking or
   inside functions: a circle means two parts cannot be understood (or tested) apart.
+* ``ivrkit.observe`` (the reporting hook) imports no other part of ivrkit and nothing
+  outside the stdlib, so every part, the client included, may report through it.
 (The ``ivr`` core's own stricter rules are in tests/ivr/test_ivr_imports.py.)
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import ivrkit
 
 SRC = Path(ivrkit.__file__).parent
+_STDLIB = set(sys.stdlib_module_names) | {"__future__", "ivrkit"}
 
 
 def _modules(root: Path = SRC) -> list[Path]:
@@ -82,6 +86,8 @@ def _violations(root: Path = SRC) -> list[str]:
                 bad.append(f"{at}: only ari/_aiohttp.py may import aiohttp")
             if pkg == "caller" and target == "sim":
                 bad.append(f"{at}: the caller speaks plain ARI, never the simulator's API")
+            if pkg == "observe" and (target not in {"", "observe"} or top not in _STDLIB):
+                bad.append(f"{at}: the observer hook is a stdlib-only leaf")
             if pkg == "" and path.name == "__init__.py" and target:
                 bad.append(f"{at}: ivrkit/__init__ must not import subpackages")
             private = [p for p in parts[2:] if p.startswith("_") and p != "__future__"]
@@ -107,6 +113,8 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "ari/c.py": "import aiohttp\n",
         "ari/d.py": "from ivrkit.ivr import CallMachine\n",
         "caller/e.py": "from ivrkit.sim import Simulator\n",
+        "observe/f.py": "from ivrkit.ari import AriClient\n",
+        "observe/g.py": "import prometheus_client\n",
         "__init__.py": "import ivrkit.sim\n",
         "cli/ok.py": "from ivrkit.sim import Simulator\nfrom ivrkit.cli._x import y\n",
         "sim/model/f.py": "from aiohttp import web\n",
@@ -127,6 +135,8 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "ari/d.py",
         "caller/e.py",
         "cli/a.py",
+        "observe/f.py",
+        "observe/g.py",
         "sim/b.py",
         "sim/front/i.py",
         "sim/model/f.py",

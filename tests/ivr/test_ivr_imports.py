@@ -36,6 +36,9 @@ def test_the_core_imports_only_the_stdlib_and_never_io_or_clocks() -> None:
             assert top not in FORBIDDEN, f"{path.name} imports {name}"
             if top == "yaml":
                 assert path.name == "_loader.py", f"only the loader may import yaml ({path.name})"
+            elif name == "ivrkit.observe":
+                # the reporting hook: a stdlib-only leaf with no I/O (test_import_rules)
+                assert path.name == "_observing.py", f"only _observing reports ({path.name})"
             elif top == "ivrkit":
                 assert name.startswith("ivrkit.ivr._"), f"{path.name} imports {name}"
             else:

@@ -46,6 +46,7 @@ from ivrkit.ari._rest import (
 from ivrkit.ari._scope import Handler, Subscription
 from ivrkit.ari._supervisor import Supervisor
 from ivrkit.ari._transport import Request, Response, Transport
+from ivrkit.observe import Observer
 
 logger = logging.getLogger("ivrkit.ari")
 
@@ -91,7 +92,8 @@ class AriClient(AriRest):
     """An asyncio ARI client for one Asterisk; use ``async with AriClient(config) as c``.
 
     Register ``on_call`` setups before entering (or pass ``on_call=``) so that no
-    StasisStart arrives before its handler is in place.
+    StasisStart arrives before its handler is in place. ``observer`` (``ivrkit.observe``)
+    is told of every REST request: its route, status and latency.
     """
 
     def __init__(
@@ -101,8 +103,10 @@ class AriClient(AriRest):
         transport: Transport | None = None,
         on_call: CallSetup | None = None,
         random: Callable[[], float] = random_module.random,
+        observer: Observer | None = None,
     ) -> None:
         super().__init__(config)
+        self.observer = observer
         self._transport = transport
         self._random = random
         self._state = ClientState.UNOPENED

@@ -35,7 +35,9 @@ from ivrkit.ari._models import (
     Playback,
     Sound,
 )
+from ivrkit.ari._operations import observed
 from ivrkit.ari._transport import Request, Response
+from ivrkit.observe import Observer
 
 ParamValue = str | int | float | bool | Sequence[str] | None
 
@@ -318,6 +320,7 @@ class AriRest:
 
     def __init__(self, config: ConnectionConfig) -> None:
         self.config = config
+        self.observer: Observer | None = None  # told of every request (ivrkit.observe)
         self._id_prefix = os.urandom(4).hex()
         self._id_seq = 0
         self.channels = Channels(self)
@@ -365,7 +368,11 @@ class AriRest:
         self._check_open()
         clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         req = Request(method, path, clean, json)
-        resp = await self._send(req)
+        observer = self.observer
+        if observer is None:
+            resp = await self._send(req)
+        else:
+            resp = await observed(self._send(req), observer, method, path)
         if resp.status >= 400:
             raise error_for_status(resp.status, method, path, resp.body)
         return resp.body

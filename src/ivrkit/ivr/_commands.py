@@ -91,6 +91,25 @@ class RunHandler(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Note(Command):
+    """A milestone for observers (menu entered, option selected, no input...); no I/O.
+
+    Only a machine made with ``notes=True`` emits notes (so a driver that watches nothing
+    pays nothing); the driver hands them to its observer and does nothing else. ``kind`` is
+    a step kind of docs/operations.md; ``action``/``target`` name what an option or limit
+    ran ("goto"/"sales", "transfer"/"PJSIP/101"); ``cause`` says which limit was reached.
+    """
+
+    kind: str
+    menu: str
+    option: str | None = None
+    entry: str | None = None
+    action: str | None = None
+    target: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Log(Command):
     """Write one transcript line."""
 
@@ -104,6 +123,7 @@ __all__ = [
     "ContinueInDialplan",
     "Hangup",
     "Log",
+    "Note",
     "PlayPrompt",
     "RunHandler",
     "StartTimer",

@@ -17,6 +17,7 @@ from ivrkit.ivr._commands import (
     ContinueInDialplan,
     Hangup,
     Log,
+    Note,
     PlayPrompt,
     RunHandler,
     StartTimer,
@@ -79,6 +80,7 @@ class CallMachine:
         "_menu",
         "_no_input",
         "_no_match",
+        "_notes",
         "_now",
         "_out",
         "_pb_count",
@@ -96,7 +98,7 @@ class CallMachine:
         "_wall_offset",
     )
 
-    def __init__(self, tree: MenuTree, call_id: str) -> None:
+    def __init__(self, tree: MenuTree, call_id: str, *, notes: bool = False) -> None:
         if not call_id:
             raise ValueError("call_id must be a non-empty string")
         self._tree = tree
@@ -125,6 +127,7 @@ class CallMachine:
         self._errors = 0  # consecutive errors handled (on_error), reset by the caller's input
         self._resuming = False  # built by resume(): waits for CallResumed
         self._wall_offset: float | None = None  # Unix time minus loop time
+        self._notes = notes  # emit Note commands for observers
 
     # ------------------------------------------------------------ checkpoints
 
@@ -155,7 +158,9 @@ class CallMachine:
         ).to_json()
 
     @classmethod
-    def resume(cls, tree: MenuTree, checkpoint: Mapping[str, Any]) -> CallMachine:
+    def resume(
+        cls, tree: MenuTree, checkpoint: Mapping[str, Any], *, notes: bool = False
+    ) -> CallMachine:
         """A machine that carries on a checkpointed call: feed it ``CallResumed`` once,
         and it re-greets the checkpoint's menu (no Answer; counters and data kept).
 
@@ -172,7 +177,7 @@ class CallMachine:
                     f"checkpoint field {where!r} names menu `{name}`, which {tree.source} "
                     f"does not have (menus: {', '.join(tree.menus)})"
                 )
-        machine = cls(tree, cp.call_id)
+        machine = cls(tree, cp.call_id, notes=notes)
         machine._resuming = True
         machine._channel = cp.channel
         machine._menu = tree.menus[cp.menu]
@@ -422,15 +427,19 @@ class CallMachine:
         entry, self._collected = self._collected, ""
         if option is None:
             self._no_match += 1
+            if self._notes:
+                self._note("no_match", entry=entry)
             self._log(self._tree.transcript.no_match, entry[-1:])
             limit = self._menu.max_no_match
             if limit is not None and self._no_match >= limit:
-                self._limit_reached()
+                self._limit_reached("no_match")
             else:
                 self._play(self._menu.invalid)
             return
         self._no_input = self._no_match = 0
         self._digits = entry
+        if self._notes:
+            self._note("option_selected", option=option.value, entry=entry, act=option.action)
         self._run(option.action)
 
     # ------------------------------------------------------------ timers
@@ -443,10 +452,12 @@ class CallMachine:
             self._select(self._first_match(self._collected))
             return
         self._no_input += 1
+        if self._notes:
+            self._note("no_input")
         self._log(self._tree.transcript.no_input, "")
         limit = self._menu.max_no_input
         if limit is not None and self._no_input >= limit:
-            self._limit_reached()
+            self._limit_reached("no_input")
         else:
             self._play(self._menu.no_input)
 
@@ -464,8 +475,10 @@ class CallMachine:
             self._out.append(CancelTimer(timer_id=self._timer))
             self._timer = None
 
-    def _limit_reached(self) -> None:
+    def _limit_reached(self, which: str) -> None:
         self._no_input = self._no_match = 0
+        if self._notes:
+            self._note("limit", act=self._menu.on_limit, cause=which)
         self._run(self._menu.on_limit)
 
     # ------------------------------------------------------------ prompts
@@ -529,6 +542,8 @@ class CallMachine:
         menu = self._menu = self._tree.menus[name]
         if greet:
             self._no_input = self._no_match = 0
+            if self._notes:
+                self._note("menu_entered")
         self._collected = ""
         if self._typed:
             self._listen()  # type-ahead: the caller already answered; skip the greeting
@@ -576,6 +591,35 @@ class CallMachine:
         self._out.append(command)
         self._log(self._tree.transcript.call_ended, "")
         self._state = CallState.DONE
+
+    def _note(
+        self,
+        kind: str,
+        *,
+        option: str | None = None,
+        entry: str | None = None,
+        act: Action | None = None,
+        cause: str | None = None,
+    ) -> None:
+        action = target = None
+        if act is not None:
+            action = type(act).__name__.removesuffix("Action").lower()
+            for field in ("menu", "endpoint", "name", "context"):
+                value = getattr(act, field, None)
+                if isinstance(value, str):
+                    target = value
+                    break
+        self._out.append(
+            Note(
+                kind=kind,
+                menu=self._menu.name,
+                option=option,
+                entry=entry,
+                action=action,
+                target=target,
+                cause=cause,
+            )
+        )
 
     def _log(self, template: str | None, digit: str) -> None:
         if template is not None:

@@ -58,6 +58,7 @@ from ivrkit.ivr._commands import (
     ContinueInDialplan,
     Hangup,
     Log,
+    Note,
     PlayPrompt,
     RunHandler,
     StartTimer,
@@ -81,7 +82,9 @@ from ivrkit.ivr._exceptions import IvrError
 from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
 from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import MenuTree
+from ivrkit.ivr._observing import CallTap
 from ivrkit.ivr._state import CallState
+from ivrkit.observe import CallInfo, Observer
 
 logger = logging.getLogger("ivrkit.ivr.runner")
 
@@ -120,6 +123,7 @@ class MenuRunner:
     ``transcript`` receives each transcript line (default: print). ``handlers`` maps
     "module:function" names to coroutine functions; by default they are imported from the
     tree (``resolve_handlers``), so a bad reference fails here, before any call.
+    ``observer`` receives each call's steps (``ivrkit.observe``; docs/operations.md).
     """
 
     def __init__(
@@ -128,8 +132,10 @@ class MenuRunner:
         *,
         transcript: Callable[[str], None] = _print_line,
         handlers: Mapping[str, HandlerFunc] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.tree = tree
+        self.observer = observer
         self.transcript = transcript
         self.handlers = dict(resolve_handlers(tree) if handlers is None else handlers)
         self._calls: dict[str, _Call] = {}
@@ -173,14 +179,18 @@ class MenuRunner:
     async def _setup(self, scope: CallScope, start: StasisStart) -> None:
         # (a transfer's outgoing leg is adopted by its caller's scope before it is
         # originated, so it never reaches this setup as a call of its own)
-        call = _Call(self, scope)
+        call = _Call(self, scope, start.channel.name)
+        if self.observer is not None:
+            info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
+            call.tap = CallTap(self.observer, info, asyncio.get_running_loop().time())
         self._calls[scope.channel_id] = call
         self._calls_total += 1
         scope.on(_ARI_EVENTS, call.on_event)
         await call.feed(_call_started(start))
 
     def _forget(self, call: _Call) -> None:
-        self._calls.pop(call.scope.channel_id, None)
+        if self._calls.pop(call.scope.channel_id, None) is not None and call.tap is not None:
+            call.tap.ended(asyncio.get_running_loop().time())
         if not self._calls and self._idle is not None:
             self._idle.set()
 
@@ -215,19 +225,25 @@ class _Call:
     __slots__ = (
         "bridge_id",
         "bridged",
+        "label",
         "machine",
         "peer_id",
         "prefix",
         "runner",
         "scope",
+        "tap",
         "tasks",
         "timers",
     )
 
-    def __init__(self, runner: MenuRunner, scope: CallScope) -> None:
+    def __init__(self, runner: MenuRunner, scope: CallScope, channel_name: str) -> None:
         self.runner = runner
         self.scope = scope
-        self.machine = CallMachine(runner.tree, scope.channel_id)
+        # every log line names the call both ways: the id (ARI, journey) and the channel
+        # name (the transcript, Asterisk's own log)
+        self.label = f"{scope.channel_id} ({channel_name})"
+        self.tap: CallTap | None = None
+        self.machine = CallMachine(runner.tree, scope.channel_id, notes=runner.observer is not None)
         self.prefix = f"{scope.channel_id}-p"
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
@@ -270,13 +286,20 @@ class _Call:
 
     async def feed(self, event: Event) -> None:
         now = asyncio.get_running_loop().time()
+        tap = self.tap
+        if tap is not None:
+            tap.event(event, now)
         try:
             commands = self.machine.handle(event, now)
-        except IvrError:
+        except IvrError as exc:
             self.runner.call_errors += 1
-            logger.exception("call %s: engine error; hanging up", self.scope.channel_id)
+            logger.exception("call %s: engine error; hanging up", self.label)
+            if tap is not None:
+                tap.error(f"{type(exc).__name__}: {exc}")
             await self._abandon()
             return
+        if tap is not None:
+            tap.commands(commands, now)
         await self.execute(commands)
 
     # ---------------------------------------------------------------- commands out
@@ -301,6 +324,8 @@ class _Call:
                 )
             elif isinstance(command, Log):
                 self.runner.transcript(command.line)
+            elif isinstance(command, Note):
+                pass  # for observers: the tap has reported it
             elif isinstance(command, StopPrompt):
                 # Not awaited: the next prompt's request goes out at once (one round trip
                 # to react to a key, not two). Asterisk gives the same result in either
@@ -338,7 +363,7 @@ class _Call:
         try:
             await request
         except AriError as exc:
-            logger.debug("call %s: ignored %r", self.scope.channel_id, exc)
+            logger.debug("call %s: ignored %r", self.label, exc)
 
     def _start_timer(self, command: StartTimer) -> None:
         timer_id = command.timer_id
@@ -375,7 +400,7 @@ class _Call:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logger.exception("call %s: handler %s failed", self.scope.channel_id, command.name)
+            logger.exception("call %s: handler %s failed", self.label, command.name)
             self.runner.command_failures += 1
             self._report(CommandFailed(command=command, reason=repr(exc)))
         else:
@@ -408,13 +433,23 @@ class _Call:
             async with asyncio.timeout(command.timeout):
                 first = await outcome
             if not isinstance(first, StasisStart):
-                raise _TransferFailed(f"{command.endpoint} ended without answering")
+                cause = getattr(first, "cause_txt", "") or type(first).__name__
+                raise _TransferFailed(f"{command.endpoint} ended without answering ({cause})")
             await client.bridges.add_channel(bridge.id, [scope.channel_id, peer])
             self.bridged = True
+            if self.tap is not None:
+                self.tap.transfer_bridged(asyncio.get_running_loop().time())
         except (AriError, CallEnded, TimeoutError, _TransferFailed) as exc:
             await self._drop_transfer()
             self.runner.command_failures += 1
-            self._report(CommandFailed(command=command, reason=f"{type(exc).__name__}: {exc}"))
+            if isinstance(exc, TimeoutError):
+                reason = f"no answer from {command.endpoint} within {command.timeout:g} s"
+            else:
+                reason = f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "call %s: transfer to %s failed: %s", self.label, command.endpoint, reason
+            )
+            self._report(CommandFailed(command=command, reason=reason))
         finally:
             outcome.cancel()
 
@@ -446,6 +481,8 @@ class _Call:
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
+        if self.tap is not None:
+            self.tap.released()
         current = self.machine.current_playback
         async with asyncio.timeout(_CLEANUP_TIMEOUT):
             if current is not None:
