@@ -64,5 +64,5 @@ def get_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     errors=errors((400, "The variable parameter is missing")),
 )
 def set_global_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
-    model.set_global_var(args.get("variable"), args.get("value", ""))
+    model.set_global_var(args.get("variable"), args.get("value"))
     return no_content()

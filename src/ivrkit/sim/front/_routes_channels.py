@@ -319,7 +319,6 @@ def play_with_id(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     errors=errors(
         (400, "The variable parameter is missing"),
         (404, "No such channel, or the variable is not set"),
-        _E409,
     ),
 )
 def get_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
@@ -331,11 +330,51 @@ def get_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
     "/channels/{channelId}/variable",
     "POST",
     "setChannelVar",
-    summary="Write a channel variable or dialplan function.",
+    summary="Write a channel variable or dialplan function (no value: unset it).",
     response_class="void",
-    params=(_CHANNEL, query("variable", required=True), query("value")),
+    params=(
+        _CHANNEL,
+        query("variable", required=True),
+        query("value"),
+        query("report_events", "boolean", default=False),
+    ),
     errors=errors((400, "The variable parameter is missing"), _E404, _E409),
 )
 def set_channel_var(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
-    model.set_channel_var(args["channelId"], args.get("variable"), args.get("value", ""))
+    model.set_channel_var(
+        args["channelId"], args.get("variable"), args.get("value"), args["report_events"]
+    )
+    return no_content()
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/variables",
+    "GET",
+    "getChannelVars",
+    summary="Read several channel variables or functions at once.",
+    response_class="Variables",
+    params=(_CHANNEL, query("variables", required=True, multiple=True)),
+    errors=errors(
+        (400, "The variables parameter is missing"),
+        (404, "No such channel, or a variable is not set"),
+    ),
+)
+def get_channel_vars(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    values = model.get_channel_vars(args["channelId"], args.get("variables", []))
+    return ok({"variables": values})
+
+
+@operation(
+    "channels",
+    "/channels/{channelId}/variables",
+    "POST",
+    "setChannelVars",
+    summary="Write several channel variables or functions from a JSON body.",
+    response_class="void",
+    params=(_CHANNEL, body("variables", required=True)),
+    errors=errors((400, "The variables body is missing or malformed"), _E404, _E409),
+)
+def set_channel_vars(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.set_channel_vars(args["channelId"], args.get("variables"))
     return no_content()

@@ -203,8 +203,7 @@ class ChannelOps(ModelCore):
         app = step.app.lower()
         if app == "set":
             name, _, value = step.data.partition("=")
-            ch.variables[name.strip()] = value
-            self._varset(ch, name.strip(), value)
+            self.write_variable(ch, name.strip(), value)
             return True
         if app == "stasis":
             name, *args = step.data.split(",")
@@ -323,34 +322,6 @@ class ChannelOps(ModelCore):
             return
         self._run_dialplan(ch, *where)
 
-    def get_channel_var(self, channel_id: str, name: str | None) -> str:
-        if not name:
-            raise AriError(400, "Variable name is required")
-        ch = self._channel(channel_id)
-        upper = name.upper()
-        if upper == "CALLERID(NUM)":
-            return ch.caller_number
-        if upper == "CALLERID(NAME)":
-            return ch.caller_name
-        if upper in ("CALLERID(ALL)", "CALLERID()"):
-            return f'"{ch.caller_name}" <{ch.caller_number}>'
-        if name not in ch.variables:
-            raise AriError(404, "Provided variable was not found", phrase="Variable Not Found")
-        return ch.variables[name]
-
-    def set_channel_var(self, channel_id: str, name: str | None, value: str) -> None:
-        if not name:
-            raise AriError(400, "Variable name is required")
-        ch = self._channel(channel_id)
-        upper = name.upper()
-        if upper == "CALLERID(NUM)":
-            ch.caller_number = value
-        elif upper == "CALLERID(NAME)":
-            ch.caller_name = value
-        else:
-            ch.variables[name] = value
-            self._varset(ch, name, value)
-
     def send_dtmf(
         self,
         channel_id: str,
@@ -456,6 +427,7 @@ class ChannelOps(ModelCore):
         if x.gone or x.hanging:
             return
         x.hanging = True
+        x.hangup_cause = cause
         peer = x.peer if x.peer is not None and not x.peer.gone and not x.peer.hanging else None
         if request is not None:
             self._hangup_request(x, *request)

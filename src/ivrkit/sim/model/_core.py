@@ -282,16 +282,6 @@ class ModelCore:
     def ping(self) -> JsonDict:
         return {"ping": "pong", "timestamp": self.timestamp(), "asterisk_id": self.asterisk_id}
 
-    def get_global_var(self, name: str | None) -> str:
-        if not name:
-            raise AriError(400, "Variable name is required")
-        return self.global_vars.get(name, "")
-
-    def set_global_var(self, name: str | None, value: str) -> None:
-        if not name:
-            raise AriError(400, "Variable name is required")
-        self.global_vars[name] = value
-
     def _channel(self, channel_id: str) -> Channel:
         ch = self.channels.get(channel_id)
         if ch is None:
@@ -383,6 +373,14 @@ class ModelCore:
         }
 
     # -- provided by the other mixins (declared here so each part type-checks alone)
+    def write_variable(
+        self, ch: Channel, name: str, value: str | None, *, report_events: bool = False
+    ) -> None:
+        raise NotImplementedError  # VariableOps
+
+    def _set_caller(self, ch: Channel, name: str, number: str) -> None:
+        raise NotImplementedError  # ChannelOps
+
     def _stop_target_playbacks(self, target: PlaybackQueue, state: str) -> None:
         raise NotImplementedError  # PlaybackOps
 

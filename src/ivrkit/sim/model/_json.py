@@ -18,15 +18,15 @@ from ivrkit.sim.model._objects import Bridge, Channel, JsonDict, Playback
 
 
 def channel_json(ch: Channel) -> JsonDict:
-    """The ARI ``Channel`` object."""
-    return {
+    """The ARI ``Channel`` object (``channelvars`` once a variable is reported)."""
+    out: JsonDict = {
         "id": ch.id,
         "name": ch.name,
         "state": ch.state,
         "protocol_id": "",
         "caller": {"name": ch.caller_name, "number": ch.caller_number},
         "connected": {"name": ch.connected_name, "number": ch.connected_number},
-        "accountcode": "",
+        "accountcode": ch.accountcode,
         "dialplan": {
             "context": ch.context,
             "exten": ch.exten,
@@ -37,6 +37,9 @@ def channel_json(ch: Channel) -> JsonDict:
         "creationtime": ch.creationtime,
         "language": ch.language,
     }
+    if ch.reported_vars:
+        out["channelvars"] = {name: ch.variables.get(name, "") for name in ch.reported_vars}
+    return out
 
 
 def playback_json(pb: Playback) -> JsonDict:

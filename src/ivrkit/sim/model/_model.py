@@ -44,9 +44,10 @@ from ivrkit.sim.model._objects import (
     parse_caller_id,
 )
 from ivrkit.sim.model._playbacks import PlaybackOps
+from ivrkit.sim.model._variables import VariableOps
 
 
-class SimModel(ChannelOps, PlaybackOps, BridgeOps):
+class SimModel(ChannelOps, VariableOps, PlaybackOps, BridgeOps):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 
     Parts: :class:`~ivrkit.sim.model._core.ModelCore` (state, clock, delivery,

@@ -159,6 +159,18 @@ class Channel:
     hanging: bool = False
     dtmf_busy_until: float = 0.0
     timeout_timer: Any = None
+    #: Q.850 cause the channel will hang up with (``HANGUPCAUSE``); 0 while it lives
+    hangup_cause: int = 0
+    accountcode: str = ""
+    linkedid: str = ""
+    on_hold: bool = False
+    #: CHANNEL() items kept as plain strings (musicclass, userfield, ...)
+    channel_strings: dict[str, str] = field(default_factory=dict)
+    #: variables set with a leading ``_``/``__``: name → 1 or 2 (inherited by dialled
+    #: channels, ``ast_channel_inherit_variables``)
+    inherit: dict[str, int] = field(default_factory=dict)
+    #: variables set with ``report_events``: listed as ``channelvars`` in the snapshot
+    reported_vars: dict[str, None] = field(default_factory=dict)
 
 
 @dataclass(eq=False, slots=True)
