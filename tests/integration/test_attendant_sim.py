@@ -354,7 +354,9 @@ async def test_the_transferred_party_hanging_up_ends_the_call() -> None:
                 await wait_until(lambda: sim.stats()["bridges"] == 0)
 
 
-async def test_an_engine_error_hangs_up_that_call_only(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_engine_error_hands_that_call_back_to_the_dialplan_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     real = CallMachine.handle
 
     def handle(self: CallMachine, event: object, now: float) -> object:
@@ -364,7 +366,11 @@ async def test_an_engine_error_hangs_up_that_call_only(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(CallMachine, "handle", handle)
     runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
-    async with Simulator() as sim:
+    requests: list[tuple[str, str]] = []
+    dialplan = {"default": {"1000": ("Stasis(channel-aa)", "Wait(30)", "Hangup()")}}
+    async with Simulator(
+        dialplan=dialplan, access_log=lambda r: requests.append((r["method"], r["path"]))
+    ) as sim:
         client = AriClient(config(sim))
         runner.attach(client)
         async with client:
@@ -375,10 +381,15 @@ async def test_an_engine_error_hangs_up_that_call_only(monkeypatch: pytest.Monke
                 await bob.wait_for_playback("sound:press-1")
                 await alice.wait_until_heard("sound:press-2")  # alice's no-input timer runs
                 await alice.press("4")
-                await alice.wait_for_hangup()
+                await wait_until(lambda: alice.channel.app_name == "Wait")
+                # back in the dialplan, told why, and not hung up by us
+                assert sim.model.get_channel_var(alice.channel_id, "IVRKIT_HANDBACK") == "error"
+                assert ("DELETE", f"/ari/channels/{alice.channel_id}") not in requests
+                assert ("POST", f"/ari/channels/{alice.channel_id}/continue") in requests
                 await bob.press("1")
                 await bob.wait_for_playback("sound:you-entered")
                 await bob.hangup()
+                await alice.hangup()
                 await runner.wait_no_calls()
         assert runner.statistics().call_errors == 1
         assert sim.stats()["channels"] == 0

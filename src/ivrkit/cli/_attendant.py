@@ -1,7 +1,8 @@
 """``ivrkit run``, ``ivrkit demo`` and ``ivrkit check``: the menu engine on the command line.
 
 * ``run [MENU.yaml]``: serve the menu (default: the guide's attendant) to a real Asterisk
-  until Ctrl-C, then hand live calls back to the dialplan and exit.
+  until SIGTERM or Ctrl-C, then hand live calls back to the dialplan (or drain them) and
+  exit 0; SIGHUP reloads the menu (cli/_lifecycle.py).
 * ``demo``: the embedded Asterisk, the attendant and a scripted caller in one process,
   on virtual time unless ``--realtime``; prints the call transcript.
 * ``check MENU.yaml``: validate a menu file and print its tree.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import sys
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ivrkit.cli import CliError
+from ivrkit.cli._lifecycle import ServiceControl, StopPolicy, add_stop_options
 from ivrkit.ivr import (
     ATTENDANT_MENU,
     Action,
@@ -191,38 +194,55 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def _serve(tree: MenuTree, handlers: dict[str, Any], config: Any) -> int:
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def _serve(
+    tree: MenuTree,
+    handlers: dict[str, Any],
+    config: Any,
+    policy: StopPolicy | None = None,
+    *,
+    signals: bool = False,
+    menu_file: str | None = None,
+) -> int:
+    """Serve until a stop (signal, or cancellation as in-process Ctrl-C) or the client
+    stops by itself; the stop and reload logic is cli/_lifecycle.py's."""
     from ivrkit.ari import AriClient, AriError
     from ivrkit.ivr.runner import MenuRunner
 
     runner = MenuRunner(tree, handlers=handlers)
     client = AriClient(config)
     runner.attach(client)
+    control = ServiceControl(
+        runner,
+        policy or StopPolicy(),
+        reload=None if menu_file is None else (lambda: load_checked(menu_file)),
+        say=_say,
+    )
     interrupted = False
     try:
         async with client:
             freeze_startup_heap()
-            print(
-                f"ivrkit run: serving {tree.source} as ARI app {config.apps[0]!r} at "
-                f"{config.ari_url}, REST over {client.rest_transport} (Ctrl-C to stop)",
-                file=sys.stderr,
-                flush=True,
-            )
-            try:
-                await client.wait_stopped()
-            except asyncio.CancelledError:
-                # Ctrl-C: a controlled shutdown. Take the cancellation back so that the
-                # client can close cleanly, hand the calls to the dialplan, then re-raise.
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-                interrupted = True
-                released = await runner.release_calls()
-                print(
-                    f"ivrkit run: stopped; {released} call(s) handed back to the dialplan",
-                    file=sys.stderr,
-                    flush=True,
+            with control.signals() if signals else contextlib.nullcontext():
+                _say(
+                    f"ivrkit run: serving {tree.source} as ARI app {config.apps[0]!r} at "
+                    f"{config.ari_url}, REST over {client.rest_transport} (Ctrl-C to stop)"
                 )
+                try:
+                    stop = await control.wait(client.wait_stopped)
+                except asyncio.CancelledError:
+                    # in-process Ctrl-C (asyncio.run cancels its main task): take the
+                    # cancellation back so the client closes cleanly, hand the calls to
+                    # the dialplan, then re-raise
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
+                    interrupted = stop = True
+                    control.request_stop("cancelled")
+                if stop:
+                    await control.stop(client.wait_stopped)
     except AriError as exc:
         raise CliError(f"can't serve ARI app {config.apps[0]!r}", str(exc)) from exc
     if interrupted:
@@ -233,9 +253,12 @@ async def _serve(tree: MenuTree, handlers: dict[str, Any], config: Any) -> int:
 def run(args: argparse.Namespace) -> int:
     tree, handlers = load_checked(args.menu)
     config = connection_config(args, rest_transport=args.rest_transport)
+    policy = StopPolicy(mode=args.on_stop, drain_timeout=args.drain_timeout)
     try:
-        return asyncio.run(_serve(tree, handlers, config))
-    except KeyboardInterrupt:
+        return asyncio.run(
+            _serve(tree, handlers, config, policy, signals=True, menu_file=args.menu)
+        )
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         return 130
 
 
@@ -298,9 +321,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "run",
         help="serve a menu (default: the guide's attendant) to a real Asterisk",
-        description="Serve a menu to an Asterisk over ARI until Ctrl-C. Credentials come "
-        "from ARI_USER/ARI_PASSWORD, ARI_CREDENTIALS_FILE or --credentials-file, never from "
-        "the command line.",
+        description="Serve a menu to an Asterisk over ARI until SIGTERM or Ctrl-C, which "
+        "hand live calls back to the dialplan (or drain them, --on-stop drain); SIGHUP "
+        "reloads the menu file. Credentials come from ARI_USER/ARI_PASSWORD, "
+        "ARI_CREDENTIALS_FILE or --credentials-file, never from the command line. "
+        "See docs/operations.md.",
     )
     p.add_argument("menu", nargs="?", default=str(ATTENDANT_MENU), metavar="MENU.yaml")
     p.add_argument("--url", default="http://localhost:8088", help="default %(default)s")
@@ -314,6 +339,7 @@ def register(sub: Any) -> None:
         "(Asterisk 20.13+/22.3+), or auto (websocket if a probe is answered within 2 s, "
         "else HTTP); default %(default)s",
     )
+    add_stop_options(p)
     p.set_defaults(func=run)
 
     p = sub.add_parser(

@@ -24,7 +24,16 @@ Invariants
   4. Nothing outlives the call: timers and handler/transfer tasks belong to the scope,
      which cancels them when the channel leaves; the runner forgets the call then too.
   5. A failure inside one call (a machine error, a handler that raises) is logged with
-     the channel id and ends or resets *that* call only; other calls never notice.
+     the channel id and ends or resets *that* call only; other calls never notice. A
+     machine error hands the call back to the dialplan rather than hanging it up.
+  6. Nothing goes out for a call after it was handed back (``release``): the hand-back
+     is marked first, and commands the machine still produces (a queued event, a timer
+     that had fired) are dropped, so no request races the channel leaving Stasis.
+  7. A call keeps the menu tree and handlers it started with; ``replace_menu`` (a
+     reload) applies to calls that arrive afterwards.
+
+Hand-backs set the channel variable ``IVRKIT_HANDBACK`` (``stop``, ``drain`` or
+``error``) before ``continue``, so the dialplan can tell why the call came back.
 """
 
 from __future__ import annotations
@@ -89,6 +98,7 @@ from ivrkit.observe import CallInfo, Observer
 logger = logging.getLogger("ivrkit.ivr.runner")
 
 TRANSFER_APP_ARG = "ivrkit-transfer"
+HANDBACK_VARIABLE = "IVRKIT_HANDBACK"
 _CLEANUP_TIMEOUT = 5.0
 _ARI_EVENTS = (
     ChannelDtmfReceived,
@@ -142,6 +152,8 @@ class MenuRunner:
         self._client: AriClient | None = None
         self._idle: asyncio.Event | None = None
         self._calls_total = 0
+        self._refusing = False
+        self.calls_refused = 0
         self.commands_total = 0
         self.command_failures = 0
         self.call_errors = 0
@@ -150,6 +162,26 @@ class MenuRunner:
         """Serve calls of ``client``; call before ``async with client`` opens it."""
         self._client = client
         client.on_call(self._setup)
+
+    def replace_menu(
+        self, tree: MenuTree, handlers: Mapping[str, HandlerFunc] | None = None
+    ) -> None:
+        """Serve ``tree`` to calls that arrive from now on (invariant 7); live calls keep theirs."""
+        self.handlers = dict(resolve_handlers(tree) if handlers is None else handlers)
+        self.tree = tree
+
+    def refuse_new_calls(self) -> None:
+        """Drain: from now on a new call is handed straight back to the dialplan.
+
+        The application stays registered (its live calls still need their events), so a
+        new call does enter Stasis; it is continued at once, before it is answered, with
+        ``IVRKIT_HANDBACK=drain``, and the dialplan routes it on (docs/operations.md).
+        """
+        self._refusing = True
+
+    @property
+    def live_calls(self) -> int:
+        return len(self._calls)
 
     def statistics(self) -> RunnerStatistics:
         return RunnerStatistics(
@@ -172,13 +204,18 @@ class MenuRunner:
     async def release_calls(self) -> int:
         """Hand every live call back to the dialplan (clean shutdown); returns how many."""
         calls = list(self._calls.values())
-        for call in calls:
-            await call.release()
+        if calls:
+            await asyncio.gather(*(call.release() for call in calls))
         return len(calls)
 
     async def _setup(self, scope: CallScope, start: StasisStart) -> None:
         # (a transfer's outgoing leg is adopted by its caller's scope before it is
         # originated, so it never reaches this setup as a call of its own)
+        if self._refusing:
+            self.calls_refused += 1
+            logger.info("call %s: draining, handed straight back to the dialplan", start.channel.id)
+            await _hand_back(scope, "drain")
+            return
         call = _Call(self, scope, start.channel.name)
         if self.observer is not None:
             info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
@@ -210,6 +247,18 @@ def _call_started(start: StasisStart) -> CallStarted:
     )
 
 
+async def _hand_back(scope: CallScope, reason: str) -> None:
+    """Mark why (``IVRKIT_HANDBACK``) and continue the call in the dialplan, quietly.
+
+    Either request failing means the channel is already leaving: nothing to do.
+    """
+    try:
+        await scope.client.channels.set_variable(scope.channel_id, HANDBACK_VARIABLE, reason)
+        await scope.continue_in_dialplan()
+    except AriError as exc:
+        logger.debug("call %s: hand-back (%s) ignored %r", scope.channel_id, reason, exc)
+
+
 def _channel_id(event: object) -> str | None:
     channel = getattr(event, "channel", None)
     return None if channel is None else str(channel.id)
@@ -225,10 +274,12 @@ class _Call:
     __slots__ = (
         "bridge_id",
         "bridged",
+        "handlers",
         "label",
         "machine",
         "peer_id",
         "prefix",
+        "released",
         "runner",
         "scope",
         "tap",
@@ -244,6 +295,8 @@ class _Call:
         self.label = f"{scope.channel_id} ({channel_name})"
         self.tap: CallTap | None = None
         self.machine = CallMachine(runner.tree, scope.channel_id, notes=runner.observer is not None)
+        self.handlers = runner.handlers  # invariant 7: a reload does not change this call
+        self.released = False
         self.prefix = f"{scope.channel_id}-p"
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
@@ -293,7 +346,9 @@ class _Call:
             commands = self.machine.handle(event, now)
         except IvrError as exc:
             self.runner.call_errors += 1
-            logger.exception("call %s: engine error; hanging up", self.label)
+            logger.exception(
+                "call %s: engine error; handing the call back to the dialplan", self.label
+            )
             if tap is not None:
                 tap.error(f"{type(exc).__name__}: {exc}")
             await self._abandon()
@@ -306,6 +361,8 @@ class _Call:
 
     async def execute(self, commands: tuple[Command, ...]) -> None:
         for command in commands:
+            if self.released and not isinstance(command, Log):
+                continue  # invariant 6
             self.runner.commands_total += 1
             reason = await self._carry_out(command)
             if reason is not None:
@@ -392,7 +449,7 @@ class _Call:
     # ---------------------------------------------------------------- handlers
 
     async def _run_handler(self, command: RunHandler) -> None:
-        handler = self.runner.handlers.get(command.name)
+        handler = self.handlers.get(command.name)
         try:
             if handler is None:
                 raise LookupError(f"handler {command.name!r} was not resolved")
@@ -465,33 +522,48 @@ class _Call:
     # ---------------------------------------------------------------- endings
 
     async def _abandon(self) -> None:
-        """The machine failed (invariant 5): stop this call's work and hang it up."""
+        """The machine failed (invariant 5): stop this call's work, hand it back.
+
+        The caller is not hung up: the dialplan decides (``IVRKIT_HANDBACK=error``).
+        """
+        if self.released:
+            return
+        self.released = True
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
-        await self._drop_transfer()
-        await self._quietly(self.scope.hangup_quietly())
+        async with asyncio.timeout(_CLEANUP_TIMEOUT):
+            await self._stop_prompts()
+            await self._drop_transfer()
+            await _hand_back(self.scope, "error")
 
-    async def release(self) -> None:
+    async def _stop_prompts(self) -> None:
+        current = self.machine.current_playback
+        if current is not None:
+            await self._quietly(self.scope.client.stop_playback_quietly(current))
+
+    async def release(self, reason: str = "stop") -> None:
         """Shutdown: stop what plays, cancel timers, continue the call in the dialplan.
 
-        The machine then learns that the call left without its asking (CallerHungUp),
-        which writes the transcript's last line for the call.
+        Marked released first (invariant 6). The machine then learns that the call left
+        without its asking (CallerHungUp), which writes the transcript's last line.
         """
+        if self.released:
+            self.runner._forget(self)
+            return
+        self.released = True
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
         if self.tap is not None:
             self.tap.released()
-        current = self.machine.current_playback
         async with asyncio.timeout(_CLEANUP_TIMEOUT):
-            if current is not None:
-                await self._quietly(self.scope.client.stop_playback_quietly(current))
+            await self._stop_prompts()
             await self._drop_transfer()
-            await self._quietly(self.scope.continue_in_dialplan())
+            await _hand_back(self.scope, reason)
             if self.machine.state is not CallState.DONE:
                 await self.feed(CallerHungUp())
         self.runner._forget(self)
 
 
-__all__ = ["TRANSFER_APP_ARG", "MenuRunner", "RunnerStatistics"]
+__all__ = ["HANDBACK_VARIABLE", "TRANSFER_APP_ARG", "MenuRunner", "RunnerStatistics"]
