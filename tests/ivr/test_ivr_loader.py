@@ -504,7 +504,9 @@ def test_resolve_handlers_imports_and_checks(
         "`async def handler(call, digits)`",
         "h.yaml:7: menus.a.options.2.handler: module `ivr_test_handlers` has no `missing`",
         "h.yaml:8: menus.a.options.3.handler: cannot import `no_such_module_xyz`: "
-        "ModuleNotFoundError(\"No module named 'no_such_module_xyz'\")",
+        f"No module named 'no_such_module_xyz' (looked in the installed packages, then "
+        f"{Path.cwd().resolve()}; put no_such_module_xyz.py or a no_such_module_xyz/ package "
+        "beside the menu file)",
     ]
     good = load_menu(text.split('      - {key: "2"')[0], "h.yaml")
     assert set(resolve_handlers(good)) == {"ivr_test_handlers:good"}

@@ -9,7 +9,6 @@ last one), and there is one spelling per field (snake_case).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from ivrkit.ivr._exceptions import MenuDefinitionError, MenuProblem
+from ivrkit.ivr._handler_path import import_handler_module
 from ivrkit.ivr._menu import (
     TRANSCRIPT_FIELDS,
     Action,
@@ -471,7 +471,9 @@ HandlerFunc = Callable[[Any, str], Any]
 def resolve_handlers(tree: MenuTree) -> dict[str, HandlerFunc]:
     """Import every ``handler:`` of the tree; each must be an ``async def (call, digits)``.
 
-    Done before any call is served, so a typo fails at start-up, not mid-call.
+    Done before any call is served, so a typo fails at start-up, not mid-call. Modules
+    are looked for beside the menu file, then in the cwd, then among the installed
+    packages (``_handler_path``).
     Raises MenuDefinitionError naming the option that refers to a bad handler.
     """
     found: dict[str, HandlerFunc] = {}
@@ -485,7 +487,10 @@ def resolve_handlers(tree: MenuTree) -> dict[str, HandlerFunc]:
             continue
         module_name, _, func_name = name.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            module = import_handler_module(module_name, tree.source)
+        except ModuleNotFoundError as exc:
+            problems.append(problem(field, f"cannot import `{module_name}`: {exc}"))
+            continue
         except Exception as exc:  # any import failure is the menu author's to fix
             problems.append(problem(field, f"cannot import `{module_name}`: {exc!r}"))
             continue
