@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from ivrkit.cli import main
 from ivrkit.ivr import (
     CallMachine,
     CallStarted,
@@ -64,3 +67,15 @@ def test_docs_checkpoint_example_runs() -> None:
     blocks = re.findall(r"```python\n(# docs-checkpoint\n.*?)```", DOC.read_text(), re.S)
     assert len(blocks) == 1
     exec(compile(blocks[0], "docs/menus.md", "exec"), {})
+
+
+def test_docs_limits_example_gives_the_documented_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = DOC.read_text()
+    (menu,) = re.findall(r"```yaml\n# limits-example\n(.*?)```", text, re.S)
+    (expected,) = re.findall(r"```\n(ivrkit failed: [^\n]*\(3 problems\)\n.*?)```", text, re.S)
+    (tmp_path / "menu.yaml").write_text(menu)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "menu.yaml"]) == 2
+    assert capsys.readouterr().err == expected

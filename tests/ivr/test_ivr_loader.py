@@ -75,7 +75,7 @@ def test_every_problem_in_one_pass_with_file_line_and_field() -> None:
         "m.yaml:8: menus.main.barge-in: unknown field `barge-in`, expected one of `greeting`, "
         "`regreeting`, `invalid`, `no_input`, `timeout`, `inter_digit_timeout`, "
         "`max_no_input`, `max_no_match`, `on_limit`, `barge_in`, `type_ahead`, `options`",
-        "m.yaml:9: menus.main.max_no_match: must be 1 or more (or null for no limit)",
+        "m.yaml:9: menus.main.max_no_match: must be from 1 to 100 (or null for no limit), got 0",
         "m.yaml:12: menus.main.options.0.goto: unknown menu `sales`, expected one of `main`, "
         "`other`",
         "m.yaml:13: menus.main.options.1.key: duplicate entry '1' (already used by options.0)",
@@ -106,7 +106,7 @@ def test_the_headline_counts_problems() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("", ["m.yaml: the file is empty; expected a `menus:` mapping"]),
+        ("", ["m.yaml:1: the file is empty; expected a `menus:` mapping"]),
         ("[1, 2]", ["m.yaml:1: expected a mapping with fields `start`, `transcript`, `menus`"]),
         ("start: a\n", ["m.yaml:1: menus: missing field `menus`"]),
         ("menus: {}\n", ["m.yaml:1: menus: at least one menu is required"]),
@@ -237,7 +237,7 @@ def test_the_headline_counts_problems() -> None:
         ),
         (
             "menus: {a: {options: [{key: '1', continue: {priority: 0}}]}}",
-            ["m.yaml:1: menus.a.options.0.continue.priority: must be 1 or more"],
+            ["m.yaml:1: menus.a.options.0.continue.priority: must be from 1 to 2147483647, got 0"],
         ),
         (
             "menus: {a: {options: [{key: '1', continue: {priority: x, where: 1}}]}}",
@@ -260,7 +260,8 @@ def test_the_headline_counts_problems() -> None:
                 "m.yaml:1: menus.a.options.0.transfer.failed.0: media 'x' "
                 "must look like scheme:name "
                 "(e.g. sound:press-1)",
-                "m.yaml:1: menus.a.options.0.transfer.timeout: must be a number of seconds above 0",
+                "m.yaml:1: menus.a.options.0.transfer.timeout: must be a number of seconds above 0 "
+                "and at most 3600, got 0",
             ],
         ),
         (
@@ -289,7 +290,8 @@ def test_the_headline_counts_problems() -> None:
             [
                 "m.yaml:1: menus.a.barge_in: expected true or false, got an integer ('1')",
                 "m.yaml:1: menus.a.max_no_input: expected an integer, got a string ('x')",
-                "m.yaml:1: menus.a.timeout: must be a number of seconds above 0",
+                "m.yaml:1: menus.a.timeout: must be a number of seconds above 0 and at most 3600, "
+                "got 0",
             ],
         ),
         (
@@ -346,7 +348,10 @@ def test_each_problem_is_named_precisely(text: str, expected: list[str]) -> None
             "menus: {a: {options: [{pattern: '[1#]', hangup: true}]}}",
             "m.yaml:1: menus.a.options.0.pattern: unexpected character '#' in [1#]",
         ),
-        ("menus: {a: {options: []}}\n\x07", "m.yaml: not valid YAML: unacceptable character"),
+        (
+            "menus: {a: {options: []}}\n\x07",
+            "m.yaml:2: not valid YAML: unacceptable character #x0007",
+        ),
     ],
 )
 def test_more_shapes_are_refused(text: str, expected: str) -> None:

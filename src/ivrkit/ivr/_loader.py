@@ -10,6 +10,7 @@ last one), and there is one spelling per field (snake_case).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ import yaml
 from ivrkit.ivr._exceptions import MenuDefinitionError, MenuProblem
 from ivrkit.ivr._handler_path import import_handler_module
 from ivrkit.ivr._menu import (
+    MAX_ATTEMPTS,
+    MAX_PRIORITY,
+    MAX_SECONDS,
     TRANSCRIPT_FIELDS,
     Action,
     BackAction,
@@ -37,6 +41,7 @@ from ivrkit.ivr._menu import (
     compile_pattern,
     tree_problems,
 )
+from ivrkit.ivr._yamlsource import compose_menu_yaml, read_menu_text
 
 ATTENDANT_MENU = Path(__file__).with_name("menus") / "channel-aa.yaml"
 """The guide's automated attendant, as a menu file shipped with the package."""
@@ -68,6 +73,17 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _MISSING = object()
 
+MAX_VALUES = 250_000
+"""How many values the walk visits at most. Without aliases a 1 MiB file has fewer; with
+them (``*name`` repeats what ``&name`` marks) a 14 KB file could stand for 27 million."""
+_MAX_NUMBER_CHARS = 32  # longer is out of every range (and int() refuses 4,300 digits)
+
+
+class _TooManyValues(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("too many values")
+        self.node = node
+
 
 class _Reader:
     """Walks one document's nodes, recording problems and the line of every field."""
@@ -78,6 +94,13 @@ class _Reader:
         self.lines: dict[str, int] = {}
         self.option_index: dict[str, list[int]] = {}
         self._constructor = yaml.SafeLoader("")
+        self._visited = 0
+
+    def visit(self, node: yaml.Node) -> None:
+        """Count the values of a collection node toward MAX_VALUES (alias bombs)."""
+        self._visited += len(node.value) if isinstance(node.value, list) else 1
+        if self._visited > MAX_VALUES:
+            raise _TooManyValues(node)
 
     # -------------------------------------------------------------- plumbing
 
@@ -95,6 +118,7 @@ class _Reader:
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, field, f"expected a mapping with fields {_one_of(allowed)}")
             return None
+        self.visit(node)
         out: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
@@ -113,14 +137,33 @@ class _Reader:
                 self.lines[where] = value_node.start_mark.line + 1
         return out
 
-    def scalar(self, node: yaml.Node) -> Any:
-        return self._constructor.construct_object(node, deep=True)
+    def scalar(self, node: yaml.Node, field: str) -> Any:
+        """The Python value of a scalar node, or _MISSING (a problem) if its tag refuses
+        its text: ``!!int ten``, ``!!float ""``, ``!!bool maybe``, 5,000 digits."""
+        if node.tag in (_INT, _FLOAT) and len(node.value) > _MAX_NUMBER_CHARS:
+            self.problem(node, field, f"{_number_text(node.value)} is out of range{_range(field)}")
+            return _MISSING
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (ValueError, ArithmeticError, LookupError, yaml.YAMLError):
+            what = {_INT: "an integer", _FLOAT: "a number", _BOOL: "true or false"}
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(
+                node,
+                field,
+                f"{_short(node.value)!r} is tagged {tag} but is not "
+                f"{what.get(node.tag, 'a valid ' + tag)}",
+            )
+            return _MISSING
 
     def string(self, node: yaml.Node, field: str, *, nullable: bool = False) -> str | None:
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR:
-                value = self.scalar(node)
+                value = self.scalar(node, field)
                 assert isinstance(value, str)
+                if why := _text_problem(value):
+                    self.problem(node, field, why)
+                    return None
                 if value:
                     return value
                 self.problem(node, field, "must not be empty")
@@ -134,13 +177,16 @@ class _Reader:
 
     def number(self, node: yaml.Node, field: str) -> float | None:
         if isinstance(node, yaml.ScalarNode) and node.tag in (_INT, _FLOAT):
-            return float(self.scalar(node))
+            value = self.scalar(node, field)
+            return None if value is _MISSING else float(value)
         self.problem(node, field, f"expected a number of seconds, got {_kind(node)}")
         return None
 
     def integer(self, node: yaml.Node, field: str) -> int | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
-            value = self.scalar(node)
+            value = self.scalar(node, field)
+            if value is _MISSING:
+                return None
             assert isinstance(value, int)
             return value
         self.problem(node, field, f"expected an integer, got {_kind(node)}")
@@ -154,7 +200,8 @@ class _Reader:
 
     def boolean(self, node: yaml.Node, field: str) -> bool | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
-            return bool(self.scalar(node))
+            value = self.scalar(node, field)
+            return None if value is _MISSING else bool(value)
         self.problem(node, field, f"expected true or false, got {_kind(node)}")
         return None
 
@@ -166,6 +213,7 @@ class _Reader:
         if not isinstance(node, yaml.SequenceNode):
             self.problem(node, field, f"expected a list of media URIs, got {_kind(node)}")
             return None
+        self.visit(node)
         items = [self.string(item, f"{field}.{i}") for i, item in enumerate(node.value)]
         for i, item in enumerate(node.value):
             self.lines[f"{field}.{i}"] = item.start_mark.line + 1
@@ -185,7 +233,7 @@ class _Reader:
                 MenuProblem(
                     field="",
                     message="the file is empty; expected a `menus:` mapping",
-                    line=None,
+                    line=1,
                     source=self.source,
                 )
             )
@@ -200,7 +248,10 @@ class _Reader:
             if isinstance(menus_node, yaml.MappingNode) and not menus_node.value:
                 self.problem(menus_node, "menus", "at least one menu is required")
             entries = self.mapping(menus_node, "menus", _AnyName()) or {}
+            bad = self.bad_names(menus_node)
             for name, node in entries.items():
+                if name in bad:
+                    continue
                 names.append(name)
                 menu = self.menu(node, f"menus.{name}", name)
                 if menu is not None:
@@ -210,6 +261,17 @@ class _Reader:
         if "transcript" in fields:
             transcript = self.transcript(fields["transcript"]) or transcript
         return menus, start or (names[0] if names else ""), transcript, names
+
+    def bad_names(self, menus_node: yaml.Node) -> set[str]:
+        """Menu names that cannot be used, each a problem on the line of its key."""
+        bad: set[str] = set()
+        if isinstance(menus_node, yaml.MappingNode):
+            for key_node, _ in menus_node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if isinstance(name, str) and (why := _name_problem(name)):
+                    self.problem(key_node, "menus", why)
+                    bad.add(name)
+        return bad
 
     def transcript(self, node: yaml.Node) -> Transcript | None:
         fields = self.mapping(node, "transcript", TRANSCRIPT_FIELDS)
@@ -254,6 +316,7 @@ class _Reader:
                     f"expected a list of options, got {_kind(opts_node)}",
                 )
             else:
+                self.visit(opts_node)
                 for i, item in enumerate(opts_node.value):
                     option = self.option(item, f"{field}.options.{i}")
                     if option is not None:
@@ -283,8 +346,13 @@ class _Reader:
         return Option(kind=kind, value=value, action=action)
 
     def match_value(self, node: yaml.Node, field: str, kind: MatchKind) -> str | None:
-        if kind == "key" and isinstance(node, yaml.ScalarNode) and node.tag == _INT:
-            number = self.scalar(node)
+        if (
+            kind == "key"
+            and isinstance(node, yaml.ScalarNode)
+            and node.tag == _INT
+            and len(node.value) == 1
+        ):
+            number = self.scalar(node, field)
             if isinstance(number, int) and 0 <= number <= 9 and node.value == str(number):
                 return str(number)
         if not (isinstance(node, yaml.ScalarNode) and node.tag == _STR):
@@ -341,8 +409,12 @@ class _Reader:
         return self.transfer_action(value, where)
 
     def continue_action(self, node: yaml.Node, field: str) -> ContinueAction | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL and self.scalar(node):
-            return ContinueAction()
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
+            value = self.scalar(node, field)
+            if value is _MISSING:
+                return None
+            if value:
+                return ContinueAction()
         fields = self.mapping(node, field, _CONTINUE_FIELDS)
         if fields is None:
             return None
@@ -399,6 +471,58 @@ class _AnyName(tuple[str, ...]):
         return isinstance(key, str) and key != ""
 
 
+def _short(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters, so one bad value cannot flood a message."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _number_text(text: str) -> str:
+    digits = sum(c.isdigit() for c in text)
+    return f"a number of {digits} digits ({text[:12]}…)"
+
+
+def _range(field: str) -> str:
+    """The allowed range of a numeric field, for out-of-range messages."""
+    name = field.rpartition(".")[2]
+    if name in ("timeout", "inter_digit_timeout"):
+        return f"; expected seconds above 0 and at most {MAX_SECONDS:g}"
+    if name in ("max_no_input", "max_no_match"):
+        return f"; expected 1 to {MAX_ATTEMPTS} (or null for no limit)"
+    if name == "priority":
+        return f"; expected 1 to {MAX_PRIORITY}"
+    return ""
+
+
+def _text_problem(text: str) -> str | None:
+    """Why a string from the file cannot be used as text, or None.
+
+    YAML's ``"\\ud800"`` escape makes a lone surrogate, which is not a character: it
+    cannot be written to a terminal, a log or a REST request. Control characters (other
+    than tab) have no place in a media URI, a name or a one-line transcript template.
+    """
+    bad = _BAD_TEXT.search(text)
+    if bad is None:
+        return None
+    char, i = bad.group(), bad.start()
+    if "\ud800" <= char <= "\udfff":
+        return (
+            f"{_short(text)!r} holds a lone surrogate {char!r} at offset {i}, "
+            "which is not a Unicode character"
+        )
+    return f"{_short(text)!r} holds the control character {char!r} at offset {i}"
+
+
+_BAD_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a menu name, or None: problems name fields as dotted paths
+    (``menus.main.options.0``), so a name holding a dot would name the wrong field."""
+    if "." in name:
+        return f"a menu name must not contain `.`: {_short(name)!r}"
+    return _text_problem(name)
+
+
 def _or_missing(value: object) -> object:
     return _MISSING if value is None else value
 
@@ -418,24 +542,27 @@ def _kind(node: yaml.Node) -> str:
         _FLOAT: "a number",
         _BOOL: "a boolean",
         _NULL: "null",
-    }.get(node.tag, f"a value tagged {node.tag}") + f" ({node.value!r})" * (node.tag != _NULL)
+    }.get(node.tag, f"a value tagged {node.tag}") + f" ({_short(node.value)!r})" * (
+        node.tag != _NULL
+    )
 
 
 def load_menu(text: str, source: str = "<string>") -> MenuTree:
-    """Parse and validate menu YAML. Raises MenuDefinitionError listing every problem."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = None if mark is None else mark.line + 1
-        message = f"not valid YAML: {exc.problem}" + (f" ({exc.context})" if exc.context else "")
-        raise MenuDefinitionError(source, [MenuProblem("", message, line, source)]) from exc
-    except yaml.YAMLError as exc:
-        raise MenuDefinitionError(
-            source, [MenuProblem("", f"not valid YAML: {exc}", None, source)]
-        ) from exc
+    """Parse and validate menu YAML. Raises MenuDefinitionError listing every problem.
+
+    Input beyond the limits (docs/menus.md "Limits") is one problem with its line.
+    """
+    root = compose_menu_yaml(text, source)
     reader = _Reader(source)
-    menus, start, transcript, names = reader.tree(root)
+    try:
+        menus, start, transcript, names = reader.tree(root)
+    except _TooManyValues as exc:
+        message = (
+            f"the file stands for more than {MAX_VALUES:,} values (aliases such as `*x` "
+            "repeat what they point at); write the menus out or use fewer aliases"
+        )
+        line = exc.node.start_mark.line + 1
+        raise MenuDefinitionError(source, [MenuProblem("", message, line, source)]) from None
     for tree_field, message in tree_problems(menus, start, transcript, names):
         if tree_field == "menus":
             continue  # "no menus": the reader has already said why, with the line
@@ -454,15 +581,7 @@ def load_menu(text: str, source: str = "<string>") -> MenuTree:
 
 def load_menu_file(path: str | Path) -> MenuTree:
     """Read and validate a menu file. Raises MenuDefinitionError (also for unreadable files)."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise MenuDefinitionError(
-            source, [MenuProblem("", f"failed to read: {reason}", None, source)]
-        ) from exc
-    return load_menu(text, source)
+    return load_menu(read_menu_text(path), str(path))
 
 
 HandlerFunc = Callable[[Any, str], Any]
@@ -520,7 +639,13 @@ def _handler_refs(tree: MenuTree) -> Iterator[tuple[str, str]]:
 def _file_field(field: str, option_index: Mapping[str, list[int]]) -> str:
     """Rename ``menus.M.options.N`` from the index among kept options to the file's index."""
     parts = field.split(".")
-    if len(parts) >= 4 and parts[0] == "menus" and parts[2] == "options" and parts[3].isdigit():
+    if (
+        len(parts) >= 4
+        and parts[0] == "menus"
+        and parts[2] == "options"
+        and parts[3].isdigit()
+        and parts[1] in option_index  # menu names hold no dot (the reader refuses them)
+    ):
         # every parsed menu has its index, and tree_problems names only kept options
         parts[3] = str(option_index[parts[1]][int(parts[3])])
     return ".".join(parts)

@@ -7,13 +7,14 @@ run ``tree_problems`` so the same rules hold either way.
 
 from __future__ import annotations
 
-import string
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 from ivrkit.ivr._exceptions import MenuDefinitionError, MenuProblem
+from ivrkit.ivr._template import template_problem as _template_problem
 
 # Media URI schemes ARI plays (channels.json play: "media" — sound:, recording:, number:,
 # digits:, characters:, tone:).
@@ -21,6 +22,15 @@ MEDIA_SCHEMES = ("characters", "digits", "number", "recording", "sound", "tone")
 DIGITS_PLACEHOLDER = "{digits}"
 KEY_CHARS = "0123456789*#ABCD"
 _DIGIT_CLASSES = {"X": "0123456789", "Z": "123456789", "N": "23456789"}
+
+# The ranges numbers must fall in (docs/menus.md "Limits"). A timer of .inf never fires and
+# one of 1e300 s is the same bug, so both are refused with the range, not accepted.
+MAX_SECONDS = 3600.0
+"""Largest ``timeout``, ``inter_digit_timeout`` and transfer ``timeout``: one hour."""
+MAX_ATTEMPTS = 100
+"""Largest ``max_no_input`` / ``max_no_match``."""
+MAX_PRIORITY = 2**31 - 1
+"""Largest ``continue.priority``: Asterisk keeps dialplan priorities in a C int."""
 
 
 # ---------------------------------------------------------------- actions
@@ -286,16 +296,22 @@ def media_problem(media: str) -> str | None:
 
 def template_problem(template: str) -> str | None:
     """Why a transcript template is unusable, or None."""
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as exc:
-        return f"bad template {template!r}: {exc}"
-    unknown = sorted(names - TRANSCRIPT_PLACEHOLDERS)
-    if unknown:
-        return f"unknown placeholder {{{unknown[0]}}} in {template!r}, expected " + " or ".join(
-            f"{{{p}}}" for p in sorted(TRANSCRIPT_PLACEHOLDERS)
-        )
-    return None
+    return _template_problem(template, TRANSCRIPT_PLACEHOLDERS)
+
+
+def seconds_problem(value: float) -> str | None:
+    """Why ``value`` is not a usable number of seconds, or None."""
+    if math.isfinite(value) and 0 < value <= MAX_SECONDS:
+        return None
+    return f"must be a number of seconds above 0 and at most {MAX_SECONDS:g}, got {value:g}"
+
+
+def count_problem(value: int, low: int, high: int, extra: str = "") -> str | None:
+    """Why ``value`` is outside ``low..high``, or None."""
+    if low <= value <= high:
+        return None
+    shown = value if len(str(value)) <= 20 else f"a number of {len(str(value))} digits"
+    return f"must be from {low} to {high}{extra}, got {shown}"
 
 
 def tree_problems(
@@ -309,7 +325,8 @@ def tree_problems(
     ``names`` are the menu names that exist (default: ``menus``); the loader passes every
     declared name so that a menu with its own errors is not also reported as unknown.
     """
-    known = tuple(menus) if names is None else tuple(names)
+    # a dict keeps the file's order for messages and answers `in` at once (100k menus)
+    known = dict.fromkeys(menus if names is None else names)
     problems: list[tuple[str, str]] = []
     if not known:
         problems.append(("menus", "at least one menu is required"))
@@ -334,12 +351,14 @@ def tree_problems(
                 if why := media_problem(media):
                     problems.append((f"{base}.{fname}.{i}", why))
         for fname in ("timeout", "inter_digit_timeout"):
-            if not getattr(menu, fname) > 0:
-                problems.append((f"{base}.{fname}", "must be a number of seconds above 0"))
+            if why := seconds_problem(getattr(menu, fname)):
+                problems.append((f"{base}.{fname}", why))
         for fname in ("max_no_input", "max_no_match"):
             limit = getattr(menu, fname)
-            if limit is not None and limit < 1:
-                problems.append((f"{base}.{fname}", "must be 1 or more (or null for no limit)"))
+            if limit is not None and (
+                why := count_problem(limit, 1, MAX_ATTEMPTS, " (or null for no limit)")
+            ):
+                problems.append((f"{base}.{fname}", why))
         problems.extend(_action_problems(known, menu.on_limit, f"{base}.on_limit"))
         seen: dict[tuple[str, str], int] = {}
         for i, option in enumerate(menu.options):
@@ -358,7 +377,7 @@ def tree_problems(
     return problems
 
 
-def _action_problems(known: tuple[str, ...], action: Action, where: str) -> list[tuple[str, str]]:
+def _action_problems(known: Collection[str], action: Action, where: str) -> list[tuple[str, str]]:
     if isinstance(action, GotoAction) and action.menu not in known:
         return [(f"{where}.goto", _unknown_menu(action.menu, known))]
     if isinstance(action, PlayAction):
@@ -381,8 +400,8 @@ def _action_problems(known: tuple[str, ...], action: Action, where: str) -> list
                     "TECH/resource (e.g. PJSIP/{digits})",
                 )
             )
-        if not action.timeout > 0:
-            out.append((f"{where}.transfer.timeout", "must be a number of seconds above 0"))
+        if why := seconds_problem(action.timeout):
+            out.append((f"{where}.transfer.timeout", why))
         return out
     if isinstance(action, HandlerAction):
         module, sep, func = action.name.partition(":")
@@ -398,10 +417,20 @@ def _action_problems(known: tuple[str, ...], action: Action, where: str) -> list
                     f"handler {action.name!r} must look like package.module:function",
                 )
             ]
-    if isinstance(action, ContinueAction) and action.priority is not None and action.priority < 1:
-        return [(f"{where}.continue.priority", "must be 1 or more")]
+    if (
+        isinstance(action, ContinueAction)
+        and action.priority is not None
+        and (why := count_problem(action.priority, 1, MAX_PRIORITY))
+    ):
+        return [(f"{where}.continue.priority", why)]
     return []
 
 
-def _unknown_menu(name: str, known: tuple[str, ...]) -> str:
-    return f"unknown menu `{name}`, expected one of {', '.join(f'`{m}`' for m in known)}"
+def _unknown_menu(name: str, known: Collection[str]) -> str:
+    # at most _NAMES_SHOWN names: one message per bad goto must not list 100k menus each
+    shown = [f"`{m}`" for _, m in zip(range(_NAMES_SHOWN), known, strict=False)]
+    more = f" and {len(known) - len(shown)} more" if len(known) > len(shown) else ""
+    return f"unknown menu `{name}`, expected one of {', '.join(shown)}{more}"
+
+
+_NAMES_SHOWN = 10
