@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NODE_DIR   := tests/interop
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install node demo test bench lint clean
+.PHONY: install node redis demo test bench lint clean
 
 install: $(STAMP)
 
@@ -25,10 +25,20 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The cluster tests start their own redis-server (a free port, a temp dir); Debian's
+# package provides the binary. The version is pinned; if Debian has moved on, the
+# current one is installed and the tests print the version they ran against.
+REDIS_DEB := 5:7.0.15-1~deb12u7
+
+redis:
+	@command -v redis-server >/dev/null || { apt-get install -y -q redis-server=$(REDIS_DEB) >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; }; } \
+		|| { echo "the cluster tests need redis-server: apt-get install redis-server" >&2; exit 1; }
+
 demo: install
 	$(BIN)/ivrkit demo
 
-test: install node
+test: install node redis
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory lint
 

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ivrkit.testing import RedisServer
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server of its own (free port, temp dir), stopped after the test."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    with RedisServer(directory) as server:
+        yield server
 
 
 def pytest_configure(config: pytest.Config) -> None:

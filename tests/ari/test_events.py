@@ -80,3 +80,29 @@ def test_unknown_type_and_fields_pass_through() -> None:
 
 def test_malformed_known_event_becomes_unknown() -> None:
     assert isinstance(decode_event({"type": "StasisStart"}), UnknownEvent)
+
+
+def test_broadcast_and_claimed_decode_with_the_fields_of_the_swagger() -> None:
+    from ivrkit.ari import CallBroadcast, CallClaimed
+
+    channel = {"id": "1700.1", "name": "PJSIP/alice-1", "state": "Ring"}
+    offer = decode_event(
+        {
+            "type": "CallBroadcast",
+            "application": "ivr-w1",
+            "asterisk_id": "02:fc:00:00:00:02",
+            "channel": channel,
+            "caller": "6001",
+            "called": "1000",
+        }
+    )
+    assert isinstance(offer, CallBroadcast)
+    assert (offer.channel.id, offer.caller, offer.called) == ("1700.1", "6001", "1000")
+    assert offer.raw["asterisk_id"] == "02:fc:00:00:00:02"
+    won = decode_event({"type": "CallClaimed", "channel": channel, "winner_app": "ivr-w2"})
+    assert isinstance(won, CallClaimed)
+    assert won.winner_app == "ivr-w2"
+    # caller/called are optional in the model ("s?" in Asterisk's json pack)
+    bare = decode_event({"type": "CallBroadcast", "channel": channel})
+    assert isinstance(bare, CallBroadcast)
+    assert bare.caller == ""

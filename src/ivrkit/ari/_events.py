@@ -49,6 +49,27 @@ class StasisEnd(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallBroadcast(Event):
+    """A ``StasisBroadcast()`` offers ``channel`` to every app matching its filter.
+
+    Claim it with ``client.events.claim(channel.id, app)``: the first claim wins (204),
+    later ones get 409, and the channel enters Stasis with the winner (Asterisk 20.20+).
+    """
+
+    channel: Channel
+    caller: str = ""
+    called: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallClaimed(Event):
+    """``winner_app`` claimed a broadcast channel (sent only with ``notify_claimed``)."""
+
+    channel: Channel
+    winner_app: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelDtmfReceived(Event):
     channel: Channel
     digit: str
@@ -273,7 +294,24 @@ def _bridge_only(cls: type[BridgeCreated] | type[BridgeDestroyed]) -> Callable[.
     return decode
 
 
+def _broadcast(d: Mapping[str, Any]) -> Event:
+    return CallBroadcast(
+        channel=Channel.from_json(d["channel"]),
+        caller=str(d.get("caller") or ""),
+        called=str(d.get("called") or ""),
+        **_base(d),
+    )
+
+
+def _claimed(d: Mapping[str, Any]) -> Event:
+    return CallClaimed(
+        channel=Channel.from_json(d["channel"]), winner_app=str(d["winner_app"]), **_base(d)
+    )
+
+
 _DECODERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
+    "CallBroadcast": _broadcast,
+    "CallClaimed": _claimed,
     "StasisStart": _stasis_start,
     "StasisEnd": _channel_only(StasisEnd),
     "ChannelDtmfReceived": _dtmf,

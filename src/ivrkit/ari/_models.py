@@ -205,9 +205,13 @@ class AsteriskInfo:
     """``GET /asterisk/info``; the sections are kept as JSON (``build``, ``system``...)."""
 
     version: str = ""
+    # the Asterisk's identity (a MAC address by default): events carry it as asterisk_id
+    entity_id: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AsteriskInfo:
         system = data.get("system") or {}
-        return cls(version=system.get("version", ""), raw=data)
+        return cls(
+            version=system.get("version", ""), entity_id=system.get("entity_id", ""), raw=data
+        )

@@ -184,6 +184,15 @@ class Channels(_Namespace):
             {"lang": lang, "offsetms": offsetms, "skipms": skipms},
         )
 
+    async def move(self, channel_id: str, app: str, *, app_args: str | None = None) -> None:
+        """Move a channel that is in Stasis to application ``app`` (its StasisStart goes
+        there); 409 when the channel is in no Stasis application."""
+        await self._c.request(
+            "POST",
+            f"/channels/{_q(channel_id)}/move",
+            params={"app": app, "appArgs": app_args},
+        )
+
     async def send_dtmf(
         self,
         channel_id: str,
@@ -293,6 +302,21 @@ class Applications(_Namespace):
         )
 
 
+class Events(_Namespace):
+    """``/events``: claiming broadcast calls (Asterisk 20.20+, 22.10+, 23.4+)."""
+
+    async def claim(self, channel_id: str, application: str) -> None:
+        """Claim a ``CallBroadcast`` channel for ``application``.
+
+        204 on success; :class:`Conflict` (409) when another application won it first,
+        which is normal when several workers compete; :class:`NotFound` (404) when the
+        channel is gone or no longer being broadcast (its timeout passed).
+        """
+        await self._c.request(
+            "POST", "/events/claim", params={"channelId": channel_id, "application": application}
+        )
+
+
 class AsteriskNamespace(_Namespace):
     """``/asterisk``: information about the server."""
 
@@ -329,6 +353,7 @@ class AriRest:
         self.applications = Applications(self)
         self.asterisk = AsteriskNamespace(self)
         self.sounds = Sounds(self)
+        self.events = Events(self)
 
     def new_id(self, kind: str) -> str:
         """A fresh id such as ``pb-1a2b3c4d-17``: unique per client, chosen before use."""

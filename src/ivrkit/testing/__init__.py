@@ -4,11 +4,13 @@
 has nothing else to do, so a 10 s IVR timeout runs in microseconds while real sockets on
 127.0.0.1 keep working. ``run_virtual(coro)`` runs a coroutine on such a loop.
 The pytest plugin ``ivrkit.testing.pytest_plugin`` runs ``async def`` tests on it.
+``RedisServer`` runs a real redis-server on a free port in a temp dir (cluster tests).
 """
 
+from ivrkit.testing._redis import RedisServer
 from ivrkit.testing._vtime import VirtualTimeEventLoop, run_virtual
 
-__all__ = ["VirtualTimeEventLoop", "run_virtual"]
+__all__ = ["RedisServer", "VirtualTimeEventLoop", "run_virtual"]
 
 for _name in __all__:
     globals()[_name].__module__ = "ivrkit.testing"

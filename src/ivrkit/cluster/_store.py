@@ -1,0 +1,370 @@
+"""ClusterStore: owner leases and batched checkpoints in Redis, for every call we serve.
+
+Theory of operation
+-------------------
+A worker incarnation (``owner`` = ``<worker>/<random>``: a restarted worker is a new
+owner) keeps a heartbeat key alive for ``lease_ttl``. Each call it serves is a hash in
+Redis holding its owner, a fencing token and the engine's latest checkpoint. The
+runner reports changes with ``changed(call, snapshot)``; nothing is written then: one
+background task wakes, waits ``flush_interval`` so that a burst of changes (a key, a
+stop, the next prompt) becomes one write, and sends every dirty call's *latest*
+checkpoint plus the heartbeat in one pipeline. So every state change is covered (the
+state written is always the newest) for the cost of one round trip per batch, not per
+event. The runner never waits on Redis.
+
+Invariants:
+1. Writes are fenced: each carries the token the call was given; a refused write means
+   another worker took the call over, and the call is reported *lost* (``on_lost``):
+   the runner drops it without a single request (split brain: one wins, one backs off).
+2. Redis being away never touches a call: changes stay dirty and are written when it
+   is back (a missing key is re-created by its live owner); a call that arrives while
+   Redis is away is served at once and registered later.
+3. A dead owner's calls (heartbeat gone) are taken over by exactly one survivor, by an
+   atomic script, and handed to ``on_orphan``; after Redis comes back the scan waits
+   one TTL, so that live workers can renew their heartbeats first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from ivrkit.cluster import _scripts
+
+logger = logging.getLogger("ivrkit.cluster")
+
+Snapshot = Callable[[], Mapping[str, Any]]
+LostHandler = Callable[[str], Awaitable[None]]
+OrphanHandler = Callable[[str, str, Mapping[str, Any] | None], Awaitable[None]]
+
+_REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+
+class ClusterError(Exception):
+    """Cluster mode cannot start (bad URL, Redis unreachable at startup)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What to do with a call that entered Stasis in our application."""
+
+    action: Literal["start", "resume", "skip"]
+    checkpoint: Mapping[str, Any] | None = None
+    owner: str = ""  # for "skip": who owns it
+
+
+@dataclass(slots=True)
+class _Entry:
+    view: AsteriskCalls
+    channel_id: str
+    token: str = ""  # "" until Redis has registered the call
+    snapshot: Snapshot | None = None
+    written: str = ""  # the JSON last written, so an unchanged state is not resent
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class StoreStatistics:
+    flushes: int = 0
+    writes: int = 0
+    lost: int = 0
+    taken_over: int = 0
+    redis_errors: int = 0
+    live: int = 0
+    pending: int = field(default=0)
+
+
+def _decode_cp(raw: Any) -> Mapping[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class ClusterStore:
+    """One worker incarnation's view of the cluster; ``async with ClusterStore(...)``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        worker: str,
+        name: str = "ivrkit",
+        lease_ttl: float = 3.0,
+        flush_interval: float = 0.02,
+        key_ttl: int = 3600,
+        password: str | None = None,
+        takeover: bool = True,
+    ) -> None:
+        if "@" in url.partition("://")[2].partition("/")[0]:
+            raise ClusterError(
+                f"--cluster {url.split('@')[-1]!r}: put no credentials in the Redis URL; "
+                "set IVRKIT_REDIS_PASSWORD instead"
+            )
+        self.url = url
+        self.worker = worker
+        self.owner = f"{worker}/{os.urandom(3).hex()}"
+        self.prefix = f"ivrkit:{name}:"
+        self.lease_ttl = lease_ttl
+        self.flush_interval = flush_interval
+        self.key_ttl = key_ttl
+        self.takeover = takeover
+        self.on_orphan: OrphanHandler | None = None
+        self.stats = StoreStatistics()
+        self._redis = Redis.from_url(
+            url,
+            password=password,
+            socket_timeout=max(0.2, lease_ttl / 3),
+            socket_connect_timeout=max(0.2, lease_ttl / 3),
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )
+        self._open = self._redis.register_script(_scripts.OPEN)
+        self._save = self._redis.register_script(_scripts.SAVE)
+        self._finish = self._redis.register_script(_scripts.FINISH)
+        self._takeover = self._redis.register_script(_scripts.TAKEOVER)
+        self._heartbeat = self._redis.register_script(_scripts.HEARTBEAT)
+        self._orphans = self._redis.register_script(_scripts.ORPHANS)
+        self._entries: dict[str, _Entry] = {}
+        self._finished: dict[str, str] = {}  # call -> token, to delete at the next flush
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._healthy = False
+        self._scan_after = 0.0
+        self._closing = False
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and announce ourselves; raise ClusterError if Redis is unreachable."""
+        try:
+            await self._heartbeat(args=[self.prefix, self.owner, int(self.lease_ttl * 1000)])
+        except (*_REDIS_ERRORS, redis_errors.RedisError) as exc:
+            await self._redis.aclose()
+            raise ClusterError(f"cannot reach Redis at {self.url}: {exc}") from exc
+        self._healthy = True
+        self._scan_after = asyncio.get_running_loop().time() + self.lease_ttl
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ivrkit-cluster")
+        logger.info("cluster: joined %s as %s", self.url, self.owner)
+
+    async def aclose(self) -> None:
+        """Flush what is pending (best effort), stop, drop our heartbeat."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            with contextlib.suppress(*_REDIS_ERRORS, redis_errors.RedisError):
+                await self._flush()
+        await self._redis.aclose()
+
+    async def __aenter__(self) -> ClusterStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def healthy(self) -> bool:
+        """False while Redis is unreachable (calls go on; writes wait)."""
+        return self._healthy
+
+    def calls(self, asterisk_id: str, on_lost: LostHandler | None = None) -> AsteriskCalls:
+        """The calls of one Asterisk (what the runner of that connection talks to)."""
+        return AsteriskCalls(self, asterisk_id, on_lost)
+
+    def statistics(self) -> StoreStatistics:
+        self.stats.live = len(self._entries)
+        self.stats.pending = sum(1 for e in self._entries.values() if e.dirty) + len(self._finished)
+        return self.stats
+
+    # -- per call (through AsteriskCalls) -------------------------------------------
+
+    async def _open_call(self, view: AsteriskCalls, channel_id: str) -> Opening:
+        call = f"{view.asterisk_id}/{channel_id}"
+        entry = _Entry(view, channel_id)
+        self._finished.pop(call, None)
+        try:
+            status, token, cp = await self._open(args=[self.prefix, call, self.owner, self.key_ttl])
+        except (*_REDIS_ERRORS, redis_errors.RedisError) as exc:
+            # invariant 2: serve it now, register it when Redis is back
+            self._unhealthy(exc)
+            entry.dirty = True
+            self._entries[call] = entry
+            return Opening("start")
+        if status == "foreign":
+            logger.warning(
+                "cluster: call %s is owned by live worker %s; not touching it", call, token
+            )
+            return Opening("skip", owner=str(token))
+        entry.token = str(token)
+        self._entries[call] = entry
+        checkpoint = _decode_cp(cp)
+        if status in ("ours", "taken") and checkpoint is not None:
+            return Opening("resume", checkpoint)
+        return Opening("start")
+
+    def _changed(self, view: AsteriskCalls, channel_id: str, snapshot: Snapshot) -> None:
+        entry = self._entries.get(f"{view.asterisk_id}/{channel_id}")
+        if entry is None:
+            return
+        entry.snapshot = snapshot
+        if not entry.dirty:
+            entry.dirty = True
+            self._wake.set()
+
+    def _closed(self, view: AsteriskCalls, channel_id: str) -> None:
+        call = f"{view.asterisk_id}/{channel_id}"
+        entry = self._entries.pop(call, None)
+        if entry is not None:
+            self._finished[call] = entry.token
+            self._wake.set()
+
+    # -- the background task ---------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        beat = self.lease_ttl / 3
+        backoff = 0.05
+        last_beat = loop.time()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, last_beat + beat - loop.time())):
+                    await self._wake.wait()
+            if self._wake.is_set():
+                await asyncio.sleep(self.flush_interval)  # gather the burst
+            self._wake.clear()
+            try:
+                await self._flush()
+                last_beat = loop.time()
+                if not self._healthy:
+                    logger.warning("cluster: Redis is back; writing what was pending")
+                    self._healthy = True
+                    self._scan_after = loop.time() + self.lease_ttl
+                backoff = 0.05
+                if self.takeover and loop.time() >= self._scan_after:
+                    self._scan_after = loop.time() + self.lease_ttl / 2
+                    await self._scan()
+            except (*_REDIS_ERRORS, redis_errors.RedisError) as exc:
+                self._unhealthy(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(1.0, backoff * 2)
+                self._wake.set()  # retry the pending writes
+
+    def _unhealthy(self, exc: BaseException) -> None:
+        self.stats.redis_errors += 1
+        if self._healthy:
+            logger.warning("cluster: Redis unreachable (%s); calls go on, writes wait", exc)
+        self._healthy = False
+
+    async def _flush(self) -> None:
+        """One pipeline: heartbeat, every dirty call's latest checkpoint, every finish."""
+        dirty: list[tuple[str, _Entry, str]] = []
+        for call, entry in self._entries.items():
+            if not entry.dirty:
+                continue
+            payload = entry.written
+            if entry.snapshot is not None:
+                try:
+                    payload = json.dumps(entry.snapshot(), separators=(",", ":"))
+                except Exception:  # e.g. the machine is in ERROR: keep the last good one
+                    logger.debug("cluster: no checkpoint for %s", call, exc_info=True)
+            if payload == entry.written and entry.token:
+                entry.dirty = False
+                continue
+            dirty.append((call, entry, payload))
+        finished = list(self._finished.items())
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._heartbeat(
+                args=[self.prefix, self.owner, int(self.lease_ttl * 1000)], client=pipe
+            )
+            for call, entry, payload in dirty:
+                await self._save(
+                    args=[self.prefix, call, self.owner, entry.token, payload, self.key_ttl],
+                    client=pipe,
+                )
+            for call, token in finished:
+                await self._finish(args=[self.prefix, call, self.owner, token], client=pipe)
+            results = await pipe.execute()
+        self.stats.flushes += 1
+        self.stats.writes += len(dirty)
+        for (call, token), _ in zip(finished, results[1 + len(dirty) :], strict=True):
+            if self._finished.get(call) == token:
+                del self._finished[call]
+        lost: list[_Entry] = []
+        for (call, entry, payload), result in zip(dirty, results[1 : 1 + len(dirty)], strict=True):
+            if result is None:
+                if self._entries.get(call) is entry:
+                    del self._entries[call]
+                    lost.append(entry)
+                continue
+            entry.token = str(result)
+            entry.written = payload
+            entry.dirty = False
+        for entry in lost:
+            self.stats.lost += 1
+            logger.warning(
+                "cluster: lost call %s/%s to another worker; backing off",
+                entry.view.asterisk_id,
+                entry.channel_id,
+            )
+            if entry.view.on_lost is not None:
+                try:
+                    await entry.view.on_lost(entry.channel_id)
+                except Exception:
+                    logger.exception("cluster: on_lost failed for %s", entry.channel_id)
+
+    async def _scan(self) -> None:
+        """Take over the calls of owners whose heartbeat is gone (invariant 3)."""
+        found = await self._orphans(args=[self.prefix, self.owner])
+        for dead, call in zip(found[::2], found[1::2], strict=True):
+            result = await self._takeover(args=[self.prefix, call, self.owner, dead, self.key_ttl])
+            if not result:
+                continue  # another survivor was faster, or it ended
+            self.stats.taken_over += 1
+            asterisk_id, _, channel_id = call.rpartition("/")
+            logger.warning("cluster: took over call %s from %s", call, dead)
+            if self.on_orphan is not None:
+                try:
+                    await self.on_orphan(asterisk_id, channel_id, _decode_cp(result[1]))
+                except Exception:
+                    logger.exception("cluster: could not resume call %s", call)
+
+    async def release(self, asterisk_id: str, channel_id: str) -> None:
+        """Forget a call we took over but could not resume (its channel is gone)."""
+        call = f"{asterisk_id}/{channel_id}"
+        await self._finish(args=[self.prefix, call, self.owner, ""])
+
+
+class AsteriskCalls:
+    """The calls of one Asterisk in the store: what a MenuRunner's ``store=`` needs."""
+
+    def __init__(self, store: ClusterStore, asterisk_id: str, on_lost: LostHandler | None) -> None:
+        self.store = store
+        self.asterisk_id = asterisk_id
+        self.on_lost = on_lost
+
+    async def open(self, channel_id: str) -> Opening:
+        return await self.store._open_call(self, channel_id)
+
+    def changed(self, channel_id: str, snapshot: Snapshot) -> None:
+        self.store._changed(self, channel_id, snapshot)
+
+    def closed(self, channel_id: str) -> None:
+        self.store._closed(self, channel_id)

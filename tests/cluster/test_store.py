@@ -1,0 +1,231 @@
+"""ClusterStore against a real redis-server: leases, fencing, batching, outage, takeover.
+
+Lease expiry is Redis's own clock (real time), so these tests run on a real loop with a
+short TTL and wait on conditions, bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from ivrkit.cluster import ClusterError, ClusterStore
+from ivrkit.testing import RedisServer
+
+pytestmark = pytest.mark.realtime
+
+TTL = 0.3
+AST = "02:fc:00:00:00:01"
+
+
+async def _until(
+    check: Callable[[], Awaitable[bool] | bool], what: str, limit: float = 5.0
+) -> None:
+    async with asyncio.timeout(limit):
+        while True:
+            result = check()
+            if not isinstance(result, bool):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError(what)  # pragma: no cover
+
+
+def _store(redis: RedisServer, worker: str, **kw: Any) -> ClusterStore:
+    return ClusterStore(redis.url, worker=worker, lease_ttl=TTL, **kw)
+
+
+async def _kill(store: ClusterStore) -> None:
+    """Like kill -9: the task stops, nothing is flushed, the heartbeat just lapses."""
+    assert store._task is not None
+    store._task.cancel()
+    await asyncio.gather(store._task, return_exceptions=True)
+    store._task = None
+    await store._redis.aclose()
+
+
+async def _stored(redis: RedisServer, channel: str) -> dict[str, str]:
+    async with Redis.from_url(redis.url, decode_responses=True) as r:
+        return await r.hgetall(f"ivrkit:ivrkit:call:{AST}/{channel}")  # type: ignore[no-any-return, misc]
+
+
+async def test_a_new_call_is_registered_checkpointed_and_removed(redis_server: RedisServer) -> None:
+    async with _store(redis_server, "w1") as store:
+        calls = store.calls(AST)
+        opening = await calls.open("ch1")
+        assert opening.action == "start"
+        state = {"menu": "main", "n": 0}
+        calls.changed("ch1", lambda: state)
+        await _until(lambda: store.stats.writes >= 1, "the checkpoint was never written")
+        row = await _stored(redis_server, "ch1")
+        assert row["owner"] == store.owner
+        assert json.loads(row["cp"]) == state
+        calls.closed("ch1")
+        await _until(lambda: not store._finished, "the finish was never written")
+        assert await _stored(redis_server, "ch1") == {}
+
+
+async def test_a_burst_of_changes_is_one_write_of_the_latest_state(
+    redis_server: RedisServer,
+) -> None:
+    async with _store(redis_server, "w1", flush_interval=0.05) as store:
+        calls = store.calls(AST)
+        for i in range(20):
+            assert (await calls.open(f"ch{i}")).action == "start"
+        writes_before = store.stats.writes
+        states = {f"ch{i}": {"n": 0} for i in range(20)}
+        for step in range(1, 51):  # 50 state changes on each of 20 calls, in one burst
+            for i in range(20):
+                states[f"ch{i}"] = {"n": step}
+                calls.changed(f"ch{i}", lambda i=i: states[f"ch{i}"])
+        await _until(lambda: store.stats.writes - writes_before >= 20, "not all written")
+        assert store.stats.writes - writes_before == 20  # not 1,000
+        for i in (0, 19):
+            assert json.loads((await _stored(redis_server, f"ch{i}"))["cp"]) == {"n": 50}
+
+
+async def test_a_duplicate_claim_is_skipped_while_the_owner_lives(
+    redis_server: RedisServer,
+) -> None:
+    async with _store(redis_server, "w1") as one, _store(redis_server, "w2") as two:
+        assert (await one.calls(AST).open("ch1")).action == "start"
+        opening = await two.calls(AST).open("ch1")
+        assert opening.action == "skip"
+        assert opening.owner == one.owner
+
+
+async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
+    redis_server: RedisServer,
+) -> None:
+    dead = _store(redis_server, "dead")
+    await dead.start()
+    for i in range(10):
+        await dead.calls(AST).open(f"ch{i}")
+        dead.calls(AST).changed(f"ch{i}", lambda i=i: {"menu": "main", "i": i})
+    await _until(lambda: dead.stats.writes >= 10, "checkpoints not written")
+    await _kill(dead)
+
+    got: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {"a": [], "b": []}
+    survivors = [_store(redis_server, "a"), _store(redis_server, "b")]
+    for name, store in zip("ab", survivors, strict=True):
+
+        async def orphan(
+            ast: str, channel: str, cp: Mapping[str, Any] | None, name: str = name
+        ) -> None:
+            assert ast == AST
+            got[name].append((channel, cp))
+
+        store.on_orphan = orphan
+        await store.start()
+    try:
+        await _until(lambda: len(got["a"]) + len(got["b"]) >= 10, "calls not taken over")
+        await asyncio.sleep(TTL * 2)  # a second scan must not hand any call out again
+        taken = sorted(ch for ch, _ in got["a"] + got["b"])
+        assert taken == sorted(f"ch{i}" for i in range(10))
+        for channel, cp in got["a"] + got["b"]:
+            assert cp == {"menu": "main", "i": int(channel[2:])}
+        # the new owner resumes it: the StasisStart after the move finds it is ours
+        winner = survivors[0] if got["a"] else survivors[1]
+        channel = (got["a"] or got["b"])[0][0]
+        opening = await winner.calls(AST).open(channel)
+        assert opening.action == "resume"
+        assert opening.checkpoint == {"menu": "main", "i": int(channel[2:])}
+    finally:
+        for store in survivors:
+            await store.aclose()
+
+
+async def test_split_brain_the_stale_owner_is_fenced_out_and_backs_off(
+    redis_server: RedisServer,
+) -> None:
+    """A worker frozen past its lease wakes up believing it owns the call: its next
+    write is refused (stale token), it is told the call is lost, the winner's stays."""
+    lost: list[str] = []
+
+    async def on_lost(channel: str) -> None:
+        lost.append(channel)
+
+    stale = _store(redis_server, "stale")
+    await stale.start()
+    calls = stale.calls(AST, on_lost)
+    await calls.open("ch1")
+    calls.changed("ch1", lambda: {"menu": "main", "by": "stale"})
+    await _until(lambda: stale.stats.writes >= 1, "first write")
+    # freeze it: no heartbeats, but its state (the belief that it owns ch1) is kept
+    assert stale._task is not None
+    stale._task.cancel()
+    await asyncio.gather(stale._task, return_exceptions=True)
+
+    taken: list[str] = []
+
+    async def orphan(ast: str, channel: str, cp: Mapping[str, Any] | None) -> None:
+        taken.append(channel)
+
+    async with _store(redis_server, "winner") as winner:
+        winner.on_orphan = orphan
+        await _until(lambda: taken == ["ch1"], "the winner did not take the call over")
+        assert (await winner.calls(AST).open("ch1")).action == "resume"
+        winner.calls(AST).changed("ch1", lambda: {"menu": "sales", "by": "winner"})
+        await _until(lambda: winner.stats.writes >= 1, "winner write")
+
+        # the stale worker thaws and carries on as if nothing happened
+        stale._task = asyncio.get_running_loop().create_task(stale._run())
+        calls.changed("ch1", lambda: {"menu": "main", "by": "stale-again"})
+        await _until(lambda: lost == ["ch1"], "the stale owner was not told it lost the call")
+        assert stale.stats.lost == 1
+        row = await _stored(redis_server, "ch1")
+        assert row["owner"] == winner.owner
+        assert json.loads(row["cp"]) == {"menu": "sales", "by": "winner"}
+        # and it does not fight: its close does not delete the winner's call
+        calls.closed("ch1")
+        await asyncio.sleep(TTL)
+        assert (await _stored(redis_server, "ch1"))["owner"] == winner.owner
+    await stale.aclose()
+
+
+async def test_a_redis_outage_never_touches_calls_and_writes_resume_after(
+    redis_server: RedisServer,
+) -> None:
+    async with _store(redis_server, "w1") as store:
+        calls = store.calls(AST)
+        await calls.open("ch1")
+        state: dict[str, Any] = {"menu": "main"}
+        calls.changed("ch1", lambda: state)
+        await _until(lambda: store.stats.writes >= 1, "first write")
+
+        redis_server.stop()
+        state = {"menu": "sales"}
+        calls.changed("ch1", lambda: state)
+        # a call that arrives during the outage is served at once
+        opening = await asyncio.wait_for(calls.open("ch2"), 2.0)
+        assert opening.action == "start"
+        calls.changed("ch2", lambda: {"menu": "main", "new": True})
+        await _until(lambda: not store.healthy, "the outage was not noticed")
+
+        redis_server.start()  # same port, empty (no persistence): keys must be re-created
+        await _until(lambda: store.healthy, "Redis came back but the store did not notice")
+        await _until(lambda: store.statistics().pending == 0, "pending writes were not sent after")
+        assert json.loads((await _stored(redis_server, "ch1"))["cp"]) == {"menu": "sales"}
+        assert json.loads((await _stored(redis_server, "ch2"))["cp"]) == {
+            "menu": "main",
+            "new": True,
+        }
+        assert (await _stored(redis_server, "ch2"))["owner"] == store.owner
+
+
+async def test_startup_fails_fast_and_refuses_credentials_in_the_url(
+    redis_server: RedisServer,
+) -> None:
+    with pytest.raises(ClusterError, match="IVRKIT_REDIS_PASSWORD"):
+        ClusterStore("redis://:secret@127.0.0.1:1/0", worker="w")
+    port = redis_server.port
+    redis_server.stop()
+    store = ClusterStore(f"redis://127.0.0.1:{port}/0", worker="w", lease_ttl=TTL)
+    with pytest.raises(ClusterError, match="cannot reach Redis"):
+        await store.start()
