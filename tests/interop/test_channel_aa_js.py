@@ -155,13 +155,11 @@ DRIVER_REQUESTS = {
 }
 
 #: What channel-aa.js asked a real Asterisk but has no reason to ask the simulator: the
-#: api-docs of resources the simulator does not implement. Its resources.json does not
-#: list them, so the client, which fetches each file resources.json names, never asks
-#: (docs/simulator.md, "Known differences"); ari-client builds no API for them and
-#: channel-aa.js uses none of them.
+#: api-docs of a resource the simulator does not describe (mailboxes). Its resources.json
+#: does not list it, so the client, which fetches each file resources.json names, never
+#: asks (docs/simulator.md, "Known differences"); channel-aa.js uses no mailbox.
 NOT_ASKED = {
-    ("GET", f"/ari/api-docs/{name}.json", (), "basic", None, False, 200)
-    for name in ("endpoints", "recordings", "deviceStates", "mailboxes")
+    ("GET", f"/ari/api-docs/{name}.json", (), "basic", None, False, 200) for name in ("mailboxes",)
 }
 
 #: answers that mean "the simulator has no such route" (Asterisk's own wording for an

@@ -101,8 +101,11 @@ async def test_ari_client_bootstraps_and_handles_a_call() -> None:
         "asterisk",
         "bridges",
         "channels",
+        "deviceStates",
+        "endpoints",
         "events",
         "playbacks",
+        "recordings",
         "sounds",
     ]
     assert {"answer", "play", "playWithId", "hangup", "originate"} <= set(

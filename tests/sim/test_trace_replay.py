@@ -48,7 +48,7 @@ from _trace import (
 )
 
 from ivrkit.sim import Simulator
-from ivrkit.sim.front._apidocs import EVENT_MODELS
+from ivrkit.sim.front._event_models import EVENT_MODELS, NOT_SENT
 from ivrkit.sim.model._dialplan import LAB_DIALPLAN
 
 GUIDE_SCENARIOS = (
@@ -73,7 +73,7 @@ KNOWN_DIFFERENCES: tuple[tuple[str, str, str], ...] = (
             "the simulator does not implement this resource; its resources.json does not "
             "list it, so ari-client never asks for it (the recorded app did, from Asterisk's)",
         )
-        for name in ("endpoints", "recordings", "deviceStates", "mailboxes")
+        for name in ("mailboxes",)
     ),
     # protocol-catalog: things Asterisk did that the simulator legitimately does not do
     *(
@@ -464,8 +464,8 @@ def _compare_events(
         sim_time = {id(e): t for e, t in zip(simulated, streams[app].times, strict=True)}
         for ev in simulated:
             learn_roles(ev, replay.sim_roles)
-            if ev["type"] not in EVENT_MODELS:
-                replay.diffs.append(f"{app}: {ev['type']} is not declared in events.json")
+            if ev["type"] not in EVENT_MODELS or ev["type"] in NOT_SENT:
+                replay.diffs.append(f"{app}: {ev['type']} is undeclared or listed as not sent")
         by_role_rec: dict[str, list[dict[str, Any]]] = {}
         by_role_sim: dict[str, list[dict[str, Any]]] = {}
         for ev in recorded:
@@ -504,7 +504,7 @@ async def test_guide_scenario_replays_like_asterisk(scenario: str) -> None:
     )
     skipped = replay.skipped.get("http", 0) + replay.skipped.get("docs", 0)
     assert replay.compared.get("http", 0) + skipped == n_http
-    assert replay.skipped.get("http", 0) == 4  # api-docs of resources the simulator lacks
+    assert replay.skipped.get("http", 0) == 1  # api-docs of mailboxes, which the simulator lacks
     assert replay.compared.get("events", 0) == n_events
 
 
@@ -658,8 +658,8 @@ def _compare_catalog_events(
             rec_time[id(rec["data"])] = replay.expected(records, j)
     for conn, stream in streams.items():
         for ev in stream.events:
-            if ev["type"] not in EVENT_MODELS:
-                replay.diffs.append(f"{stream.app}: {ev['type']} is not declared in events.json")
+            if ev["type"] not in EVENT_MODELS or ev["type"] in NOT_SENT:
+                replay.diffs.append(f"{stream.app}: {ev['type']} undeclared or listed as not sent")
         rec_groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         sim_groups: dict[str, list[dict[str, Any]]] = {}
         for step, ev in recorded_by_conn.get(conn, []):
@@ -712,8 +712,8 @@ async def test_protocol_catalog_replays_like_asterisk(tmp_path: Path) -> None:
     # (compared in test_apidocs.py) and what KNOWN_DIFFERENCES lists
     http = sum(1 for r in records if r["kind"] == "http")
     assert replay.compared["http"] + replay.skipped["http"] + replay.skipped["docs"] == http
-    # 4 api-docs of resources the simulator lacks, 2 stale 409s, 4 StasisBroadcast/claim
-    assert replay.skipped["http"] == 10
+    # mailboxes' api-docs (not simulated), 2 stale 409s, 4 StasisBroadcast/claim
+    assert replay.skipped["http"] == 7
     out = sum(1 for r in records if r["kind"] == "ws_msg" and r.get("dir") == "out")
     assert replay.compared["events"] + replay.skipped["events"] == out
     # 42 of the three StasisBroadcast calls, 12 after the step-62 timing difference, 4 of

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ivrkit.sim.front._event_models import EVENT_MODELS, EVENT_SUBTYPES, MESSAGE_SUBTYPES
 from ivrkit.sim.front._models import MODELS as OBJECT_MODELS
 from ivrkit.sim.front._routetable import RESOURCES, Operation, Param, operations_by_resource
 
@@ -75,93 +76,6 @@ ASTERISK_MODELS: ModelTable = {
     ),
 }
 
-#: The two base types of every websocket message (``Message`` → ``Event`` → each event).
-BASE_EVENT_MODELS: ModelTable = {
-    "Message": (("type", "string", True), ("asterisk_id", "string", False)),
-    "Event": (("application", "string", True), ("timestamp", "Date", True)),
-}
-
-#: Every event the simulator sends, with its own fields (base fields are inherited).
-EVENT_MODELS: ModelTable = {
-    "ApplicationReplaced": (),
-    "BridgeDestroyed": (("bridge", "Bridge", True),),
-    "ChannelCallerId": (
-        ("caller_presentation", "int", True),
-        ("caller_presentation_txt", "string", True),
-        ("channel", "Channel", True),
-    ),
-    "ChannelConnectedLine": (("channel", "Channel", True),),
-    "ChannelDestroyed": (
-        ("cause", "int", True),
-        ("cause_txt", "string", True),
-        ("channel", "Channel", True),
-    ),
-    "ChannelDialplan": (
-        ("channel", "Channel", True),
-        ("dialplan_app", "string", True),
-        ("dialplan_app_data", "string", True),
-    ),
-    "ChannelDtmfReceived": (
-        ("digit", "string", True),
-        ("duration_ms", "int", True),
-        ("channel", "Channel", True),
-    ),
-    "ChannelEnteredBridge": (("bridge", "Bridge", True), ("channel", "Channel", False)),
-    "ChannelHangupRequest": (
-        ("cause", "int", False),
-        ("soft", "boolean", False),
-        ("channel", "Channel", True),
-    ),
-    "ChannelLeftBridge": (("bridge", "Bridge", True), ("channel", "Channel", True)),
-    "ChannelStateChange": (("channel", "Channel", True),),
-    "ChannelUserevent": (
-        ("eventname", "string", True),
-        ("channel", "Channel", False),
-        ("bridge", "Bridge", False),
-        ("userevent", "object", True),
-    ),
-    "ChannelVarset": (
-        ("variable", "string", True),
-        ("value", "string", True),
-        ("channel", "Channel", False),
-    ),
-    "Dial": (
-        ("peer", "Channel", True),
-        ("forward", "string", False),
-        ("dialstring", "string", False),
-        ("dialstatus", "string", True),
-    ),
-    "PlaybackContinuing": (("playback", "Playback", True),),
-    "PlaybackFinished": (("playback", "Playback", True),),
-    "PlaybackStarted": (("playback", "Playback", True),),
-    "RESTResponse": (
-        ("transaction_id", "string", True),
-        ("request_id", "string", True),
-        ("status_code", "int", True),
-        ("reason_phrase", "string", True),
-        ("uri", "string", True),
-        ("content_type", "string", False),
-        ("message_body", "string", False),
-    ),
-    "StasisEnd": (("channel", "Channel", True),),
-    "StasisStart": (("args", "List[string]", True), ("channel", "Channel", True)),
-}
-
-#: Messages the simulator accepts on the events websocket (REST over websocket).
-REQUEST_MODELS: ModelTable = {
-    "RESTRequest": (
-        ("type", "string", True),
-        ("transaction_id", "string", True),
-        ("request_id", "string", True),
-        ("method", "string", True),
-        ("uri", "string", True),
-        ("content_type", "string", False),
-        ("query_strings", "List[RESTQueryStringParameter]", False),
-        ("message_body", "string", False),
-    ),
-    "RESTQueryStringParameter": (("name", "string", True), ("value", "string", True)),
-}
-
 #: Which api-docs file declares which model (as in Asterisk's own files).
 _OWNER: Mapping[str, str] = {
     "Channel": "channels",
@@ -173,19 +87,20 @@ _OWNER: Mapping[str, str] = {
     "FormatLangPair": "sounds",
     "Application": "applications",
     "Variable": "asterisk",
+    "Endpoint": "endpoints",
+    "TextMessage": "endpoints",
+    "LiveRecording": "recordings",
+    "DeviceState": "deviceStates",
     **dict.fromkeys(ASTERISK_MODELS, "asterisk"),
-    **dict.fromkeys(BASE_EVENT_MODELS, "events"),
     **dict.fromkeys(EVENT_MODELS, "events"),
-    **dict.fromkeys(REQUEST_MODELS, "events"),
 }
 
 
 def all_models() -> dict[str, tuple[tuple[str, str, bool], ...]]:
     """Every model the description declares, by name."""
     out: dict[str, tuple[tuple[str, str, bool], ...]] = {}
-    for table in (OBJECT_MODELS, ASTERISK_MODELS, BASE_EVENT_MODELS, EVENT_MODELS):
+    for table in (OBJECT_MODELS, ASTERISK_MODELS, EVENT_MODELS):
         out.update(table)
-    out.update(REQUEST_MODELS)
     return out
 
 
@@ -228,9 +143,9 @@ def _model_json(name: str, fields: Iterable[tuple[str, str, bool]]) -> dict[str,
     out: dict[str, Any] = {"id": name}
     if name == "Message":
         out["discriminator"] = "type"
-        out["subTypes"] = ["Event"]
+        out["subTypes"] = list(MESSAGE_SUBTYPES)
     elif name == "Event":
-        out["subTypes"] = list(EVENT_MODELS)
+        out["subTypes"] = list(EVENT_SUBTYPES)
     out["properties"] = {
         field: {"type": type_, "required": required} for field, type_, required in fields
     }

@@ -63,4 +63,28 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("formats", "List[FormatLangPair]", True),
     ),
     "FormatLangPair": (("language", "string", True), ("format", "string", True)),
+    # used by events (events.json), declared by their own resources
+    "Endpoint": (
+        ("technology", "string", True),
+        ("resource", "string", True),
+        ("state", "string", False),
+        ("channel_ids", "List[string]", True),
+    ),
+    "TextMessage": (
+        ("from", "string", True),
+        ("to", "string", True),
+        ("body", "string", True),
+        ("variables", "object", False),
+    ),
+    "LiveRecording": (
+        ("name", "string", True),
+        ("format", "string", True),
+        ("target_uri", "string", True),
+        ("state", "string", True),
+        ("duration", "int", False),
+        ("talking_duration", "int", False),
+        ("silence_duration", "int", False),
+        ("cause", "string", False),
+    ),
+    "DeviceState": (("name", "string", True), ("state", "string", True)),
 }

@@ -89,10 +89,13 @@ _ROUTE_MODULES = (
 #: a one-line description of our own (what the simulator offers there).
 RESOURCES: tuple[tuple[str, str], ...] = (
     ("asterisk", "Info, ping and global variables"),
+    ("endpoints", "Endpoints (the models events refer to)"),
     ("channels", "Calls: originate, answer, play, DTMF, hang up"),
     ("bridges", "Mixing channels together"),
+    ("recordings", "Recordings (the models events refer to)"),
     ("sounds", "The prompts the simulator can play"),
     ("playbacks", "Queued and playing media"),
+    ("deviceStates", "Device states (the models events refer to)"),
     ("events", "The events websocket and user events"),
     ("applications", "Apps and their subscriptions"),
 )
