@@ -166,7 +166,7 @@ async def test_per_call_order_and_isolation(caplog: pytest.LogCaptureFixture) ->
         with caplog.at_level(logging.ERROR, "ivrkit.ari"):
             await until(lambda: got["ok"] == ["1", "2", "3"] and len(got["bad"]) == 3)
         assert got["slow"] == []
-        assert "channel bad" in caplog.text
+        assert "channel bad (PJSIP/bad)" in caplog.text  # the id and the name (issue 11)
         assert "boom" in caplog.text
         release.set()
         await until(lambda: got["slow"] == ["1", "2", "3"])

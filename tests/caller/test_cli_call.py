@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -269,3 +271,68 @@ def test_https_with_ca_file(
     assert main(press) == 2
     _, err = capsys.readouterr()
     assert "certificate" in err.lower()
+
+
+# ------------------------------------------------------------------ messages (issue 11, item 9)
+
+
+def test_a_refused_password_names_the_credentials_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    against_simulator(monkeypatch)  # the environment's password is right; the file's is not
+    creds = tmp_path / "ari.creds"
+    creds.write_text("ARI_USER=asterisk\nARI_PASSWORD=not-the-pw-123\n")
+    argv = ["call", "--url", PLACEHOLDER_URL, "--credentials-file", str(creds)]
+    assert main([*argv, "1000", "--press", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"refused the credentials from --credentials-file {creds}; check" in err, err
+    assert "ARI_USER/ARI_PASSWORD" not in err
+    assert "not-the-pw-123" not in err
+
+
+def test_a_refused_password_from_the_environment_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    against_simulator(monkeypatch, password="not-the-pw-123")
+    assert main(["call", "--url", PLACEHOLDER_URL, "1000", "--press", "1"]) == 2
+    assert "refused the credentials from ARI_USER/ARI_PASSWORD" in capsys.readouterr().err
+
+
+def test_missing_credentials_mention_the_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("ARI_USER", "ARI_PASSWORD", "ARI_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["call", "1000", "--press", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "or pass --credentials-file FILE (lines ARI_USER=... and ARI_PASSWORD=...)" in err
+
+
+def test_a_refused_connection_says_why_in_the_users_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    creds = tmp_path / "creds"
+    creds.write_text("ARI_USER=asterisk\nARI_PASSWORD=hunter2\n")
+    with socket.socket() as bound:  # bound, never listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        argv = ["call", "--url", f"http://127.0.0.1:{port}", "--credentials-file", str(creds)]
+        assert main([*argv, "1000", "--press", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"connection refused at 127.0.0.1:{port}: nothing listens there" in err, err
+    assert "ssl:default" not in err
+    assert "Cannot connect to host" not in err
+
+
+def test_an_unknown_extension_hints_at_the_dialplan(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    against_simulator(monkeypatch)
+    assert main(["call", "--url", PLACEHOLDER_URL, "9999", "--press", "1"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^hang-up: by the far end at [\d.]+ s, cause 0 \(Unknown\)$", out, re.M)
+    assert (
+        "  hint: the far end hung up before answering, without a cause, as Asterisk does "
+        "when Local/9999@default names no extension: check that extension 9999 exists in "
+        "context default (`dialplan show 9999@default` on the Asterisk CLI)"
+    ) in out.splitlines()

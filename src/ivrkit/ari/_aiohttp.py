@@ -10,7 +10,10 @@ in the ``Authorization`` header.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json as jsonlib
+import os
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,9 +40,58 @@ def _describe(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _connect_failure(exc: BaseException) -> str:
+    """Why a connection failed, in the user's terms, without aiohttp's ``ssl:default``.
+
+    aiohttp's text ("Cannot connect to host h:p ssl:default [Connect call failed ...]")
+    names its own connector settings; the user needs the reason and what to check.
+    """
+    try:
+        return _reason(exc)
+    except Exception:  # a half-built exception must not hide the real failure
+        return _describe(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        detail = getattr(cert_error, "verify_message", "") or _describe(cert_error)
+        return (
+            f"the TLS certificate of {exc.host}:{exc.port} is not trusted ({detail}); "
+            "pass the CA that signed it (--ca-file / ConnectionConfig.ca_file)"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        host, where, cause = exc.host, f"{exc.host}:{exc.port}", exc.os_error
+    elif isinstance(exc, OSError):
+        host, where, cause = "", "", exc
+    else:
+        return _describe(exc)
+    if isinstance(cause, socket.gaierror):
+        name = f" {host!r}" if host else ""
+        return f"the host name{name} could not be resolved ({cause.strerror or cause})"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS handshake with {where or 'the server'} failed: {cause.reason or cause}"
+    code = cause.errno
+    at = f" at {where}" if where else ""
+    if code == errno.ECONNREFUSED:
+        return (
+            f"connection refused{at}: nothing listens there (is Asterisk running, and do "
+            "the URL's host and port match http.conf's bindaddr and bindport?)"
+        )
+    if code in (errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return f"{os.strerror(code).lower()}{at} (a firewall, or the wrong address?)"
+    if code:
+        return f"{os.strerror(code).lower()}{at}"
+    return _describe(cause)
+
+
 @contextmanager
-def map_aiohttp_exceptions(method: str, url: str) -> Iterator[None]:
-    """Re-raise aiohttp/socket errors as the most specific :class:`AriError`."""
+def map_aiohttp_exceptions(method: str, url: str, credentials_source: str = "") -> Iterator[None]:
+    """Re-raise aiohttp/socket errors as the most specific :class:`AriError`.
+
+    ``credentials_source`` (``Credentials.source``) is named when Asterisk refuses the
+    credentials, so the message points at where they came from.
+    """
     try:
         yield
     except AriError:
@@ -50,18 +102,20 @@ def map_aiohttp_exceptions(method: str, url: str) -> Iterator[None]:
         status = getattr(exc, "status", 0) or 0
         path = url.split("/ari", 1)[-1] if "/ari" in url else url
         if status in (401, 403):
+            source = credentials_source or "ConnectionConfig.credentials"
             raise AuthenticationFailed(
                 status,
                 method,
                 path,
-                f"Asterisk at {url} refused the credentials; check ARI_USER/ARI_PASSWORD",
+                f"Asterisk at {url} refused the credentials from {source}; check that "
+                "they match a user and password in ari.conf",
             ) from exc
         if status:
             message = getattr(exc, "message", "") or ""
             raise error_for_status(status, method, path, str(message)) from exc
         raise TransportError(f"{method} {url}: bad response: {_describe(exc)}") from exc
     except (aiohttp.ClientConnectionError, OSError) as exc:
-        raise Unreachable(f"cannot reach Asterisk at {url}: {_describe(exc)}") from exc
+        raise Unreachable(f"cannot reach Asterisk at {url}: {_connect_failure(exc)}") from exc
     except (aiohttp.ClientError, aiohttp.WebSocketError, ValueError) as exc:
         raise TransportError(f"{method} {url}: {_describe(exc)}") from exc
     except Exception as exc:
@@ -135,7 +189,7 @@ class AiohttpTransport:
     async def request(self, request: Request) -> Response:
         url = self._config.ari_url + request.path
         session = self._get_session()
-        with map_aiohttp_exceptions(request.method, url):
+        with map_aiohttp_exceptions(request.method, url, self._config.credentials.source):
             async with session.request(
                 request.method, url, params=dict(request.params) or None, json=request.json
             ) as resp:
@@ -159,7 +213,7 @@ class AiohttpTransport:
         if cfg.subscribe_all:
             params["subscribeAll"] = "true"
         session = self._get_session()
-        with map_aiohttp_exceptions("GET", url):
+        with map_aiohttp_exceptions("GET", url, cfg.credentials.source):
             async with asyncio.timeout(cfg.connect_timeout + cfg.request_timeout):
                 ws = await session.ws_connect(
                     url, params=params, heartbeat=cfg.heartbeat, autoping=True

@@ -32,9 +32,16 @@ class Credentials:
 
     username: str
     password: str = field(repr=False)
+    #: where they came from ("ARI_USER/ARI_PASSWORD", "the credentials file F"), named
+    #: when Asterisk refuses them; empty for credentials made in code
+    source: str = field(default="", compare=False)
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password='***')"
+
+    def from_source(self, source: str) -> Credentials:
+        """The same credentials, said to come from ``source`` (e.g. a command-line option)."""
+        return Credentials(self.username, self.password, source)
 
     __str__ = __repr__
 
@@ -49,17 +56,17 @@ class Credentials:
         env = os.environ if environ is None else environ
         path = env.get("ARI_CREDENTIALS_FILE")
         if path and not ("ARI_USER" in env and "ARI_PASSWORD" in env):
-            return cls.from_file(path)
+            return cls.from_file(path).from_source(f"ARI_CREDENTIALS_FILE={path}")
         user, password = env.get("ARI_USER"), env.get("ARI_PASSWORD")
         if not user or password is None:
             missing = " and ".join(
                 name for name, v in (("ARI_USER", user), ("ARI_PASSWORD", password)) if not v
             )
             raise ConfigurationError(
-                f"ARI credentials missing: set {missing} in the environment "
+                f"ARI credentials missing: set {missing} in the environment, "
                 "or name a file of KEY=VALUE lines in ARI_CREDENTIALS_FILE"
             )
-        return cls(user, password)
+        return cls(user, password, "ARI_USER/ARI_PASSWORD")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Credentials:
@@ -87,7 +94,7 @@ class Credentials:
             raise ConfigurationError(
                 f"ARI credentials file {p} must set both ARI_USER and ARI_PASSWORD"
             )
-        return cls(values["ARI_USER"], values["ARI_PASSWORD"])
+        return cls(values["ARI_USER"], values["ARI_PASSWORD"], f"the credentials file {p}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

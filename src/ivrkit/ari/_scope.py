@@ -361,7 +361,9 @@ class CallScope(Pump):
         self.channel: Channel = start.channel
         self.channel_id: str = start.channel.id
         self.start_event = start
-        self.label = f"channel {self.channel_id}"
+        # log lines name the call both ways: the id (ARI, the journey) and the channel's
+        # name (the transcript, Asterisk's own log)
+        self.label = f"channel {self.channel_id} ({start.channel.name})"
         self._dispatcher = dispatcher
         self.channel_ids: set[str] = {self.channel_id}
         self.bridge_ids: set[str] = set()

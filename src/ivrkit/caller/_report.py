@@ -207,6 +207,8 @@ def render_text(report: CallReport) -> str:
         who = who if h.by == "caller" else "the far end"
         cause = f"cause {h.cause} ({h.cause_txt})" if h.cause is not None else "cause unknown"
         lines.append(f"hang-up: by {who} at {_t(h.at)} s, {cause}")
+        if hint := _no_extension_hint(report):
+            lines.append(f"  hint: {hint}")
     lines.append(
         "duration: " + (f"{report.duration:.3f} s" if report.duration is not None else "unknown")
     )
@@ -221,3 +223,23 @@ def render_text(report: CallReport) -> str:
     verdict = "PASSED" if report.passed else "FAILED"
     lines.append(f"result: {verdict} ({passed} of {len(report.steps)} steps passed)")
     return "\n".join(lines) + "\n"
+
+
+def _no_extension_hint(report: CallReport) -> str:
+    """What a far-end hang-up before any answer with cause 0 usually means.
+
+    Asterisk gives cause 0 (Unknown) when a Local channel names an extension that does
+    not exist: both halves go at once, before any answer, with no cause of their own.
+    """
+    h = report.hangup
+    if h.by != "far_end" or h.cause not in (0, None) or report.answered_at is not None:
+        return ""
+    target = report.endpoint.removeprefix("Local/")
+    exten, _, context = target.partition("@")
+    if target == report.endpoint or not context:
+        return "the far end hung up before answering without a cause"
+    return (
+        f"the far end hung up before answering, without a cause, as Asterisk does when "
+        f"{report.endpoint} names no extension: check that extension {exten} exists in "
+        f"context {context} (`dialplan show {exten}@{context}` on the Asterisk CLI)"
+    )

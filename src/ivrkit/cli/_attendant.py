@@ -145,10 +145,14 @@ def _credentials(args: argparse.Namespace) -> Any:
 
     try:
         if args.credentials_file:
-            return Credentials.from_file(args.credentials_file)
+            credentials = Credentials.from_file(args.credentials_file)
+            return credentials.from_source(f"--credentials-file {args.credentials_file}")
         return Credentials.from_env()
     except ConfigurationError as exc:
-        raise CliError("no ARI credentials", str(exc)) from exc
+        if args.credentials_file:
+            raise CliError("no ARI credentials", str(exc)) from exc
+        hint = "pass --credentials-file FILE (lines ARI_USER=... and ARI_PASSWORD=...)"
+        raise CliError("no ARI credentials", f"{exc}, or {hint}") from exc
 
 
 def connection_config(args: argparse.Namespace, **options: Any) -> Any:

@@ -213,7 +213,11 @@ class MenuRunner:
         # originated, so it never reaches this setup as a call of its own)
         if self._refusing:
             self.calls_refused += 1
-            logger.info("call %s: draining, handed straight back to the dialplan", start.channel.id)
+            logger.info(
+                "call %s (%s): draining, handed straight back to the dialplan",
+                start.channel.id,
+                start.channel.name,
+            )
             await _hand_back(scope, "drain")
             return
         call = _Call(self, scope, start.channel.name)
@@ -256,7 +260,13 @@ async def _hand_back(scope: CallScope, reason: str) -> None:
         await scope.client.channels.set_variable(scope.channel_id, HANDBACK_VARIABLE, reason)
         await scope.continue_in_dialplan()
     except AriError as exc:
-        logger.debug("call %s: hand-back (%s) ignored %r", scope.channel_id, reason, exc)
+        logger.debug(
+            "call %s (%s): hand-back (%s) ignored %r",
+            scope.channel_id,
+            scope.channel.name,
+            reason,
+            exc,
+        )
 
 
 def _channel_id(event: object) -> str | None:
