@@ -24,6 +24,7 @@ from typing import Any
 
 from ivrkit.cli import CliError
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy, add_stop_options
+from ivrkit.cli._observability import Observability, add_observability_options
 from ivrkit.ivr import (
     ATTENDANT_MENU,
     Action,
@@ -210,14 +211,18 @@ async def _serve(
     *,
     signals: bool = False,
     menu_file: str | None = None,
+    watch: Observability | None = None,
 ) -> int:
     """Serve until a stop (signal, or cancellation as in-process Ctrl-C) or the client
     stops by itself; the stop and reload logic is cli/_lifecycle.py's."""
     from ivrkit.ari import AriClient, AriError
     from ivrkit.ivr.runner import MenuRunner
 
-    runner = MenuRunner(tree, handlers=handlers)
-    client = AriClient(config)
+    watch = watch or Observability(None, None)  # --metrics, --journey: _observability.py
+    runner = MenuRunner(
+        tree, handlers=handlers, observer=watch.observer, transcript=watch.transcript
+    )
+    client = AriClient(config, observer=watch.observer)
     runner.attach(client)
     control = ServiceControl(
         runner,
@@ -227,7 +232,8 @@ async def _serve(
     )
     interrupted = False
     try:
-        async with client:
+        accepting = {"accepting calls": lambda: not control.stop_requested}
+        async with watch.serving(client, accepting), client:
             freeze_startup_heap()
             with control.signals() if signals else contextlib.nullcontext():
                 _say(
@@ -258,9 +264,10 @@ def run(args: argparse.Namespace) -> int:
     tree, handlers = load_checked(args.menu)
     config = connection_config(args, rest_transport=args.rest_transport)
     policy = StopPolicy(mode=args.on_stop, drain_timeout=args.drain_timeout)
+    watch = Observability.from_args(args)
     try:
         return asyncio.run(
-            _serve(tree, handlers, config, policy, signals=True, menu_file=args.menu)
+            _serve(tree, handlers, config, policy, signals=True, menu_file=args.menu, watch=watch)
         )
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         return 130
@@ -344,6 +351,7 @@ def register(sub: Any) -> None:
         "else HTTP); default %(default)s",
     )
     add_stop_options(p)
+    add_observability_options(p)
     p.set_defaults(func=run)
 
     p = sub.add_parser(

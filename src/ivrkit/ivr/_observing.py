@@ -46,6 +46,7 @@ class CallTap:
     """The reporting side of one call (see the module docstring)."""
 
     __slots__ = (
+        "_ended",
         "_handler",
         "_key_at",
         "_media",
@@ -67,11 +68,17 @@ class CallTap:
         self._key_at: float | None = None  # set while a key's commands are handled
         self._handler: tuple[str, float] | None = None
         self._transfer: tuple[str, float] | None = None
+        self._ended = False
         self.step("call_started")
 
     def step(self, kind: str, **fields: str | float | None) -> None:
-        """Report one step of this call (also the entry point for new flow features)."""
-        self.observer.observe(Step(call=self.call, step=kind, **fields))  # type: ignore[arg-type]
+        """Report one step of this call (also the entry point for new flow features).
+
+        Nothing is reported after ``call_ended``: a request still in flight when the call
+        left fails then, and that is not news about the call.
+        """
+        if not self._ended:
+            self.observer.observe(Step(call=self.call, step=kind, **fields))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ from the runner
 
@@ -142,6 +149,7 @@ class CallTap:
 
     def ended(self, now: float) -> None:
         self.step("call_ended", outcome=self.outcome, seconds=now - self._started_at)
+        self._ended = True
 
     # ------------------------------------------------------------ helpers
 
