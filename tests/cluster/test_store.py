@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from _cluster_wait import until
 from redis.asyncio import Redis
 
 from ivrkit.cluster import ClusterError, ClusterStore
@@ -21,20 +22,6 @@ pytestmark = pytest.mark.realtime
 
 TTL = 0.3
 AST = "02:fc:00:00:00:01"
-
-
-async def _until(
-    check: Callable[[], Awaitable[bool] | bool], what: str, limit: float = 5.0
-) -> None:
-    async with asyncio.timeout(limit):
-        while True:
-            result = check()
-            if not isinstance(result, bool):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(0.01)
-    raise AssertionError(what)  # pragma: no cover
 
 
 def _store(redis: RedisServer, worker: str, **kw: Any) -> ClusterStore:
@@ -62,12 +49,12 @@ async def test_a_new_call_is_registered_checkpointed_and_removed(redis_server: R
         assert opening.action == "start"
         state = {"menu": "main", "n": 0}
         calls.changed("ch1", lambda: state)
-        await _until(lambda: store.stats.writes >= 1, "the checkpoint was never written")
+        await until(lambda: store.stats.writes >= 1, "the checkpoint was never written")
         row = await _stored(redis_server, "ch1")
         assert row["owner"] == store.owner
         assert json.loads(row["cp"]) == state
         calls.closed("ch1")
-        await _until(lambda: not store._finished, "the finish was never written")
+        await until(lambda: not store._finished, "the finish was never written")
         assert await _stored(redis_server, "ch1") == {}
 
 
@@ -84,20 +71,32 @@ async def test_a_burst_of_changes_is_one_write_of_the_latest_state(
             for i in range(20):
                 states[f"ch{i}"] = {"n": step}
                 calls.changed(f"ch{i}", lambda i=i: states[f"ch{i}"])
-        await _until(lambda: store.stats.writes - writes_before >= 20, "not all written")
+        await until(lambda: store.stats.writes - writes_before >= 20, "not all written")
         assert store.stats.writes - writes_before == 20  # not 1,000
         for i in (0, 19):
             assert json.loads((await _stored(redis_server, f"ch{i}"))["cp"]) == {"n": 50}
 
 
-async def test_a_duplicate_claim_is_skipped_while_the_owner_lives(
+async def test_a_call_asterisk_gives_us_is_ours_and_the_old_owner_is_fenced_out(
     redis_server: RedisServer,
 ) -> None:
+    """Asterisk decides where a channel is (claim, move, the app name): a StasisStart in
+    our app makes the call ours even while the old owner lives; its next write fails."""
+    lost: list[str] = []
+
+    async def on_lost(channel: str) -> None:
+        lost.append(channel)
+
     async with _store(redis_server, "w1") as one, _store(redis_server, "w2") as two:
-        assert (await one.calls(AST).open("ch1")).action == "start"
+        assert (await one.calls(AST, on_lost).open("ch1")).action == "start"
+        one.calls(AST).changed("ch1", lambda: {"menu": "sales"})
+        await until(lambda: one.stats.writes >= 1, "first write")
         opening = await two.calls(AST).open("ch1")
-        assert opening.action == "skip"
-        assert opening.owner == one.owner
+        assert opening.action == "resume"
+        assert opening.checkpoint == {"menu": "sales"}
+        one.calls(AST).changed("ch1", lambda: {"menu": "main"})
+        await until(lambda: lost == ["ch1"], "the old owner was not fenced out")
+        assert (await _stored(redis_server, "ch1"))["owner"] == two.owner
 
 
 async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
@@ -108,7 +107,7 @@ async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
     for i in range(10):
         await dead.calls(AST).open(f"ch{i}")
         dead.calls(AST).changed(f"ch{i}", lambda i=i: {"menu": "main", "i": i})
-    await _until(lambda: dead.stats.writes >= 10, "checkpoints not written")
+    await until(lambda: dead.stats.writes >= 10, "checkpoints not written")
     await _kill(dead)
 
     got: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {"a": [], "b": []}
@@ -124,7 +123,7 @@ async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
         store.on_orphan = orphan
         await store.start()
     try:
-        await _until(lambda: len(got["a"]) + len(got["b"]) >= 10, "calls not taken over")
+        await until(lambda: len(got["a"]) + len(got["b"]) >= 10, "calls not taken over")
         await asyncio.sleep(TTL * 2)  # a second scan must not hand any call out again
         taken = sorted(ch for ch, _ in got["a"] + got["b"])
         assert taken == sorted(f"ch{i}" for i in range(10))
@@ -156,7 +155,7 @@ async def test_split_brain_the_stale_owner_is_fenced_out_and_backs_off(
     calls = stale.calls(AST, on_lost)
     await calls.open("ch1")
     calls.changed("ch1", lambda: {"menu": "main", "by": "stale"})
-    await _until(lambda: stale.stats.writes >= 1, "first write")
+    await until(lambda: stale.stats.writes >= 1, "first write")
     # freeze it: no heartbeats, but its state (the belief that it owns ch1) is kept
     assert stale._task is not None
     stale._task.cancel()
@@ -169,15 +168,15 @@ async def test_split_brain_the_stale_owner_is_fenced_out_and_backs_off(
 
     async with _store(redis_server, "winner") as winner:
         winner.on_orphan = orphan
-        await _until(lambda: taken == ["ch1"], "the winner did not take the call over")
+        await until(lambda: taken == ["ch1"], "the winner did not take the call over")
         assert (await winner.calls(AST).open("ch1")).action == "resume"
         winner.calls(AST).changed("ch1", lambda: {"menu": "sales", "by": "winner"})
-        await _until(lambda: winner.stats.writes >= 1, "winner write")
+        await until(lambda: winner.stats.writes >= 1, "winner write")
 
         # the stale worker thaws and carries on as if nothing happened
         stale._task = asyncio.get_running_loop().create_task(stale._run())
         calls.changed("ch1", lambda: {"menu": "main", "by": "stale-again"})
-        await _until(lambda: lost == ["ch1"], "the stale owner was not told it lost the call")
+        await until(lambda: lost == ["ch1"], "the stale owner was not told it lost the call")
         assert stale.stats.lost == 1
         row = await _stored(redis_server, "ch1")
         assert row["owner"] == winner.owner
@@ -197,7 +196,7 @@ async def test_a_redis_outage_never_touches_calls_and_writes_resume_after(
         await calls.open("ch1")
         state: dict[str, Any] = {"menu": "main"}
         calls.changed("ch1", lambda: state)
-        await _until(lambda: store.stats.writes >= 1, "first write")
+        await until(lambda: store.stats.writes >= 1, "first write")
 
         redis_server.stop()
         state = {"menu": "sales"}
@@ -206,11 +205,11 @@ async def test_a_redis_outage_never_touches_calls_and_writes_resume_after(
         opening = await asyncio.wait_for(calls.open("ch2"), 2.0)
         assert opening.action == "start"
         calls.changed("ch2", lambda: {"menu": "main", "new": True})
-        await _until(lambda: not store.healthy, "the outage was not noticed")
+        await until(lambda: not store.healthy, "the outage was not noticed")
 
         redis_server.start()  # same port, empty (no persistence): keys must be re-created
-        await _until(lambda: store.healthy, "Redis came back but the store did not notice")
-        await _until(lambda: store.statistics().pending == 0, "pending writes were not sent after")
+        await until(lambda: store.healthy, "Redis came back but the store did not notice")
+        await until(lambda: store.statistics().pending == 0, "pending writes were not sent after")
         assert json.loads((await _stored(redis_server, "ch1"))["cp"]) == {"menu": "sales"}
         assert json.loads((await _stored(redis_server, "ch2"))["cp"]) == {
             "menu": "main",

@@ -17,12 +17,14 @@ Scripts build their keys from the prefix (standalone Redis, not Redis Cluster).
 
 from __future__ import annotations
 
-# OPEN(prefix, call, me) -> {status, token, checkpoint|false}
-# A call entered Stasis in our application. status:
-#   "new"     nobody owned it: it is ours now (token fresh);
-#   "ours"    we already own it (we took it over and moved it here): resume it;
-#   "taken"   its owner is dead: it is ours now, resume from its checkpoint;
-#   "foreign" a live worker owns it: do not touch it (token is that owner).
+# OPEN(prefix, call, me, key_ttl) -> {status, token, checkpoint|false}
+# A call entered Stasis in *our* application. Asterisk decides which application holds a
+# channel (a claim, a move, the one app name), so the call is ours now whoever held it
+# before; a previous owner that still believes otherwise holds a stale token and is
+# fenced out at its next write. status:
+#   "new"    nobody owned it: it is ours now (token fresh);
+#   "ours"   we already own it (we took it over and moved it here): resume it;
+#   "taken"  another owner had it (dead, or about to learn it lost it): resume it.
 OPEN = """
 local p, call, me = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'call:' .. call
@@ -32,9 +34,6 @@ if owner == me then
 end
 local status = 'new'
 if owner then
-  if redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
-    return {'foreign', owner, false}
-  end
   redis.call('SREM', p .. 'owned:' .. owner, call)
   status = 'taken'
 end

@@ -61,7 +61,6 @@ class Opening:
 
     action: Literal["start", "resume", "skip"]
     checkpoint: Mapping[str, Any] | None = None
-    owner: str = ""  # for "skip": who owns it
 
 
 @dataclass(slots=True)
@@ -185,7 +184,11 @@ class ClusterStore:
         """False while Redis is unreachable (calls go on; writes wait)."""
         return self._healthy
 
-    def calls(self, asterisk_id: str, on_lost: LostHandler | None = None) -> AsteriskCalls:
+    def calls(
+        self,
+        asterisk_id: str | Callable[[], Awaitable[str]],
+        on_lost: LostHandler | None = None,
+    ) -> AsteriskCalls:
         """The calls of one Asterisk (what the runner of that connection talks to)."""
         return AsteriskCalls(self, asterisk_id, on_lost)
 
@@ -208,11 +211,8 @@ class ClusterStore:
             entry.dirty = True
             self._entries[call] = entry
             return Opening("start")
-        if status == "foreign":
-            logger.warning(
-                "cluster: call %s is owned by live worker %s; not touching it", call, token
-            )
-            return Opening("skip", owner=str(token))
+        if status == "taken":
+            logger.info("cluster: call %s came to us from another owner", call)
         entry.token = str(token)
         self._entries[call] = entry
         checkpoint = _decode_cp(cp)
@@ -353,14 +353,27 @@ class ClusterStore:
 
 
 class AsteriskCalls:
-    """The calls of one Asterisk in the store: what a MenuRunner's ``store=`` needs."""
+    """The calls of one Asterisk in the store: what a MenuRunner's ``store=`` needs.
 
-    def __init__(self, store: ClusterStore, asterisk_id: str, on_lost: LostHandler | None) -> None:
+    ``asterisk_id`` may be a coroutine function: the id is then asked for when the first
+    call arrives (the connection must be open to ask ``GET /asterisk/info``).
+    """
+
+    def __init__(
+        self,
+        store: ClusterStore,
+        asterisk_id: str | Callable[[], Awaitable[str]],
+        on_lost: LostHandler | None,
+    ) -> None:
         self.store = store
-        self.asterisk_id = asterisk_id
+        self._resolve = None if isinstance(asterisk_id, str) else asterisk_id
+        self.asterisk_id = asterisk_id if isinstance(asterisk_id, str) else ""
         self.on_lost = on_lost
 
     async def open(self, channel_id: str) -> Opening:
+        if self._resolve is not None:
+            self.asterisk_id = await self._resolve()
+            self._resolve = None
         return await self.store._open_call(self, channel_id)
 
     def changed(self, channel_id: str, snapshot: Snapshot) -> None:

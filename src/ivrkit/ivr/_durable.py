@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from ivrkit.ivr._machine import CallMachine
+from ivrkit.ivr._menu import MenuTree
+
 
 class CallOpening(Protocol):
     """The store's answer for a new call: ``action`` is start, resume or skip."""
@@ -34,3 +37,16 @@ class CallStore(Protocol):
     def changed(self, channel_id: str, snapshot: Callable[[], Mapping[str, Any]]) -> None: ...
 
     def closed(self, channel_id: str) -> None: ...
+
+
+def resume_machine(
+    tree: MenuTree, checkpoint: Mapping[str, Any], *, notes: bool = False
+) -> tuple[CallMachine, str | None]:
+    """The machine that carries on a checkpointed call, and the id of the prompt that may
+    still be playing from before (stop it before the re-greeting, or the new prompt
+    would queue behind it). Raises CheckpointError when it cannot be resumed."""
+    machine = CallMachine.resume(tree, checkpoint, notes=notes)
+    issued = checkpoint.get("playbacks")
+    channel = checkpoint.get("call_id")
+    previous = f"{channel}-p{issued}" if isinstance(issued, int) and issued > 0 else None
+    return machine, previous

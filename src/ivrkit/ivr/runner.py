@@ -74,9 +74,11 @@ from ivrkit.ivr._commands import (
     StopPrompt,
     Transfer,
 )
+from ivrkit.ivr._durable import CallStore, resume_machine
 from ivrkit.ivr._events import (
     DTMF_DIGITS,
     CallerHungUp,
+    CallResumed,
     CallStarted,
     CommandFailed,
     DigitReceived,
@@ -87,7 +89,7 @@ from ivrkit.ivr._events import (
     PromptStarted,
     TimerExpired,
 )
-from ivrkit.ivr._exceptions import IvrError
+from ivrkit.ivr._exceptions import CheckpointError, IvrError
 from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
 from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import MenuTree
@@ -134,6 +136,8 @@ class MenuRunner:
     "module:function" names to coroutine functions; by default they are imported from the
     tree (``resolve_handlers``), so a bad reference fails here, before any call.
     ``observer`` receives each call's steps (``ivrkit.observe``; docs/operations.md).
+    ``store`` keeps each call's checkpoint beyond this process (``ivrkit.cluster``;
+    protocol in ``ivr/_durable.py``): calls it says to resume carry on at their menu.
     """
 
     def __init__(
@@ -143,8 +147,12 @@ class MenuRunner:
         transcript: Callable[[str], None] = _print_line,
         handlers: Mapping[str, HandlerFunc] | None = None,
         observer: Observer | None = None,
+        store: CallStore | None = None,
     ) -> None:
         self.tree = tree
+        self.store = store
+        if store is not None:
+            store.on_lost = self._lost
         self.observer = observer
         self.transcript = transcript
         self.handlers = dict(resolve_handlers(tree) if handlers is None else handlers)
@@ -220,6 +228,9 @@ class MenuRunner:
             )
             await _hand_back(scope, "drain")
             return
+        opening = None if self.store is None else await self.store.open(scope.channel_id)
+        if opening is not None and opening.action == "skip":
+            return  # a live worker of the cluster owns this call: not a word to Asterisk
         call = _Call(self, scope, start.channel.name)
         if self.observer is not None:
             info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
@@ -227,11 +238,27 @@ class MenuRunner:
         self._calls[scope.channel_id] = call
         self._calls_total += 1
         scope.on(_ARI_EVENTS, call.on_event)
+        resume = opening.checkpoint if opening is not None and opening.action == "resume" else None
+        if resume is not None and await call.resume(resume):
+            await call.feed(CallResumed(wall_clock=time.time()))
+            return
         await call.feed(_call_started(start))
 
+    async def _lost(self, channel_id: str) -> None:
+        """The store says another worker owns this call now: drop it without a request."""
+        call = self._calls.get(channel_id)
+        if call is None:
+            return
+        call.released = True  # nothing more goes out for it (invariant 6)
+        self._forget(call)
+        await call.scope.aclose()
+
     def _forget(self, call: _Call) -> None:
-        if self._calls.pop(call.scope.channel_id, None) is not None and call.tap is not None:
-            call.tap.ended(asyncio.get_running_loop().time())
+        if self._calls.pop(call.scope.channel_id, None) is not None:
+            if call.tap is not None:
+                call.tap.ended(asyncio.get_running_loop().time())
+            if self.store is not None:
+                self.store.closed(call.scope.channel_id)
         if not self._calls and self._idle is not None:
             self._idle.set()
 
@@ -365,7 +392,25 @@ class _Call:
             return
         if tap is not None:
             tap.commands(commands, now)
+        store = self.runner.store
+        if store is not None:
+            store.changed(self.scope.channel_id, self.machine.checkpoint)
         await self.execute(commands)
+
+    async def resume(self, checkpoint: Mapping[str, Any]) -> bool:
+        """Carry on a call checkpointed elsewhere; False (start afresh) if it cannot be."""
+        try:
+            machine, previous = resume_machine(
+                self.machine.tree, checkpoint, notes=self.runner.observer is not None
+            )
+        except CheckpointError as exc:
+            logger.warning("call %s: cannot resume (%s); starting it afresh", self.label, exc)
+            return False
+        self.machine = machine
+        if previous is not None:  # still playing from before: the re-greeting goes first
+            await self._quietly(self.scope.stop_playback_quietly(previous))
+        logger.info("call %s: resumed at menu %s", self.label, checkpoint.get("menu"))
+        return True
 
     # ---------------------------------------------------------------- commands out
 

@@ -1,0 +1,24 @@
+"""Waiting on a condition in the cluster tests: real time (Redis's clock), bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+
+
+async def until(
+    check: Callable[[], Awaitable[bool] | bool], what: str, limit: float = 10.0
+) -> None:
+    """Poll ``check`` (sync or async) until it is true; fail naming ``what`` after ``limit``."""
+    try:
+        async with asyncio.timeout(limit):
+            while True:
+                result = check()
+                if inspect.isawaitable(result):
+                    result = await result
+                if result:
+                    return
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"after {limit} s: {what}") from None

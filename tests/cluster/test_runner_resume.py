@@ -1,0 +1,122 @@
+"""A call survives its worker: MenuRunner(store=ClusterStore...) over the simulator.
+
+Worker A serves a call into the second menu and dies without a word (its store stops
+flushing, its websocket goes). Worker B connects as the same application (the
+active/standby fallback): the re-sync adopts the channel, the store says "resume", and
+the caller hears the *second* menu's greeting again, not the first, and is never hung up.
+Redis is a real server and lease expiry is real time, so this runs on a real loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _cluster_wait import until
+from redis.asyncio import Redis
+
+from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from ivrkit.cluster import ClusterStore
+from ivrkit.ivr import load_menu
+from ivrkit.ivr.runner import MenuRunner
+from ivrkit.sim import Simulator
+from ivrkit.testing import RedisServer
+
+pytestmark = pytest.mark.realtime
+
+MENU = """
+menus:
+  main:
+    greeting: [sound:cluster-main]
+    timeout: 30
+    options:
+      - key: "1"
+        goto: sales
+  sales:
+    greeting: [sound:cluster-sales]
+    timeout: 30
+    options:
+      - key: "#"
+        continue: true
+"""
+
+
+def short_sounds(tmp_path: Path) -> Path:
+    path = tmp_path / "durations.tsv"
+    path.write_text("name\tseconds\trate\ncluster-main\t0.2\t8000\ncluster-sales\t0.2\t8000\n")
+    return path
+
+
+def config(sim: Simulator) -> ConnectionConfig:
+    return ConnectionConfig(
+        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
+    )
+
+
+async def test_a_call_resumes_at_its_menu_on_another_worker(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    tree = load_menu(MENU, "cluster.yaml")
+    requests: list[tuple[str, str]] = []
+
+    def log(entry: dict[str, Any]) -> None:
+        requests.append((entry["method"], entry["path"]))
+
+    async with Simulator(durations_file=short_sounds(tmp_path), access_log=log) as sim:
+        store_a = ClusterStore(redis_server.url, worker="a", lease_ttl=1.0)
+        await store_a.start()
+        client_a = AriClient(config(sim))
+        runner_a = MenuRunner(tree, transcript=lambda _: None, store=store_a.calls("ast-1"))
+        runner_a.attach(client_a)
+        await client_a.__aenter__()
+
+        caller = await sim.call("PJSIP/alice", "1000")
+        await caller.wait_until_heard("sound:cluster-main")
+        await caller.press("1")
+        await caller.wait_until_heard("sound:cluster-sales")
+        channel = caller.channel_id
+
+        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
+
+            async def checkpoint() -> dict[str, Any]:
+                raw = await r.hget(f"ivrkit:ivrkit:call:ast-1/{channel}", "cp")  # type: ignore[misc]
+                return json.loads(raw) if raw else {}
+
+            async def in_sales() -> bool:
+                return (await checkpoint()).get("menu") == "sales"
+
+            await until(in_sales, "the sales menu was never checkpointed")
+
+        # A dies: no last flush, no hand-back, its websocket just goes
+        assert store_a._task is not None
+        store_a._task.cancel()
+        await asyncio.gather(store_a._task, return_exceptions=True)
+        store_a._task = None
+        await client_a.aclose()
+        heard_before = len(caller.heard)
+
+        store_b = ClusterStore(redis_server.url, worker="b", lease_ttl=1.0)
+        await store_b.start()
+        runner_b = MenuRunner(tree, transcript=lambda _: None, store=store_b.calls("ast-1"))
+        client_b = AriClient(config(sim))
+        runner_b.attach(client_b)
+        async with client_b:
+            await until(lambda: len(caller.heard) > heard_before, "B never spoke to the caller")
+            resumed = caller.heard[heard_before]
+            assert resumed.media_uri == "sound:cluster-sales"  # the menu it was in
+            await caller.wait_until_heard("sound:cluster-sales")
+            await caller.press("#")  # carries on in B: continue to the dialplan
+            await until(lambda: runner_b.live_calls == 0, "B did not finish the call")
+            assert store_b.statistics().live == 0
+        await store_b.aclose()
+        await store_a.aclose()
+
+    hangups = [r for r in requests if r[0] == "DELETE" and r[1].startswith("/ari/channels/")]
+    assert hangups == []  # nobody hung the caller up
+    assert ("POST", f"/ari/channels/{channel}/continue") in requests
+    assert ("POST", f"/ari/channels/{channel}/answer") in requests
+    answers = [r for r in requests if r == ("POST", f"/ari/channels/{channel}/answer")]
+    assert len(answers) == 1  # B did not answer again
