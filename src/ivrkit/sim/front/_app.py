@@ -131,6 +131,8 @@ def _json_response(
 ) -> web.Response:
     if body is None:
         return web.Response(status=status, headers=headers, reason=reason)
+    if isinstance(body, bytes):  # a file (getStoredFile): Content-Type in headers
+        return web.Response(status=status, reason=reason, body=body, headers=headers)
     return web.Response(
         status=status,
         reason=reason,

@@ -83,6 +83,7 @@ _ROUTE_MODULES = (
     "ivrkit.sim.front._routes_playbacks",
     "ivrkit.sim.front._routes_events",
     "ivrkit.sim.front._routes_applications",
+    "ivrkit.sim.front._routes_recordings",
 )
 
 #: The api-docs resources the simulator describes, in resources.json order, each with

@@ -381,6 +381,7 @@ class ChannelOps(ModelCore):
         if ch.gone or ch.hanging:
             return
         self._channel_event(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
+        self._recording_hears_dtmf(ch, digit)
 
     def hangup_channel(
         self, channel_id: str, *, reason_code: str | None, reason: str | None

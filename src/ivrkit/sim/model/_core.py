@@ -25,11 +25,13 @@ from ivrkit.sim.model._objects import (
     Bridge,
     Channel,
     JsonDict,
+    LiveRecording,
     Playback,
     PlaybackQueue,
     ReactionHooks,
     Scheduler,
     Sink,
+    StoredRecording,
 )
 from ivrkit.sim.model._replies import AriError
 from ivrkit.sim.model._sounds import SoundLibrary
@@ -56,6 +58,8 @@ class ModelCore:
         self._uid_base = int(self._wall0.timestamp())
         self._uid_counter = itertools.count(1)
         self._name_counter = itertools.count(1)
+        #: orders playbacks and recordings in a target's media queue
+        self._media_seq = itertools.count(1)
         self._wall0_ms = int(self._wall0.timestamp() * 1000)
         self._ts_ms = -1
         self._ts_second = -1
@@ -64,6 +68,9 @@ class ModelCore:
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.playbacks: dict[str, list[Playback]] = {}
+        #: recordings in progress (or queued) by name, and the recording files by name
+        self.live_recordings: dict[str, LiveRecording] = {}
+        self.stored_recordings: dict[str, StoredRecording] = {}
         self.apps: dict[str, Application] = {}
         self.global_vars: dict[str, str] = {}
         self.events_emitted = 0
@@ -372,7 +379,31 @@ class ModelCore:
             "timers": sum(len(ch.timers) for ch in self.channels.values()),
         }
 
+    def media_seconds(self, uri: str, lang: str) -> float | None:
+        """Length of one media item: sounds from the library, ``recording:NAME`` from the
+        stored recordings (``res_stasis_playback.c`` plays those files)."""
+        scheme, _, rest = uri.partition(":")
+        if scheme == "recording":
+            stored = self.stored_recordings.get(rest)
+            return None if stored is None else stored.seconds
+        return self.sounds.media_seconds(uri, lang)
+
     # -- provided by the other mixins (declared here so each part type-checks alone)
+    def _start_recording(self, target: PlaybackQueue, rec: LiveRecording) -> None:
+        raise NotImplementedError  # RecordingOps
+
+    def _stop_target_recordings(self, target: PlaybackQueue) -> None:
+        raise NotImplementedError  # RecordingOps
+
+    def _recording_hears_dtmf(self, ch: Channel, digit: str) -> None:
+        raise NotImplementedError  # RecordingOps
+
+    def _answer(self, ch: Channel) -> None:
+        raise NotImplementedError  # ChannelOps
+
+    def _next_playback(self, target: PlaybackQueue) -> None:
+        raise NotImplementedError  # PlaybackOps
+
     def write_variable(
         self, ch: Channel, name: str, value: str | None, *, report_events: bool = False
     ) -> None:

@@ -44,10 +44,11 @@ from ivrkit.sim.model._objects import (
     parse_caller_id,
 )
 from ivrkit.sim.model._playbacks import PlaybackOps
+from ivrkit.sim.model._recordings import RecordingOps
 from ivrkit.sim.model._variables import VariableOps
 
 
-class SimModel(ChannelOps, VariableOps, PlaybackOps, BridgeOps):
+class SimModel(ChannelOps, VariableOps, PlaybackOps, BridgeOps, RecordingOps):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 
     Parts: :class:`~ivrkit.sim.model._core.ModelCore` (state, clock, delivery,

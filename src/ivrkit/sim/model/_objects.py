@@ -111,16 +111,65 @@ class Playback:
     started_at: float = 0.0
     timer: Any = None
     stopped_while_queued: bool = False
+    #: place in the target's media queue, shared with recordings (see PlaybackQueue)
+    seq: int = 0
 
 
 @dataclass(eq=False, slots=True)
 class PlaybackQueue:
-    """The playback queue of one channel or bridge."""
+    """The media queue of one channel or bridge: playbacks and recordings.
+
+    Asterisk runs both as commands on the channel's control thread, one at a time in
+    the order they were asked for (``res/stasis/control.c``: ``play_uri`` and
+    ``record_file`` go through ``stasis_app_send_command_async``), so a record waits
+    behind a playing prompt and a play behind a running recording. ``seq`` orders the
+    two queues as one.
+    """
 
     queue: deque[Playback] = field(default_factory=deque)
     current: Playback | None = None
     #: started but abandoned (unknown scheme): visible until stopped or the target goes
     orphans: list[Playback] = field(default_factory=list)
+    #: the recording running now, and those waiting (``LiveRecording``s)
+    recording: LiveRecording | None = None
+    waiting: deque[LiveRecording] = field(default_factory=deque)
+
+
+@dataclass(eq=False, slots=True)
+class LiveRecording:
+    """One ``POST .../record`` (``res/res_stasis_recording.c``)."""
+
+    name: str
+    format: str
+    target_uri: str
+    target: Channel | Bridge
+    max_duration: int
+    max_silence: int
+    #: DTMF that ends it: "" (none), a digit string (``any``: ``#*0123456789abcd``)
+    accept_dtmf: str
+    if_exists: str
+    beep: bool
+    seq: int = 0
+    state: str = "queued"
+    #: loop time the recording loop began (after the beep), and the wall clock then
+    started_at: float = 0.0
+    started_wall: float = 0.0
+    paused_at: float | None = None
+    paused_total: float = 0.0
+    muted: bool = False
+    timer: Any = None
+    duration: int | None = None
+    talking: int | None = None
+    cause: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class StoredRecording:
+    """A recording file: its name (path without extension), format and audio length."""
+
+    name: str
+    format: str
+    seconds: float
 
 
 @dataclass(eq=False, slots=True)
@@ -169,6 +218,8 @@ class Channel:
     #: variables set with a leading ``_``/``__``: name → 1 or 2 (inherited by dialled
     #: channels, ``ast_channel_inherit_variables``)
     inherit: dict[str, int] = field(default_factory=dict)
+    #: when the phone on this channel talks: (start, end) loop times (silence detection)
+    talk_spans: list[tuple[float, float]] = field(default_factory=list)
     #: variables set with ``report_events``: listed as ``channelvars`` in the snapshot
     reported_vars: dict[str, None] = field(default_factory=dict)
 

@@ -60,6 +60,7 @@ class PlaybackOps(ModelCore):
             target_uri=target_uri,
             language=lang,
             target=owner,
+            seq=next(self._media_seq),
         )
         self.playbacks.setdefault(pb.id, []).append(pb)
         body = playback_json(pb)
@@ -84,10 +85,16 @@ class PlaybackOps(ModelCore):
             self._deliver(recipients, ev)
 
     def _next_playback(self, target: PlaybackQueue) -> None:
-        """Start the next queued playback of a target if it is idle."""
-        if target.current is not None:
+        """Start the next queued playback or recording of a target if it is idle (one
+        queue in the order asked for, see ``PlaybackQueue``)."""
+        if target.current is not None or target.recording is not None:
             return
-        while target.queue:
+        while target.queue or target.waiting:
+            if target.waiting and (not target.queue or target.waiting[0].seq < target.queue[0].seq):
+                self._start_recording(target, target.waiting.popleft())
+                if target.recording is not None:
+                    return
+                continue
             pb = target.queue.popleft()
             if pb.stopped_while_queued:
                 pb.state = "done"
@@ -105,7 +112,7 @@ class PlaybackOps(ModelCore):
         if isinstance(pb.target, Bridge) and pb.index == 0:
             # Asterisk plays into a bridge through an Announcer channel (traces, step 55)
             self._bridge_peer_vars(pb.target, f"Announcer/ARI-{self._name_suffix()};2")
-        seconds = self.sounds.media_seconds(pb.media[pb.index], pb.language)
+        seconds = self.media_seconds(pb.media[pb.index], pb.language)
         pb.state = "playing"
         pb.elapsed = 0.0
         pb.started_at = self.now()
@@ -190,6 +197,7 @@ class PlaybackOps(ModelCore):
             current.state = state
             self._playback_event(current, "PlaybackFinished")
             self._forget(current)
+        self._stop_target_recordings(target)
 
     def _playback(self, playback_id: str) -> Playback:
         same = self.playbacks.get(playback_id)
