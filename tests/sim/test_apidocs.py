@@ -227,7 +227,7 @@ async def test_every_declared_operation_is_served() -> None:
 
 
 #: Models of other resources declared only because events refer to them.
-REFERENCED_ONLY = frozenset({"Endpoint", "TextMessage", "LiveRecording", "DeviceState"})
+REFERENCED_ONLY = frozenset({"Endpoint", "TextMessage", "DeviceState"})
 
 
 def _walk(model: str, value: Any, seen: dict[str, set[str]], undeclared: set[str]) -> None:
@@ -295,6 +295,11 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("GET", "channels", "List[Channel]")
         await call("POST", "channels/fx-1/variable", "void", variable="V", value="1")
         await call("GET", "channels/fx-1/variable", "Variable", variable="V")
+        await call(
+            "POST", "channels/fx-1/variable", "void", variable="R", value="1", report_events="1"
+        )
+        await call("GET", "channels/fx-1/variables", "Variables", variables="V,R")
+        await call("GET", "channels/fx-1", "Channel")  # with channelvars
         await call("POST", "channels/fx-1/play/fx-pb", "Playback", media="sound:press-1,sound:or")
         await call("GET", "playbacks/fx-pb", "Playback")
         await call("POST", "channels/fx-1/dtmf", "void", dtmf="1")
@@ -303,14 +308,35 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("GET", "bridges/fx-br", "Bridge")
         await call("GET", "bridges", "List[Bridge]")
         await call("POST", "bridges/fx-br/removeChannel", "void", channel="fx-1")
+        # queued behind fx-pb; ends on 1 s of silence: talking/silence durations
+        await call(
+            "POST",
+            "channels/fx-1/record",
+            "LiveRecording",
+            name="fx-rec",
+            format="wav",
+            maxSilenceSeconds="1",
+        )
+        await call("GET", "recordings/live/fx-rec", "LiveRecording")
         await call("GET", "applications", "List[Application]")
         await call("GET", "applications/fx", "Application")
         await call("POST", "events/user/ev", "void", application="fx", source="channel:fx-1")
         await call("POST", "events/user/ev", "void", application="fx", source="bridge:fx-br")
         await ws.send_str(json.dumps({"type": "RESTRequest", "method": "GET", "uri": "x"}))
         await asyncio.sleep(5)  # let the multi-media playback run (virtual time)
+        await call("GET", "recordings/stored", "List[StoredRecording]")
+        await call("GET", "recordings/stored/fx-rec", "StoredRecording")
+        await call(
+            "POST",
+            "recordings/stored/fx-rec/copy",
+            "StoredRecording",
+            destinationRecordingName="fx-copy",
+        )
         # deleted with a member: BridgeDestroyed follows that member's ChannelDestroyed
         await call("POST", "bridges/fx-br/addChannel", "void", channel="fx-1")
+        # a bridged channel can't record: RecordingFailed with its cause
+        await call("POST", "channels/fx-1/record", "LiveRecording", name="fx-no", format="wav")
+        await asyncio.sleep(0.1)
         await call("DELETE", "bridges/fx-br", "void")
         await call("DELETE", "channels/fx-1", "void")
         await asyncio.sleep(1)

@@ -137,6 +137,16 @@ class Caller:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    async def speak(self, seconds: float) -> None:
+        """Talk for ``seconds`` (no audio content: only a recording's silence detection
+        hears it); returns when the phone is quiet again."""
+        if self._destroyed:
+            raise SimulatorError(f"can't speak: call {self.channel_id} has ended")
+        done_at = self._model.caller_speaks(self.channel, seconds)
+        delay = done_at - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     async def hangup(self) -> None:
         """The caller hangs up (ChannelHangupRequest cause 16, StasisEnd...)."""
         self._model.caller_hangs_up(self.channel)

@@ -87,6 +87,8 @@ _OWNER: Mapping[str, str] = {
     "FormatLangPair": "sounds",
     "Application": "applications",
     "Variable": "asterisk",
+    "Variables": "asterisk",
+    "StoredRecording": "recordings",
     "Endpoint": "endpoints",
     "TextMessage": "endpoints",
     "LiveRecording": "recordings",

@@ -232,10 +232,13 @@ async def _answer(request: web.Request, handler: Any, state: SimState) -> web.St
 async def _rest(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     body = await request.read() if request.can_read_body else None
+    # the raw (still encoded) path: the dispatcher decodes it segment by segment
+    raw = request.raw_path.partition("?")[0]
+    raw_tail = raw[4:] if raw.startswith("/ari/") else raw
     result = dispatch(
         state.model,
         request.method,
-        request.match_info["tail"],
+        raw_tail,
         request.query.items(),
         body,
         request.headers.get("Content-Type"),

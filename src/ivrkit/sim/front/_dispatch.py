@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from ivrkit.sim.front._routetable import Operation, Param, all_operations
 from ivrkit.sim.model._replies import AriError, SimResponse
@@ -49,6 +50,12 @@ class _Route:
 _ROUTES: dict[tuple[str, int], list[_Route]] | None = None
 
 
+#: joins the decoded segments of a request path: a decoded ``%2F`` stays inside its
+#: segment, as in Asterisk, which splits the raw path on "/" and then decodes each
+#: segment (``res/res_ari.c`` ``ast_ari_invoke``: ``strsep`` then ``ast_uri_decode``)
+_SEP = "\x00"
+
+
 def _compile(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     names: list[str] = []
     parts: list[str] = []
@@ -56,10 +63,10 @@ def _compile(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
         m = re.fullmatch(r"\{(\w+)\}", segment)
         if m:
             names.append(m.group(1))
-            parts.append("([^/]+)")
+            parts.append("([^\x00]+)")
         else:
             parts.append(re.escape(segment))
-    return re.compile("/".join(parts)), tuple(names)
+    return re.compile(_SEP.join(parts)), tuple(names)
 
 
 def _routes() -> dict[tuple[str, int], list[_Route]]:
@@ -84,8 +91,10 @@ def _routes() -> dict[tuple[str, int], list[_Route]]:
 
 def match(method: str, path: str) -> tuple[Operation, dict[str, str]]:
     """Find the operation for ``method path`` or raise the 404/405 :class:`AriError`."""
-    clean = path.strip("/")
-    segments = clean.split("/")
+    segments = path.strip("/").split("/")
+    if "%" in path:
+        segments = [unquote(segment) for segment in segments]
+    clean = _SEP.join(segments)
     path_known = False
     for route in _routes().get((segments[0], len(segments)), ()):
         m = route.pattern.fullmatch(clean)

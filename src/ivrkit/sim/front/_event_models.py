@@ -314,9 +314,6 @@ PART_MODELS = frozenset(
 NOT_SENT: Mapping[str, str] = {
     "MissingParams": "a websocket without app= is answered 400 over HTTP, before the upgrade",
     "DeviceStateChanged": "no device states are simulated",
-    "RecordingStarted": "recording is not simulated",
-    "RecordingFinished": "recording is not simulated",
-    "RecordingFailed": "recording is not simulated",
     "ApplicationMoveFailed": "channels are not moved between applications (/move)",
     "ApplicationRegistered": "declared by Asterisk, but no code in 20.20.1 sends it",
     "ApplicationUnregistered": "declared by Asterisk, but no code in 20.20.1 sends it",

@@ -20,6 +20,7 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("dialplan", "DialplanCEP", True),
         ("creationtime", "Date", True),
         ("language", "string", True),
+        ("channelvars", "object", False),
     ),
     "CallerID": (("name", "string", True), ("number", "string", True)),
     "DialplanCEP": (
@@ -58,6 +59,7 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("events_disallowed", "List[object]", True),
     ),
     "Variable": (("value", "string", True),),
+    "Variables": (("variables", "object", True),),
     "Sound": (
         ("id", "string", True),
         ("formats", "List[FormatLangPair]", True),
@@ -87,4 +89,5 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("cause", "string", False),
     ),
     "DeviceState": (("name", "string", True), ("state", "string", True)),
+    "StoredRecording": (("name", "string", True), ("format", "string", True)),
 }
