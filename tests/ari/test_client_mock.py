@@ -606,3 +606,22 @@ async def test_cancelled_waits_and_requests_leave_no_residue() -> None:
         transport.stream.push(stasis_end("c1"))
         await call.wait_closed()
         assert _zero(client)
+
+
+async def test_application_replaced_for_an_app_we_do_not_serve_is_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 16 finding 1: one such frame used to stop the client and close every call."""
+    transport = FakeAri().transport()
+    async with AriClient(config(), transport=transport) as client:
+        transport.stream.push(stasis_start("c1"))
+        await until(lambda: client.statistics().calls == 1)
+        with caplog.at_level(logging.WARNING, logger="ivrkit.ari"):
+            transport.stream.push({**ev("ApplicationReplaced"), "application": "catalog"})
+            transport.stream.push(stasis_start("c2"))
+            await until(lambda: client.statistics().calls == 2)
+        assert client.ready
+        assert [r.getMessage() for r in caplog.records] == [
+            f"ignored ApplicationReplaced for 'catalog': this client serves {APP!r}"
+        ]
+        assert len(transport.streams) == 1

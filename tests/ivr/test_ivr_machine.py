@@ -18,6 +18,7 @@ from ivrkit.ivr import (
     Log,
     PlayPrompt,
     PromptFailed,
+    PromptFinished,
     PromptStarted,
     RunHandler,
     StartTimer,
@@ -385,3 +386,16 @@ def test_barge_in_off_with_type_ahead_acts_when_the_greeting_ends() -> None:
     out = m.handle(finished(3), 6)  # greeting over: the kept 1 means "back"
     assert m.menu == "main"
     assert out == (play(4, "sound:welcome"),)
+
+
+def test_done_absorbs_late_events_even_with_ids_it_never_issued() -> None:
+    """Issue 16 finding 6: a late PromptFinished in DONE raised IllegalEventError."""
+    m = machine()
+    started(m)
+    m.handle(CallerHungUp(), 1)
+    assert m.state is CallState.DONE
+    assert m.handle(finished(1), 2) == ()
+    assert m.handle(finished(99), 2) == ()
+    assert m.handle(PromptFinished(playback_id="someone-else-p1"), 2) == ()
+    assert m.handle(expired(42), 2) == ()
+    assert m.state is CallState.DONE

@@ -47,6 +47,7 @@ from ivrkit.ari._events import (
     PlaybackStarted,
     StasisEnd,
     StasisStart,
+    UnknownEvent,
     decode_event,
 )
 from ivrkit.ari._models import Playback
@@ -212,6 +213,12 @@ class Dispatcher:
             logger.warning("ignoring a websocket frame that is not an object: %.80r", text)
             return None
         event = decode_event(data)
+        if type(event) is UnknownEvent and event.problem:
+            # one line, no traceback; only application-level handlers see it, no call
+            logger.warning("ignoring a malformed event: %s", event.problem)
+            self.events_seen += 1
+            self.app._put(event)
+            return event
         self.feed(event)
         return event
 
@@ -262,8 +269,8 @@ class Dispatcher:
             assert isinstance(event, ChannelVarset)
             return self._channels.get(event.channel.id) if event.channel else None
         channel = event.raw.get("channel")
-        if isinstance(channel, dict):
-            return self._channels.get(channel.get("id", ""))
+        if isinstance(channel, dict) and type(cid := channel.get("id")) is str:
+            return self._channels.get(cid)
         return None
 
     def _playback_owner(

@@ -159,7 +159,14 @@ class Dial(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownEvent(Event):
-    """An event type this client does not model; everything is in ``raw``."""
+    """An event type this client does not model; everything is in ``raw``.
+
+    ``problem`` is set when the frame claimed a type the client does model but its fields
+    are not what Asterisk sends (a null playback id, a channel id that is a number...):
+    such a frame reaches only application-level handlers, never a call.
+    """
+
+    problem: str = ""
 
 
 # -- client-made connection signals (never sent by Asterisk) ------------------------
@@ -201,6 +208,92 @@ def _base(data: Mapping[str, Any]) -> dict[str, Any]:
         "timestamp": data.get("timestamp", ""),
         "raw": data,
     }
+
+
+def _what(value: object) -> str:
+    """How a wrong value is named in a problem: its JSON kind, short."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "empty" if not value else f"the string {value[:40]!r}"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _ident_problem(value: object, where: str) -> str | None:
+    return None if type(value) is str and value else f"{where} is {_what(value)}"
+
+
+def _text_problem(value: object, where: str) -> str | None:
+    return None if type(value) is str else f"{where} is {_what(value)}, not a string"
+
+
+def _channel_problem(channel: Channel | None, where: str = "channel") -> str | None:
+    if channel is None:
+        return None
+    return _ident_problem(channel.id, f"{where}.id") or _text_problem(channel.name, f"{where}.name")
+
+
+_OBJECT_FIELDS = ("channel", "playback", "bridge", "peer", "caller", "replace_channel")
+
+
+def _shape_problem(data: Mapping[str, Any]) -> str | None:
+    """Which object field made decoding fail: not an object, or an object without id."""
+    for key in _OBJECT_FIELDS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            return f"{key} is {_what(value)}, not an object"
+        if "id" not in value:
+            return f"{key}.id is missing"
+    return None
+
+
+def _event_problem(event: Event) -> str | None:
+    """What is wrong with a decoded event's fields that the client routes or compares by,
+    or None. Only those: a field nobody reads may be anything (it passes through)."""
+    problem = _text_problem(event.application, "application")
+    if problem is None and isinstance(event, StasisStart):
+        problem = _channel_problem(event.channel) or _channel_problem(
+            event.replace_channel, "replace_channel"
+        )
+        if problem is None and not all(type(a) is str for a in event.args):
+            problem = "args is not a list of strings"
+    elif problem is None and isinstance(event, ChannelDtmfReceived):
+        problem = _channel_problem(event.channel) or _text_problem(event.digit, "digit")
+    elif problem is None and isinstance(
+        event, PlaybackStarted | PlaybackContinuing | PlaybackFinished
+    ):
+        playback = event.playback
+        problem = (
+            _ident_problem(playback.id, "playback.id")
+            or _text_problem(playback.target_uri, "playback.target_uri")
+            or _text_problem(playback.state, "playback.state")
+            or _text_problem(playback.media_uri, "playback.media_uri")
+        )
+    elif problem is None and isinstance(event, BridgeCreated | BridgeDestroyed):
+        problem = _ident_problem(event.bridge.id, "bridge.id")
+    elif problem is None and isinstance(event, ChannelEnteredBridge | ChannelLeftBridge):
+        problem = _ident_problem(event.bridge.id, "bridge.id") or _channel_problem(event.channel)
+    elif problem is None and isinstance(event, Dial):
+        problem = (
+            _channel_problem(event.peer, "peer")
+            or _channel_problem(event.caller, "caller")
+            or _text_problem(event.dialstatus, "dialstatus")
+        )
+    elif problem is None and isinstance(event, ChannelVarset):
+        problem = (
+            _channel_problem(event.channel)
+            or _text_problem(event.variable, "variable")
+            or _text_problem(event.value, "value")
+        )
+    elif problem is None and hasattr(event, "channel"):
+        problem = _channel_problem(event.channel)
+    return problem
 
 
 def _stasis_start(d: Mapping[str, Any]) -> Event:
@@ -337,14 +430,25 @@ KNOWN_EVENT_TYPES = frozenset(_DECODERS)
 def decode_event(data: Mapping[str, Any]) -> Event:
     """Turn one websocket JSON object into an :class:`Event`.
 
-    Unknown types, and known types missing a required object (a malformed or
-    future-changed frame), become :class:`UnknownEvent` with the data in ``raw``: one
-    strange frame must not stop the event pump.
+    Unknown types, and known types missing a required object or with an identifier
+    that is not a non-empty string (a malformed or future-changed frame), become
+    :class:`UnknownEvent` with the data in ``raw`` (and, when malformed, what was wrong
+    in ``problem``): one strange frame must not stop the event pump or touch a call.
     """
-    decoder = _DECODERS.get(data.get("type", ""))
-    if decoder is not None:
-        try:
-            return decoder(data)
-        except (KeyError, TypeError, AttributeError):
-            pass
-    return UnknownEvent(**_base(data))
+    kind = data.get("type", "")
+    if type(kind) is not str:
+        return UnknownEvent(problem=f"type is {_what(kind)}, not a string", **_base(data))
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        return UnknownEvent(**_base(data))
+    try:
+        event = decoder(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        problem: str | None = _shape_problem(data) or (
+            f"{exc.args[0]} is missing" if isinstance(exc, KeyError) else "has a wrong field"
+        )
+    else:
+        problem = _event_problem(event)
+        if problem is None:
+            return event
+    return UnknownEvent(problem=f"{kind} {problem}", **_base(data))

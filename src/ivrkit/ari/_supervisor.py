@@ -207,6 +207,15 @@ class Supervisor:
                 logger.exception("could not route the frame %.200r", text)
                 continue
             if type(event) is ApplicationReplaced:
+                if event.application not in self._config.apps:
+                    # Only the app named was taken: one we do not serve is not our business
+                    # (a forged or misrouted frame must not stop every live call).
+                    logger.warning(
+                        "ignored ApplicationReplaced for %r: this client serves %s",
+                        event.application,
+                        ", ".join(map(repr, self._config.apps)),
+                    )
+                    continue
                 await self._replaced(event.application)
                 return "replaced"
 

@@ -263,7 +263,8 @@ class CallMachine:
                     else "only a machine built by CallMachine.resume takes CallResumed"
                 ),
             )
-        self._check_ids(event, state)
+        if state is not CallState.DONE:  # DONE absorbs even ids it never issued
+            self._check_ids(event, state)
         self._now = now
         if state is CallState.DONE:
             # absorbing: nothing to do, but keep the books on playbacks we stopped

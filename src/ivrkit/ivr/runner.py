@@ -315,7 +315,7 @@ class _Call:
         "label",
         "machine",
         "peer_id",
-        "prefix",
+        "played",
         "released",
         "runner",
         "scope",
@@ -334,7 +334,9 @@ class _Call:
         self.machine = CallMachine(runner.tree, scope.channel_id, notes=runner.observer is not None)
         self.handlers = runner.handlers  # invariant 7: a reload does not change this call
         self.released = False
-        self.prefix = f"{scope.channel_id}-p"
+        # ids of the playbacks this call asked for and not yet seen finish: a playback
+        # event for any other id (a stray, a duplicate, a forged frame) is not this call's
+        self.played: set[str] = set()
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
         self.peer_id: str | None = None
@@ -349,11 +351,12 @@ class _Call:
             if event.channel.id == own and event.digit in DTMF_DIGITS:
                 await self.feed(DigitReceived(digit=event.digit))
         elif isinstance(event, PlaybackStarted):
-            if event.playback.id.startswith(self.prefix):
+            if event.playback.id in self.played:
                 await self.feed(PromptStarted(playback_id=event.playback.id))
         elif isinstance(event, PlaybackFinished):
             pid = event.playback.id
-            if pid.startswith(self.prefix):
+            if pid in self.played:
+                self.played.discard(pid)
                 failed = event.playback.state == "failed"
                 await self.feed(
                     PromptFailed(playback_id=pid) if failed else PromptFinished(playback_id=pid)
@@ -431,6 +434,7 @@ class _Call:
         client = scope.client
         try:
             if isinstance(command, PlayPrompt):
+                self.played.add(command.playback_id)
                 await client.channels.play(
                     scope.channel_id, command.media, playback_id=command.playback_id
                 )
