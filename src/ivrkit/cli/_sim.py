@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import ipaddress
 import json
 import os
@@ -140,10 +141,11 @@ async def _serve(
                 caller = await run_script(sim, script, lambda m: print(f"caller: {m}", flush=True))
             except ScriptError as exc:
                 raise CliError("caller script failed", str(exc)) from exc
+            t0 = caller.started_at  # times are seconds since the call started
             for item in caller.heard:
-                end = "..." if item.end is None else f"{item.end:.3f}"
+                end = "..." if item.end is None else f"{item.end - t0:.3f}"
                 cut = " (cut off)" if item.cut_off else ""
-                print(f"heard {item.media_uri} {item.start:.3f}-{end}{cut}", flush=True)
+                print(f"heard {item.media_uri} {item.start - t0:.3f}-{end}{cut}", flush=True)
             # what is still alive after the script, on stderr beside the banner's
             # diagnostics (leak checks by a test or a person; stdout stays the transcript)
             stats = " ".join(f"{name}={count}" for name, count in sim.stats().items())
@@ -159,8 +161,19 @@ def _open_log(path: str) -> IO[str]:
 
 
 def _writer(log_file: IO[str]) -> Callable[[dict[str, Any]], None]:
+    """One JSON line per request, led by when it was answered.
+
+    ``time`` is the wall clock (UTC, ISO 8601, milliseconds) to line the log up with an
+    app's own logs; ``elapsed`` is seconds on the simulator's clock since it started,
+    the clock its callers hear by, which under virtual time is the only one that moves.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
     def write(record: dict[str, Any]) -> None:
-        log_file.write(json.dumps(record) + "\n")
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        stamped = {"time": now.replace("+00:00", "Z"), "elapsed": round(loop.time() - started, 3)}
+        log_file.write(json.dumps(stamped | record) + "\n")
         log_file.flush()
 
     return write

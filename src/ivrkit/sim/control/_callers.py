@@ -43,6 +43,9 @@ class Caller:
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._destroyed = False
         self._timers: list[asyncio.TimerHandle] = []
+        #: when the phone dialled, on the loop clock (``heard`` times minus this are
+        #: seconds since the call started, as ``ivrkit sim --script`` prints them)
+        self.started_at = asyncio.get_running_loop().time()
 
     # -- identity
     @property
