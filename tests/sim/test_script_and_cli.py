@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import signal
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from _simari import UNBUFFERED, ari_session, ivrkit_sim
 
 from ivrkit.cli import CliError
-from ivrkit.cli._sim import _parse_listen, resolve_users, tls_context
+from ivrkit.cli._sim import _declared_sounds, _parse_listen, resolve_users, tls_context
 from ivrkit.sim import Simulator
 from ivrkit.sim.control._script import ScriptError, parse_script, run_script
 
@@ -123,7 +126,7 @@ def test_cli_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     users = tmp_path / "users"
     users.write_text("admin:topsecret\n")
     proc = subprocess.Popen(
-        ivrkit_sim("--listen", "127.0.0.1:0", "--users-file", str(users)),
+        ivrkit_sim("--listen", "127.0.0.1:0", "--users-file", str(users), "--sound", "welcome=2.5"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,6 +137,14 @@ def test_cli_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         first = proc.stdout.readline()
         assert first.startswith("ivrkit sim: ARI on http://127.0.0.1:")
         assert "topsecret" not in first
+        base = first.split(" on ", 1)[1].split()[0]
+        auth = {"Authorization": "Basic " + base64.b64encode(b"admin:topsecret").decode()}
+        request = urllib.request.Request(f"{base}/sounds/welcome", headers=auth)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        request = urllib.request.Request(f"{base}/sounds/no-such-sound", headers=auth)
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(request, timeout=10)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     finally:
@@ -221,3 +232,20 @@ def test_cli_serves_https(tls_cert: tuple[Path, Path]) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 130
+
+
+def test_sound_options() -> None:
+    assert _declared_sounds(["welcome=2.5", "menu", "x=0"]) == {
+        "welcome": 2.5,
+        "menu": None,
+        "x": 0.0,
+    }
+    assert _declared_sounds(None) == {}
+    for bad, message in (
+        ("sound:welcome", "give NAME or NAME=SECONDS"),
+        ("=2", "give NAME or NAME=SECONDS"),
+        ("welcome=long", "SECONDS must be a number"),
+        ("welcome=-1", "SECONDS must be >= 0"),
+    ):
+        with pytest.raises(CliError, match=message):
+            _declared_sounds([bad])

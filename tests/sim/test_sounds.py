@@ -24,7 +24,37 @@ def test_shared_table_is_found_and_used() -> None:
     lib = SoundLibrary()
     assert lib.sound_seconds("activated") == pytest.approx(1.064)  # only in the shared table
     assert lib.sound_seconds("press-1") == BUILTIN_SECONDS["press-1"]
-    assert lib.sound_seconds("never-heard-of-it") == DEFAULT_SOUND_SECONDS
+    # Asterisk has no such file: the playback fails (protocol-catalog step 40)
+    assert lib.sound_seconds("never-heard-of-it") is None
+    assert lib.media_seconds("sound:never-heard-of-it") is None
+    assert "activated" in lib.list_sounds()
+    assert "never-heard-of-it" not in lib.list_sounds()
+
+
+def test_declared_sounds_exist_with_their_length_or_the_default() -> None:
+    lib = SoundLibrary(declared={"welcome": 2.5, "menu": None, "press-1": None}, missing=["or"])
+    assert lib.sound_seconds("welcome") == 2.5
+    assert lib.sound_seconds("menu") == DEFAULT_SOUND_SECONDS
+    assert lib.sound_seconds("press-1") == BUILTIN_SECONDS["press-1"]  # known length kept
+    assert lib.sound_seconds("or") is None
+    assert {"welcome", "menu"} <= set(lib.list_sounds())
+    assert "or" not in lib.list_sounds()
+    assert lib.sound_formats("or") == []
+    assert SoundLibrary(declared=["a", "b"]).sound_seconds("b") == DEFAULT_SOUND_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ({"sound:x": None}, "without 'sound:'"),
+        ({"": None}, "without 'sound:'"),
+        ({"x": -1.0}, "must be a number >= 0"),
+        ({"x": "long"}, "must be a number >= 0"),
+    ],
+)
+def test_bad_declared_sounds_are_refused(declared: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SoundLibrary(declared=declared)  # type: ignore[arg-type]
 
 
 def test_builtins_work_without_the_shared_table(tmp_path: Path) -> None:
@@ -76,6 +106,7 @@ def test_sound_files_by_format(tmp_path: Path) -> None:
     assert lib.sound_seconds("bye") == pytest.approx(2.0)
     assert lib.media_seconds("digits:11") == pytest.approx(1.0)
     assert lib.sound_seconds("missing") is None
+    assert lib.media_seconds("digits:12") is None  # say.c stops at the missing digits/2
     assert lib.sound_seconds("broken") is None
     assert lib.sound_seconds("../en/hello") is None
     assert SoundLibrary(en).sound_seconds("hello") == pytest.approx(1.5)

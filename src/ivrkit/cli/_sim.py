@@ -129,6 +129,7 @@ async def _serve(
             port,
             users=users,
             sounds_dir=args.sounds_dir,
+            sounds=_declared_sounds(args.sound),
             dialplan=dialplan,
             access_log=_writer(log_file) if log_file is not None else None,
             ssl_context=tls,
@@ -179,8 +180,26 @@ def _writer(log_file: IO[str]) -> Callable[[dict[str, Any]], None]:
     return write
 
 
+def _declared_sounds(specs: list[str] | None) -> dict[str, float | None]:
+    """``--sound NAME`` or ``--sound NAME=SECONDS``, repeated: sounds that exist."""
+    out: dict[str, float | None] = {}
+    for spec in specs or ():
+        name, sep, seconds = spec.partition("=")
+        if not name or name.startswith("sound:"):
+            raise CliError(f"--sound {spec}: give NAME or NAME=SECONDS, e.g. --sound welcome=2.5")
+        try:
+            length = float(seconds) if sep else None
+        except ValueError:
+            raise CliError(f"--sound {spec}: SECONDS must be a number, e.g. {name}=2.5") from None
+        if length is not None and not length >= 0:
+            raise CliError(f"--sound {spec}: SECONDS must be >= 0")
+        out[name] = length
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     host, port = _parse_listen(args.listen)
+    _declared_sounds(args.sound)  # a bad --sound fails before binding
     users = resolve_users(args.users_file, host, dict(os.environ))
     tls = tls_context(args.tls_cert, args.tls_key)  # a bad certificate fails before binding
     if args.sounds_dir and not Path(args.sounds_dir).is_dir():
@@ -222,6 +241,12 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--sounds-dir", metavar="DIR", help="Asterisk sounds (e.g. /usr/share/asterisk/sounds/en)"
+    )
+    parser.add_argument(
+        "--sound",
+        action="append",
+        metavar="NAME[=SECONDS]",
+        help="a sound that exists besides Asterisk's core prompts (repeatable; default 1 s)",
     )
     parser.add_argument(
         "--dialplan", metavar="FILE", help="YAML: context -> exten -> [App(args), ...]"

@@ -42,6 +42,7 @@ class Simulator:
         users: Mapping[str, str] | None = None,
         sounds_dir: str | Path | None = None,
         missing_sounds: Iterable[str] = (),
+        sounds: Mapping[str, float | None] | Iterable[str] = (),
         dialplan: DialplanSpec | None = None,
         durations_file: str | Path | None = None,
         reaction_probe: ReactionProbe | None = None,
@@ -57,6 +58,10 @@ class Simulator:
             raise ValueError("Simulator needs at least one ARI user (users={'name': 'password'})")
         self._sounds_dir = Path(sounds_dir) if sounds_dir is not None else None
         self._missing_sounds = tuple(missing_sounds)
+        if isinstance(sounds, str):
+            raise TypeError(f"sounds= takes names or a name -> seconds mapping, not {sounds!r}")
+        self._declared_sounds = dict(sounds) if isinstance(sounds, Mapping) else list(sounds)
+        SoundLibrary.check_declared(self._declared_sounds)  # fail at the caller's line
         self._durations_file = Path(durations_file) if durations_file is not None else None
         if dialplan is not None:
             Dialplan(dialplan)  # fail here, at the caller's line, on a malformed step
@@ -88,7 +93,9 @@ class Simulator:
         if self._runner is not None:
             raise SimulatorError("simulator already started")
         loop = asyncio.get_running_loop()
-        sounds = SoundLibrary(self._sounds_dir, self._durations_file, self._missing_sounds)
+        sounds = SoundLibrary(
+            self._sounds_dir, self._durations_file, self._missing_sounds, self._declared_sounds
+        )
         self._model = SimModel(loop, dialplan=self._dialplan, sounds=sounds)
         self._model.reaction = self.reaction_probe
         self._state = SimState(self._model, self.users, self.faults, access_log=self.access_log)

@@ -119,6 +119,16 @@ class PlaybackOps(ModelCore):
         self._playback_event(pb, "PlaybackStarted")
         self._observe(pb, started=True)
         if seconds is None:
+            # A media that cannot be played (missing sound, bad number): Asterisk's
+            # playback_final_update marks the last item FAILED, an earlier one CONTINUING
+            # and moves on (res/res_stasis_playback.c; recorded: protocol-catalog step 40).
+            if pb.index + 1 < len(pb.media):
+                self._observe(pb, started=False)
+                pb.state = "continuing"
+                self._playback_event(pb, "PlaybackContinuing")
+                pb.index += 1
+                self._start_item(pb)
+                return
             self._finish(pb, "failed")
             return
         if seconds == UNKNOWN_SCHEME:

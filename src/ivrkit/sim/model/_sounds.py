@@ -1,32 +1,44 @@
-"""Sounds and media durations: how long a ``sound:``/``digits:``/... playback lasts.
+"""Sounds and media durations: which sounds exist, and how long a playback lasts.
 
-Two modes, chosen by the ``sounds_dir`` option:
+Two modes, chosen by the ``sounds_dir`` option. In both, a ``sound:`` that does not
+exist fails the way Asterisk fails it (``res/res_stasis_playback.c``
+``play_on_channel``: ``ast_control_streamfile_lang`` cannot open the file and returns at
+once, ``playback_final_update`` publishes the state): ``PlaybackStarted``, then
+``PlaybackFinished`` state ``failed`` in the same instant, or ``PlaybackContinuing`` and
+the next item when it was not the last of a media list. Recorded: protocol-catalog step
+40, ``sound:no-such-sound``, Started and Finished ``failed`` 0.1 ms apart.
 
-* **No sounds directory** (default): every ``sound:`` exists. Lengths come from
+* **No sounds directory** (default): the sounds that exist are those of an Asterisk
+  with its English core prompts and the guide's five extra prompts installed (like the
+  lab the traces were recorded on), plus those the user declares (``sounds=``), minus
+  ``missing``. The core prompts and their lengths come from a durations file
+  (``name<TAB>seconds`` lines), by default
   ``shared/asterisk-sounds/en-core-durations.tsv`` when that file is found beside the
-  repository (read at run time, never copied), else from the small built-in table
-  below (the prompts the guide's attendant uses, digits and letters), else
+  repository (read at run time, never copied); the small built-in table below always
+  exists (the guide's prompts, digits). A declared sound without a length lasts
   :data:`DEFAULT_SOUND_SECONDS`.
 * **A sounds directory** (Debian's ``/usr/share/asterisk/sounds/en`` layout, or its
   parent holding ``<lang>/``): a sound exists only if a file ``<name>.<ext>`` is there,
   and lasts what the file lasts: WAV from its header, GSM at 33 bytes per 20 ms,
-  ulaw/alaw at 8000 bytes/s, slin at 16000 bytes/s. A missing sound fails the playback
-  exactly as Asterisk does (``PlaybackStarted`` then ``PlaybackFinished`` ``failed``).
+  ulaw/alaw at 8000 bytes/s, slin at 16000 bytes/s.
 
 ``digits:``, ``number:`` and ``characters:`` are the sum of the files Asterisk's
-say.c would play (``digits/N``, ``digits/hundred``, ``letters/x``...); ``tone:`` and
-plays until stopped (:data:`FOREVER`); a scheme Asterisk does not know starts and is
-then silently abandoned (:data:`UNKNOWN_SCHEME`).
+say.c would play (``digits/N``, ``digits/hundred``, ``letters/x``...). With a directory,
+one missing file fails the playback (say.c stops at the first file it cannot stream);
+without one they always play (every Asterisk has the core set, which holds them all),
+a file of unknown length counting :data:`DEFAULT_SYMBOL_SECONDS`. ``tone:`` plays
+until stopped (:data:`FOREVER`); a scheme Asterisk does not know starts and is then
+silently abandoned (:data:`UNKNOWN_SCHEME`).
 """
 
 from __future__ import annotations
 
 import math
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-#: Length of a sound with no known duration (documented in docs/simulator.md).
+#: Length of a declared sound with no known duration (documented in docs/simulator.md).
 DEFAULT_SOUND_SECONDS = 1.0
 #: Length of one ``digits:``/``characters:`` symbol whose file length is unknown.
 DEFAULT_SYMBOL_SECONDS = 0.8
@@ -159,13 +171,35 @@ class SoundLibrary:
         sounds_dir: Path | None = None,
         durations_file: Path | None = None,
         missing: Iterable[str] = (),
+        declared: Mapping[str, float | None] | Iterable[str] = (),
     ) -> None:
         self.sounds_dir = sounds_dir
         #: sounds that do not exist even without a directory (to test failed prompts)
         self.missing = frozenset(missing)
         self._table = dict(BUILTIN_SECONDS)
+        # a durations file replaces the shared table (the benchmark's exact sound set)
         self._table.update(read_durations(durations_file or shared_durations_file()))
+        for name, seconds in self.check_declared(declared).items():
+            if seconds is not None or name not in self._table:
+                self._table[name] = DEFAULT_SOUND_SECONDS if seconds is None else seconds
         self._file_cache: dict[tuple[str, str], float | None] = {}
+
+    @staticmethod
+    def check_declared(
+        declared: Mapping[str, float | None] | Iterable[str],
+    ) -> dict[str, float | None]:
+        """Declared sounds as ``name -> seconds or None``; a bad entry is a ValueError."""
+        lengths = dict(declared) if isinstance(declared, Mapping) else dict.fromkeys(declared)
+        for name, seconds in lengths.items():
+            if not isinstance(name, str) or not name or name.startswith("sound:"):
+                raise ValueError(
+                    f"sound name {name!r}: give the name without 'sound:', e.g. 'welcome'"
+                )
+            if seconds is not None and not (isinstance(seconds, int | float) and seconds >= 0):
+                raise ValueError(
+                    f"sound {name!r}: length must be a number >= 0 (seconds), got {seconds!r}"
+                )
+        return lengths
 
     def _lang_dir(self, lang: str) -> Path | None:
         if self.sounds_dir is None:
@@ -178,7 +212,7 @@ class SoundLibrary:
         if name in self.missing:
             return None
         if self.sounds_dir is None:
-            return self._table.get(name, DEFAULT_SOUND_SECONDS)
+            return self._table.get(name)
         key = (name, lang)
         if key not in self._file_cache:
             self._file_cache[key] = self._find(name, lang)
@@ -194,10 +228,12 @@ class SoundLibrary:
                 return file_seconds(candidate)
         return None
 
-    def _sum(self, files: Iterable[str], lang: str) -> float:
+    def _sum(self, files: Iterable[str], lang: str) -> float | None:
         total = 0.0
         for f in files:
             seconds = self.sound_seconds(f, lang)
+            if seconds is None and self.sounds_dir is not None:
+                return None  # say.c stops at the first file it cannot stream
             total += DEFAULT_SYMBOL_SECONDS if seconds is None else seconds
         return total
 
@@ -234,7 +270,7 @@ class SoundLibrary:
     def list_sounds(self) -> list[str]:
         """Names of the sounds the library knows (directory scan or the tables)."""
         if self.sounds_dir is None:
-            return sorted(self._table)
+            return sorted(self._table.keys() - self.missing)
         base = self._lang_dir("en")
         names: set[str] = set()
         if base is not None:
@@ -247,5 +283,5 @@ class SoundLibrary:
         """File formats present for a sound (``["wav"]`` without a directory)."""
         base = self._lang_dir("en")
         if base is None:
-            return ["slin"] if name in self._table else []
+            return ["slin"] if name in self._table and name not in self.missing else []
         return [ext for ext in _EXTENSIONS if (base / f"{name}.{ext}").is_file()]
