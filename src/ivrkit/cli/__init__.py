@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # subcommand modules, in the order they appear in --help
 _COMMAND_MODULES = (
     "ivrkit.cli._attendant",  # run, demo, check
+    "ivrkit.cli._graph",  # graph
     "ivrkit.cli._sim",  # sim
     "ivrkit.cli._call",  # call
 )
