@@ -143,8 +143,11 @@ async def boom(call: object, digits: str) -> None:
 
 async def speak(call: object, digits: str) -> None:
     from ivrkit.ari import CallScope
+    from ivrkit.ivr import HandlerCall
 
-    assert isinstance(call, CallScope)
+    # handlers get the call's data and its scope; the scope's API is reachable directly
+    assert isinstance(call, HandlerCall)
+    assert isinstance(call.scope, CallScope)
     await call.play_and_wait("sound:demo-congrats")
 
 

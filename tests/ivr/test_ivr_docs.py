@@ -79,3 +79,23 @@ def test_docs_limits_example_gives_the_documented_output(
     monkeypatch.chdir(tmp_path)
     assert main(["check", "menu.yaml"]) == 2
     assert capsys.readouterr().err == expected
+
+
+def test_docs_flow_example_loads_and_runs() -> None:
+    from ivrkit.ivr import CallState, HandlerFinished, RunHandler, SetLanguage
+
+    blocks = re.findall(r"```yaml\n(# docs-flow\n.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) == 1
+    tree = load_menu(blocks[0], "docs/menus.md")
+    m = CallMachine(tree, "c")
+    out = m.handle(CallStarted(channel_name="PJSIP/bob-1", args=("A17",)), 0)
+    assert RunHandler(name="myshop.ivr:identify", digits="") in out
+    out = m.handle(HandlerFinished(name="myshop.ivr:identify"), 1)
+    assert plays(out) == ["sound:welcome"]
+    assert m.data["tier"] == "standard"
+    m.handle(PromptFinished(playback_id="c-p1"), 2)
+    assert plays(m.handle(PromptFinished(playback_id="c-p2"), 3)) == []  # digits:A17 ended
+    out = m.handle(DigitReceived(digit="9"), 4)
+    assert SetLanguage(language="fr") in out
+    assert plays(out) == ["sound:fr/bienvenue"]
+    assert m.state is CallState.GREETING

@@ -20,6 +20,7 @@ from ivrkit.ivr import (
     PromptFailed,
     PromptFinished,
     PromptStarted,
+    ReportError,
     RunHandler,
     StartTimer,
     StopPrompt,
@@ -147,12 +148,17 @@ def test_hash_finishes_an_open_pattern() -> None:
     assert m.state is CallState.COLLECTING
     assert isinstance(out[-1], StartTimer)
     out = m.handle(digit("#"), 1.5)
-    assert out[-2:] == (
+    assert out[-3:] == (
         CancelTimer(timer_id=tm(3)),
         RunHandler(name="shop.handlers:lookup", digits="543"),
+        # the handler's timeout (handler_timeout, 10 s by default)
+        StartTimer(timer_id=tm(4), seconds=10.0, deadline=11.5),
     )
     assert m.state is CallState.HANDLER
-    assert m.handle(HandlerFinished(name="shop.handlers:lookup"), 3) == (play(2, "sound:again"),)
+    assert m.handle(HandlerFinished(name="shop.handlers:lookup"), 3) == (
+        CancelTimer(timer_id=tm(4)),
+        play(2, "sound:again"),
+    )
 
 
 def test_hash_with_nothing_complete_is_no_match() -> None:
@@ -317,7 +323,12 @@ def test_transfer_failure_plays_the_failed_prompts_then_the_menu() -> None:
 def test_handler_failure_returns_to_the_menu() -> None:
     m = fresh()
     out = feed(m, [digit("5"), digit("1"), digit("#")], 1)
-    assert m.handle(CommandFailed(command=out[-1], reason="boom"), 2) == (play(2, "sound:again"),)
+    run = next(c for c in out if isinstance(c, RunHandler))
+    assert m.handle(CommandFailed(command=run, reason="boom"), 2) == (
+        CancelTimer(timer_id=tm(3)),  # the handler's timeout
+        ReportError(reason="call c1 in menu main: handler shop.handlers:lookup failed: boom"),
+        play(2, "sound:again"),
+    )
 
 
 def test_play_failures_move_on_to_the_next_prompt() -> None:

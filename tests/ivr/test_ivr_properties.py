@@ -5,7 +5,11 @@ Invariants (see _state.py rules):
 - at most one timer runs; none runs once the call is DONE;
 - whenever nothing should be playing (WAITING, COLLECTING, HANDLER, TRANSFERRING, and DONE
   reached by the machine's own action) every playback started was stopped or has ended;
-- only IvrError subclasses are ever raised, and an illegal event leaves the state as it was.
+- only IvrError subclasses are ever raised, and an illegal event leaves the state as it was;
+- every call always has a next step: while it is live (not IDLE, DONE or TRANSFERRING) a
+  playback is current or a timer runs, so something will always move it on;
+- no timer survives the end of a call (nor a playback the machine started).
+Handler results are drawn from every kind of step, invalid ones and bad call data too.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ivr_script import ALICE, machine
+from test_ivr_flow import FLOW
 from test_ivr_machine import MENU
 
 from ivrkit.ivr import (
@@ -29,6 +34,7 @@ from ivrkit.ivr import (
     ContinueInDialplan,
     DigitReceived,
     Event,
+    HandlerAction,
     HandlerFinished,
     Hangup,
     IllegalEventError,
@@ -43,6 +49,7 @@ from ivrkit.ivr import (
     TimerExpired,
     Transfer,
     load_menu,
+    steps,
 )
 from ivrkit.ivr._loader import ATTENDANT_MENU
 
@@ -51,8 +58,25 @@ TREES = [
     load_menu(MENU),
     # barge-in off with type-ahead: keys wait for the greeting to end
     load_menu(MENU.replace("barge_in: false\n    type_ahead: false", "barge_in: false")),
+    # hooks, handler timeouts, a filler, templates over call data, on_error
+    load_menu(FLOW),
+]
+RESULTS: list[object] = [
+    None,
+    steps.Goto("main"),
+    steps.Goto("fr"),
+    steps.Goto("nowhere"),
+    steps.Back(),
+    steps.Top(),
+    steps.Hangup(),
+    steps.Continue(),
+    steps.Transfer("PJSIP/100"),
+    steps.Play("sound:x", "digits:{digits}"),
+    steps.Play("sound:{status}"),
+    "junk",
 ]
 SILENT = {CallState.WAITING, CallState.COLLECTING, CallState.HANDLER, CallState.TRANSFERRING}
+MOVING = {CallState.GREETING, CallState.PLAYING}  # a prompt plays, whose end moves the call
 
 KINDS = ["digit", "finish", "fail", "start", "timer", "handler", "cmdfail", "hangup", "junk"]
 
@@ -95,7 +119,7 @@ class Tracker:
 
 @settings(max_examples=int(os.environ.get("IVRKIT_EXAMPLES", "300")), deadline=None)
 @given(
-    tree_index=st.sampled_from([0, 1, 2]),
+    tree_index=st.sampled_from(range(len(TREES))),
     steps=st.lists(
         st.tuples(st.sampled_from(KINDS), st.integers(0, 40), st.sampled_from("0123456789*#")),
         max_size=60,
@@ -134,6 +158,12 @@ def test_random_event_sequences_keep_the_invariants(
 
 
 def _check(m: CallMachine, t: Tracker) -> None:
+    state = m.state
+    # invariant: every live call has a next step
+    if state in MOVING:
+        assert m.current_playback is not None, f"{state.name} with nothing playing"
+    elif state in (CallState.WAITING, CallState.COLLECTING, CallState.HANDLER):
+        assert m.running_timer is not None, f"{state.name} with no timer running"
     assert len(t.timers) <= 1
     assert (m.running_timer is None) == (not t.timers)
     assert len(t.playing) <= 1
@@ -142,7 +172,7 @@ def _check(m: CallMachine, t: Tracker) -> None:
     if m.state is CallState.DONE:
         assert not t.timers, "timer left running after the call ended"
         assert not t.playing, "playback left playing after the call ended"
-    if m.state in SILENT:
+    if m.state in SILENT and not (m.state is CallState.HANDLER and _filler(m)):
         assert not t.playing
     assert m.live_playbacks <= t.unended | set()
 
@@ -164,7 +194,13 @@ def _event(kind: str, pick: int, key: str, m: CallMachine, t: Tracker) -> Event:
             return TimerExpired(timer_id=m.running_timer)
         return TimerExpired(timer_id=f"c1-t{pick % 5}")
     if kind == "handler":
-        return HandlerFinished(name="shop.handlers:lookup")
+        result = RESULTS[pick % len(RESULTS)]
+        data: dict[str, object] | None = None
+        if pick % 5 == 1:
+            data = {**m.data, "status": "late", "lang": "fr"}
+        elif pick % 7 == 2:
+            data = {"bad": object()}
+        return HandlerFinished(name="shop.handlers:lookup", result=result, data=data)
     if kind == "cmdfail":
         failing = [
             c for c in t.issued if isinstance(c, PlayPrompt | Answer | Transfer | RunHandler)
@@ -178,3 +214,12 @@ def _event(kind: str, pick: int, key: str, m: CallMachine, t: Tracker) -> Event:
 
 def test_machine_helper_is_used() -> None:
     assert machine().state is CallState.IDLE
+
+
+def _filler(m: CallMachine) -> bool:
+    """The running handler has a filler (only then may something play in HANDLER)."""
+    return any(
+        isinstance(o.action, HandlerAction) and o.action.filler is not None
+        for menu in m.tree.menus.values()
+        for o in menu.options
+    )

@@ -110,6 +110,38 @@ class Note(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelHandler(Command):
+    """The running handler took too long: cancel it; its result, if any, is not wanted."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEndHook(Command):
+    """The call has ended: run the file's ``on_end`` handler with the final call data.
+
+    Nothing is reported back; the machine is DONE. Bound it by the handler timeout.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetLanguage(Command):
+    """Set the channel's language (CHANNEL(language)), so Asterisk plays sounds/<lang>/."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportError(Command):
+    """Something went wrong that the call recovers from (a handler raised, timed out or
+    returned nonsense; a template lacked a field): log this one line, naming the call."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Log(Command):
     """Write one transcript line."""
 
@@ -118,6 +150,7 @@ class Log(Command):
 
 __all__ = [
     "Answer",
+    "CancelHandler",
     "CancelTimer",
     "Command",
     "ContinueInDialplan",
@@ -125,7 +158,10 @@ __all__ = [
     "Log",
     "Note",
     "PlayPrompt",
+    "ReportError",
+    "RunEndHook",
     "RunHandler",
+    "SetLanguage",
     "StartTimer",
     "StopPrompt",
     "Transfer",

@@ -7,6 +7,7 @@ the exact type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ivrkit.ivr._commands import Command
@@ -94,9 +95,16 @@ class TimerExpired(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HandlerFinished(Event):
-    """The Python handler started by RunHandler returned normally."""
+    """The Python handler started by RunHandler returned normally.
+
+    ``result`` is what it returned (None, or a step of ``ivrkit.ivr.steps``: anything
+    else is reported and runs ``on_error``); ``data`` is the call data as the handler
+    left it (None: unchanged).
+    """
 
     name: str
+    result: object = None
+    data: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

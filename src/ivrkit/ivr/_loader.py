@@ -20,13 +20,16 @@ import yaml
 from ivrkit.ivr._exceptions import MenuDefinitionError, MenuProblem
 from ivrkit.ivr._handler_path import import_handler_module
 from ivrkit.ivr._menu import (
+    DEFAULT_HANDLER_TIMEOUT,
     MAX_ATTEMPTS,
     MAX_PRIORITY,
     MAX_SECONDS,
     TRANSCRIPT_FIELDS,
     Action,
     BackAction,
+    CallData,
     ContinueAction,
+    Filler,
     GotoAction,
     HandlerAction,
     HangupAction,
@@ -39,6 +42,7 @@ from ivrkit.ivr._menu import (
     Transcript,
     TransferAction,
     compile_pattern,
+    nested_actions,
     tree_problems,
 )
 from ivrkit.ivr._yamlsource import compose_menu_yaml, read_menu_text
@@ -46,7 +50,20 @@ from ivrkit.ivr._yamlsource import compose_menu_yaml, read_menu_text
 ATTENDANT_MENU = Path(__file__).with_name("menus") / "channel-aa.yaml"
 """The guide's automated attendant, as a menu file shipped with the package."""
 
-_TOP_FIELDS = ("start", "transcript", "menus")
+_TOP_FIELDS = (
+    "start",
+    "transcript",
+    "call_data",
+    "on_start",
+    "on_end",
+    "on_error",
+    "handler_timeout",
+    "filler",
+    "menus",
+)
+_CALL_DATA_FIELDS = ("args", "variables", "defaults", "fields")
+_FILLER_FIELDS = ("play", "after")
+_HANDLER_FIELDS = ("name", "timeout", "filler")
 _MENU_FIELDS = (
     "greeting",
     "regreeting",
@@ -57,6 +74,8 @@ _MENU_FIELDS = (
     "max_no_input",
     "max_no_match",
     "on_limit",
+    "on_error",
+    "language",
     "barge_in",
     "type_ahead",
     "options",
@@ -93,6 +112,7 @@ class _Reader:
         self.problems: list[MenuProblem] = []
         self.lines: dict[str, int] = {}
         self.option_index: dict[str, list[int]] = {}
+        self.settings: dict[str, Any] = {}  # the tree's fields besides menus and start
         self._constructor = yaml.SafeLoader("")
         self._visited = 0
 
@@ -205,13 +225,15 @@ class _Reader:
         self.problem(node, field, f"expected true or false, got {_kind(node)}")
         return None
 
-    def prompts(self, node: yaml.Node, field: str) -> tuple[str, ...] | None:
-        """A list of media URIs; a single string is a list of one."""
+    def prompts(
+        self, node: yaml.Node, field: str, *, what: str = "media URIs"
+    ) -> tuple[str, ...] | None:
+        """A list of strings (media URIs); a single string is a list of one."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
             one = self.string(node, field)
             return None if one is None else (one,)
         if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, field, f"expected a list of media URIs, got {_kind(node)}")
+            self.problem(node, field, f"expected a list of {what}, got {_kind(node)}")
             return None
         self.visit(node)
         items = [self.string(item, f"{field}.{i}") for i, item in enumerate(node.value)]
@@ -260,6 +282,7 @@ class _Reader:
             start = self.string(fields["start"], "start")
         if "transcript" in fields:
             transcript = self.transcript(fields["transcript"]) or transcript
+        self.flow(fields)
         return menus, start or (names[0] if names else ""), transcript, names
 
     def bad_names(self, menus_node: yaml.Node) -> set[str]:
@@ -272,6 +295,106 @@ class _Reader:
                     self.problem(key_node, "menus", why)
                     bad.add(name)
         return bad
+
+    def flow(self, fields: Mapping[str, yaml.Node]) -> None:
+        """The top-level fields of the programmable flow, into ``settings``."""
+        out = self.settings
+        if "call_data" in fields:
+            spec = self.call_data(fields["call_data"])
+            if spec is not None:
+                out["call_data"] = spec
+        if "on_start" in fields:
+            node = fields["on_start"]
+            if isinstance(node, yaml.ScalarNode):
+                name = self.string(node, "on_start")
+                if name is not None:
+                    out["on_start"] = HandlerAction(name=name)
+            elif (action := self.action_mapping(node, "on_start")) is not None:
+                out["on_start"] = action
+        if "on_end" in fields and (name := self.string(fields["on_end"], "on_end")):
+            out["on_end"] = name
+        if "on_error" in fields and (action := self.action_mapping(fields["on_error"], "on_error")):
+            out["on_error"] = action
+        if "handler_timeout" in fields:
+            seconds = self.number(fields["handler_timeout"], "handler_timeout")
+            if seconds is not None:
+                out["handler_timeout"] = seconds
+        if "filler" in fields and (filler := self.filler(fields["filler"], "filler")):
+            out["filler"] = filler
+
+    def call_data(self, node: yaml.Node) -> CallData | None:
+        fields = self.mapping(node, "call_data", _CALL_DATA_FIELDS)
+        if fields is None:
+            return None
+        kwargs: dict[str, Any] = {}
+        bad = False
+        for key in ("args", "fields"):
+            if key in fields:
+                names = self.prompts(fields[key], f"call_data.{key}", what="field names")
+                bad |= names is None
+                kwargs[key] = names or ()
+        if "variables" in fields:
+            entries = self.mapping(fields["variables"], "call_data.variables", _AnyName())
+            variables = {}
+            for name, value in (entries or {}).items():
+                variable = self.string(value, f"call_data.variables.{name}")
+                if variable is not None:
+                    variables[name] = variable
+            bad |= entries is None
+            kwargs["variables"] = variables
+        if "defaults" in fields:
+            entries = self.mapping(fields["defaults"], "call_data.defaults", _AnyName())
+            defaults = {}
+            for name, value in (entries or {}).items():
+                if isinstance(value, yaml.ScalarNode):
+                    scalar = self.scalar(value, f"call_data.defaults.{name}")
+                    bad |= scalar is _MISSING
+                    defaults[name] = scalar
+                else:
+                    self.problem(
+                        value,
+                        f"call_data.defaults.{name}",
+                        f"expected a string, number, boolean or null, got {_kind(value)}",
+                    )
+            bad |= entries is None
+            kwargs["defaults"] = defaults
+        return None if bad else CallData(**kwargs)
+
+    def filler(self, node: yaml.Node, field: str) -> Filler | None:
+        fields = self.mapping(node, field, _FILLER_FIELDS)
+        if fields is None:
+            return None
+        if "play" not in fields:
+            self.problem(node, f"{field}.play", "missing field `play` (the media to play)")
+            return None
+        media = self.prompts(fields["play"], f"{field}.play")
+        after = self.number(fields["after"], f"{field}.after") if "after" in fields else 1.0
+        if media is None or after is None:
+            return None
+        return Filler(media=media, after=after)
+
+    def handler_action(self, node: yaml.Node, field: str) -> HandlerAction | None:
+        if isinstance(node, yaml.ScalarNode):
+            name = self.string(node, field)
+            return None if name is None else HandlerAction(name=name)
+        fields = self.mapping(node, field, _HANDLER_FIELDS)
+        if fields is None:
+            return None
+        if "name" not in fields:
+            self.problem(node, f"{field}.name", "missing field `name` (package.module:function)")
+            return None
+        name = self.string(fields["name"], f"{field}.name")
+        timeout = (
+            self.number(fields["timeout"], f"{field}.timeout") if "timeout" in fields else None
+        )
+        filler = self.filler(fields["filler"], f"{field}.filler") if "filler" in fields else None
+        if (
+            name is None
+            or ("timeout" in fields and timeout is None)
+            or ("filler" in fields and filler is None)
+        ):
+            return None
+        return HandlerAction(name=name, timeout=timeout, filler=filler)
 
     def transcript(self, node: yaml.Node) -> Transcript | None:
         fields = self.mapping(node, "transcript", TRANSCRIPT_FIELDS)
@@ -303,6 +426,8 @@ class _Reader:
         for key in ("barge_in", "type_ahead"):
             take(key, lambda n, f: _or_missing(self.boolean(n, f)))
         take("on_limit", lambda n, f: _or_missing(self.action_mapping(n, f)))
+        take("on_error", lambda n, f: _or_missing(self.action_mapping(n, f)))
+        take("language", lambda n, f: _or_missing(self.string(n, f)))
         options: list[Option] = []
         kept: list[int] = []  # file index of each option kept, to name fields correctly
         if "options" not in fields:
@@ -392,8 +517,7 @@ class _Reader:
             target = self.string(value, where)
             return None if target is None else GotoAction(menu=target)
         if key == "handler":
-            name = self.string(value, where)
-            return None if name is None else HandlerAction(name=name)
+            return self.handler_action(value, where)
         if key in ("back", "top", "hangup"):
             if self.boolean(value, where) is not True:
                 if isinstance(value, yaml.ScalarNode) and value.tag == _BOOL:
@@ -563,7 +687,18 @@ def load_menu(text: str, source: str = "<string>") -> MenuTree:
         )
         line = exc.node.start_mark.line + 1
         raise MenuDefinitionError(source, [MenuProblem("", message, line, source)]) from None
-    for tree_field, message in tree_problems(menus, start, transcript, names):
+    settings = reader.settings
+    flow = (
+        settings.get("on_start"),
+        settings.get("on_end"),
+        settings.get("on_error"),
+        settings.get("handler_timeout", DEFAULT_HANDLER_TIMEOUT),
+        settings.get("filler"),
+    )
+    call_data = settings.get("call_data", CallData())
+    for tree_field, message in tree_problems(
+        menus, start, transcript, names, call_data=call_data, flow=flow
+    ):
         if tree_field == "menus":
             continue  # "no menus": the reader has already said why, with the line
         field = _file_field(tree_field, reader.option_index)
@@ -575,7 +710,12 @@ def load_menu(text: str, source: str = "<string>") -> MenuTree:
     if reader.problems:
         raise MenuDefinitionError(source, sorted(reader.problems, key=_problem_order))
     return MenuTree(
-        menus=menus, start=start, transcript=transcript, source=source, field_lines=reader.lines
+        menus=menus,
+        start=start,
+        transcript=transcript,
+        source=source,
+        field_lines=reader.lines,
+        **settings,
     )
 
 
@@ -628,12 +768,27 @@ def resolve_handlers(tree: MenuTree) -> dict[str, HandlerFunc]:
 
 
 def _handler_refs(tree: MenuTree) -> Iterator[tuple[str, str]]:
+    if tree.on_end is not None:
+        yield "on_end", tree.on_end
+    for where, action in _actions(tree):
+        if isinstance(action, HandlerAction):
+            yield f"{where}.handler", action.name
+
+
+def _actions(tree: MenuTree) -> Iterator[tuple[str, Action]]:
+    """Every action of the tree with its dotted field (nested ones included)."""
+    tops = (("on_start", tree.on_start), ("on_error", tree.on_error))
+    stack: list[tuple[str, Action]] = [(w, a) for w, a in tops if a is not None]
     for menu_name, menu in tree.menus.items():
-        if isinstance(menu.on_limit, HandlerAction):
-            yield f"menus.{menu_name}.on_limit.handler", menu.on_limit.name
-        for i, option in enumerate(menu.options):
-            if isinstance(option.action, HandlerAction):
-                yield f"menus.{menu_name}.options.{i}.handler", option.action.name
+        base = f"menus.{menu_name}"
+        stack.append((f"{base}.on_limit", menu.on_limit))
+        if menu.on_error is not None:
+            stack.append((f"{base}.on_error", menu.on_error))
+        stack.extend((f"{base}.options.{i}", o.action) for i, o in enumerate(menu.options))
+    while stack:
+        where, action = stack.pop(0)
+        yield where, action
+        stack.extend(nested_actions(action, where))
 
 
 def _file_field(field: str, option_index: Mapping[str, list[int]]) -> str:

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ivrkit.ivr._checkpoint import Checkpoint, DataValue
+from ivrkit.ivr._checkpoint import Checkpoint, DataValue, data_problem
 from ivrkit.ivr._commands import (
     Answer,
+    CancelHandler,
     CancelTimer,
     Command,
     ContinueInDialplan,
@@ -19,7 +20,10 @@ from ivrkit.ivr._commands import (
     Log,
     Note,
     PlayPrompt,
+    ReportError,
+    RunEndHook,
     RunHandler,
+    SetLanguage,
     StartTimer,
     StopPrompt,
     Transfer,
@@ -39,10 +43,11 @@ from ivrkit.ivr._events import (
 )
 from ivrkit.ivr._exceptions import CheckpointError, IllegalEventError, IvrError, MachineError
 from ivrkit.ivr._menu import (
-    DIGITS_PLACEHOLDER,
     Action,
     BackAction,
+    Checker,
     ContinueAction,
+    Filler,
     GotoAction,
     HandlerAction,
     HangupAction,
@@ -54,8 +59,15 @@ from ivrkit.ivr._menu import (
     TransferAction,
 )
 from ivrkit.ivr._state import TRANSITIONS, CallState
+from ivrkit.ivr._templates import render
+from ivrkit.ivr.steps import Step
 
-_TimerKind = Literal["no_input", "inter_digit"]
+_TimerKind = Literal["no_input", "inter_digit", "filler", "handler"]
+_HandlerKind = Literal["menu", "start"]
+MAX_ERRORS = 3
+"""Errors in a row (no caller input between them) after which the call is handed back to
+the dialplan instead of running on_error again: an error that recurs every time the menu
+comes back must not keep the caller in a loop."""
 _NO_COMMANDS: tuple[Command, ...] = ()
 _LISTENING = frozenset({CallState.WAITING, CallState.COLLECTING})
 
@@ -76,6 +88,11 @@ class CallMachine:
         "_data",
         "_digits",
         "_errors",
+        "_filler",
+        "_handler",
+        "_handler_kind",
+        "_handler_left",
+        "_handler_runs",
         "_live",
         "_menu",
         "_no_input",
@@ -128,6 +145,11 @@ class CallMachine:
         self._resuming = False  # built by resume(): waits for CallResumed
         self._wall_offset: float | None = None  # Unix time minus loop time
         self._notes = notes  # emit Note commands for observers
+        self._handler: HandlerAction | None = None  # the one running (state HANDLER)
+        self._handler_kind: _HandlerKind = "menu"
+        self._handler_runs = 0
+        self._handler_left = 0.0  # of its timeout, once the filler timer has run
+        self._filler: Filler | None = None  # playing while the handler runs
 
     # ------------------------------------------------------------ checkpoints
 
@@ -223,6 +245,13 @@ class CallMachine:
     def running_timer(self) -> str | None:
         """The id of the one running timer, if any (rule 4)."""
         return self._timer
+
+    @property
+    def handler_runs(self) -> int:
+        """RunHandler commands issued so far: a driver tags each run with it, and feeds a
+        result only while ``state`` is HANDLER and this number is unchanged (a result that
+        arrives after the machine gave up on the handler is not wanted)."""
+        return self._handler_runs
 
     @property
     def live_playbacks(self) -> frozenset[str]:
@@ -337,7 +366,11 @@ class CallMachine:
             self._seed(event)
             self._log(self._tree.transcript.call_started, "")
             self._out.append(Answer())
-            self._enter_menu(self._tree.start, greet=True)
+            if self._tree.on_start is None:
+                self._enter_menu(self._tree.start, greet=True)
+            else:
+                self._handler_kind = "start"
+                self._run(self._tree.on_start)
         elif isinstance(event, CallResumed):
             self._resuming = False
             if event.wall_clock is not None:
@@ -346,19 +379,33 @@ class CallMachine:
         elif isinstance(event, CallerHungUp):
             self._on_caller_gone()
         elif isinstance(event, HandlerFinished):
-            self._return_to_menu()
+            self._on_handler_finished(event)
         elif isinstance(event, CommandFailed):
-            self._on_command_failed(event.command)
+            self._on_command_failed(event)
         # PromptStarted: informative only; the table keeps the state
 
     def _seed(self, event: CallStarted) -> None:
         """The call data's first values: caller id, language, variables, then args."""
         if event.wall_clock is not None:
             self._wall_offset = event.wall_clock - self._now
+        spec = self._tree.call_data
         data = self._data
+        data.update(spec.defaults)
         data["caller_number"] = event.caller_number
         data["caller_name"] = event.caller_name
         data["lang"] = event.language
+        variables = dict(event.variables)
+        for name, variable in spec.variables.items():
+            if variable in variables:
+                data[name] = variables[variable]
+        position = 0
+        for arg in event.args:
+            key, sep, value = arg.partition("=")
+            if sep and key.isidentifier():
+                data[key] = value
+            elif position < len(spec.args):
+                data[spec.args[position]] = arg
+                position += 1
 
     def _on_caller_gone(self) -> None:
         was_idle = self._state is CallState.IDLE
@@ -368,9 +415,11 @@ class CallMachine:
         self._live.clear()
         if not was_idle:
             self._log(self._tree.transcript.call_ended, "")
+            self._end_hook()
         self._state = CallState.DONE
 
-    def _on_command_failed(self, command: Command) -> None:
+    def _on_command_failed(self, event: CommandFailed) -> None:
+        command, reason = event.command, event.reason
         state = self._state
         if isinstance(command, PlayPrompt):
             if command.playback_id == self._current:
@@ -382,7 +431,8 @@ class CallMachine:
         elif isinstance(command, Transfer) and state is CallState.TRANSFERRING:
             self._play(self._transfer_failed)
         elif isinstance(command, RunHandler) and state is CallState.HANDLER:
-            self._return_to_menu()
+            self._end_handler()
+            self._recover(f"handler {command.name} failed: {reason}")
         # failures of stop/cancel/hangup/continue change nothing: the call is ending anyway
 
     # ------------------------------------------------------------ digits
@@ -437,7 +487,7 @@ class CallMachine:
             else:
                 self._play(self._menu.invalid)
             return
-        self._no_input = self._no_match = 0
+        self._no_input = self._no_match = self._errors = 0
         self._digits = entry
         if self._notes:
             self._note("option_selected", option=option.value, entry=entry, act=option.action)
@@ -449,6 +499,18 @@ class CallMachine:
         if timer_id != self._timer:
             return  # rule 4: stale
         self._timer = None
+        if self._timer_kind == "filler":
+            self._start_filler()
+            return
+        if self._timer_kind == "handler":
+            handler = self._handler
+            assert handler is not None
+            self._out.append(CancelHandler(name=handler.name))
+            self._end_handler()
+            self._recover(
+                f"handler {handler.name} did not return within {self._timeout_of(handler):g} s"
+            )
+            return
         if self._timer_kind == "inter_digit":
             self._select(self._first_match(self._collected))
             return
@@ -490,6 +552,9 @@ class CallMachine:
             return  # a prompt we stopped earlier reporting its end
         self._current = None
         self._queue_pos += 1
+        if self._state is CallState.HANDLER:
+            self._play_filler()
+            return
         self._play_next()
 
     def _play(self, prompts: tuple[str, ...]) -> None:
@@ -500,9 +565,9 @@ class CallMachine:
 
     def _play_next(self) -> None:
         if self._queue_pos < len(self._queue):
-            media = self._queue[self._queue_pos]
-            if DIGITS_PLACEHOLDER in media:
-                media = media.replace(DIGITS_PLACEHOLDER, self._digits)
+            media = self._render(self._queue[self._queue_pos])
+            if media is None:
+                return  # reported; on_error has taken over
             self._pb_count += 1
             self._current = pb = f"{self._call_id}-p{self._pb_count}"
             self._live.add(pb)
@@ -541,6 +606,9 @@ class CallMachine:
 
     def _enter_menu(self, name: str, *, greet: bool) -> None:
         menu = self._menu = self._tree.menus[name]
+        self._handler_kind = "menu"
+        if greet and menu.language is not None:
+            self._set_language(menu.language)  # on entry; a handler may change it after
         if greet:
             self._no_input = self._no_match = 0
             if self._notes:
@@ -574,16 +642,17 @@ class CallMachine:
                 )
             )
         elif isinstance(action, TransferAction):
+            endpoint = self._render(action.endpoint)
+            if endpoint is None:
+                return
             self._state = CallState.TRANSFERRING
             self._transfer_failed = action.failed
-            endpoint = action.endpoint.replace(DIGITS_PLACEHOLDER, self._digits)
             self._out.append(
                 Transfer(endpoint=endpoint, timeout=action.timeout, caller_id=action.caller_id)
             )
         else:  # HandlerAction
             assert isinstance(action, HandlerAction)
-            self._state = CallState.HANDLER
-            self._out.append(RunHandler(name=action.name, digits=self._digits))
+            self._start_handler(action)
 
     def _finish(self, command: Command) -> None:
         """End the call from our side (rule 5): nothing may be left running."""
@@ -591,6 +660,7 @@ class CallMachine:
         self._stop_current()
         self._out.append(command)
         self._log(self._tree.transcript.call_ended, "")
+        self._end_hook()
         self._state = CallState.DONE
 
     def _note(
@@ -621,6 +691,142 @@ class CallMachine:
                 cause=cause,
             )
         )
+
+    # ------------------------------------------------------------ handlers and errors
+
+    def _timeout_of(self, handler: HandlerAction) -> float:
+        return self._tree.handler_timeout if handler.timeout is None else handler.timeout
+
+    def _start_handler(self, action: HandlerAction) -> None:
+        """Run the handler; one timer bounds it: first the filler's delay, then the rest
+        of its timeout (rule 4 holds: the handler state is never without its timer)."""
+        self._cancel_timer()
+        self._state = CallState.HANDLER
+        self._handler = action
+        self._handler_runs += 1
+        self._out.append(RunHandler(name=action.name, digits=self._digits))
+        timeout = self._timeout_of(action)
+        filler = action.filler or self._tree.filler
+        if filler is not None and filler.after < timeout:
+            self._filler = filler
+            self._handler_left = timeout - filler.after
+            self._start_timer("filler", filler.after)
+        else:
+            self._filler = None
+            self._start_timer("handler", timeout)
+
+    def _start_filler(self) -> None:
+        self._queue, self._queue_pos = (), 0
+        self._start_timer("handler", self._handler_left)
+        self._play_filler()
+
+    def _play_filler(self) -> None:
+        """The filler's next media, round and round until the handler returns."""
+        filler = self._filler
+        if filler is None or self._current is not None:
+            return
+        self._queue = filler.media
+        self._queue_pos %= len(filler.media)
+        media = self._render(filler.media[self._queue_pos])
+        if media is None:
+            return
+        self._pb_count += 1
+        self._current = pb = f"{self._call_id}-p{self._pb_count}"
+        self._live.add(pb)
+        self._out.append(PlayPrompt(playback_id=pb, media=media))
+
+    def _end_handler(self) -> None:
+        """The handler is over (returned, failed or given up on): stop its timer and filler."""
+        self._cancel_timer()
+        self._stop_current()
+        self._handler = None
+        self._filler = None
+
+    def _on_handler_finished(self, event: HandlerFinished) -> None:
+        handler = self._handler
+        assert handler is not None
+        kind = self._handler_kind
+        self._end_handler()
+        if event.data is not None:
+            if why := data_problem(event.data):
+                self._recover(f"handler {handler.name} left bad call data: {why}")
+                return
+            before = self._data.get("lang")
+            self._data = dict(event.data)  # type: ignore[arg-type]  # checked just above
+            language = self._data.get("lang")
+            if isinstance(language, str) and language and language != before:
+                self._out.append(SetLanguage(language=language))
+        result = event.result
+        if result is None:
+            self._errors = 0
+            if kind == "start":
+                self._enter_menu(self._tree.start, greet=True)
+            else:
+                self._return_to_menu()
+            return
+        if not isinstance(result, Step):
+            self._recover(
+                f"handler {handler.name} returned {result!r}; expected None or a step "
+                "from ivrkit.ivr.steps (Goto, Back, Top, Hangup, Transfer, Continue, Play)"
+            )
+            return
+        action = result.action()
+        checker = Checker(tuple(self._tree.menus), frozenset(self._tree.call_data.known()))
+        checker.action(action, "result")
+        if checker.problems:
+            _, why = checker.problems[0]
+            self._recover(f"handler {handler.name} returned {result!r}: {why}")
+            return
+        self._errors = 0
+        self._run(action)
+
+    def _recover(self, reason: str) -> None:
+        """Report ``reason`` (one line, naming the call) and run on_error: the call goes
+        on (rule: a call never goes dead); MAX_ERRORS in a row hand it to the dialplan."""
+        self._out.append(
+            ReportError(reason=f"call {self._call_id} in menu {self._menu.name}: {reason}")
+        )
+        self._errors += 1
+        self._cancel_timer()
+        self._stop_current()
+        self._collected = ""
+        if self._errors >= MAX_ERRORS:
+            self._out.append(
+                ReportError(
+                    reason=f"call {self._call_id}: {self._errors} errors in a row; "
+                    "handing the call back to the dialplan"
+                )
+            )
+            self._finish(ContinueInDialplan())
+            return
+        action = self._menu.on_error or self._tree.on_error
+        if action is not None:
+            self._run(action)
+        elif self._handler_kind == "start":
+            self._enter_menu(self._tree.start, greet=True)
+        else:
+            self._return_to_menu()
+
+    def _render(self, template: str) -> str | None:
+        """``template`` filled from the call data, or None after reporting a missing field."""
+        if "{" not in template:
+            return template
+        try:
+            return render(template, {**self._data, "digits": self._digits})
+        except KeyError as exc:
+            self._recover(
+                f"{template!r} needs call-data field `{exc.args[0]}`, which the call lacks"
+            )
+            return None
+
+    def _set_language(self, language: str) -> None:
+        if self._data.get("lang") != language:
+            self._data["lang"] = language
+            self._out.append(SetLanguage(language=language))
+
+    def _end_hook(self) -> None:
+        if self._tree.on_end is not None:
+            self._out.append(RunEndHook(name=self._tree.on_end))
 
     def _log(self, template: str | None, digit: str) -> None:
         if template is not None:

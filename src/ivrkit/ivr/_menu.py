@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from ivrkit.ivr._checkpoint import DataValue, data_problem
 from ivrkit.ivr._exceptions import MenuDefinitionError, MenuProblem
 from ivrkit.ivr._template import template_problem as _template_problem
+from ivrkit.ivr._templates import BUILTIN_FIELDS, template_fields
 
 # Media URI schemes ARI plays (channels.json play: "media" — sound:, recording:, number:,
 # digits:, characters:, tone:).
@@ -88,10 +90,26 @@ class TransferAction:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Filler:
+    """Keep a slow handler's caller company: after ``after`` seconds, ``media`` (music,
+    a tone, a "please wait") plays, over and over, until the handler returns."""
+
+    media: tuple[str, ...]
+    after: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandlerAction:
-    """Run ``async def handler(call, digits)`` named "package.module:function"."""
+    """Run ``async def handler(call, digits)`` named "package.module:function".
+
+    It may return where the call goes next (``ivrkit.ivr.steps``); ``timeout`` (None: the
+    tree's ``handler_timeout``) bounds it, and ``filler`` (None: the tree's) plays while
+    it runs.
+    """
 
     name: str
+    timeout: float | None = None
+    filler: Filler | None = None
 
 
 Action = (
@@ -233,6 +251,8 @@ class Menu:
     max_no_input: int | None = None
     max_no_match: int | None = None
     on_limit: Action = HangupAction()
+    on_error: Action | None = None
+    language: str | None = None
     barge_in: bool = True
     type_ahead: bool = True
 
@@ -260,12 +280,50 @@ TRANSCRIPT_PLACEHOLDERS = frozenset({"channel", "digit"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallData:
+    """How a call's data mapping is seeded, and which fields it may hold.
+
+    ``defaults`` first, then the built-in fields (caller id, language), then the channel
+    ``variables`` (field -> variable name; an unset variable leaves the field alone),
+    then the StasisStart ``args``: the n-th arg sets the n-th name, and an arg
+    ``name=value`` sets that field. ``fields`` declares what handlers set, so templates
+    may use those names too.
+    """
+
+    args: tuple[str, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, DataValue] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
+
+    def known(self) -> frozenset[str]:
+        """Every field a call of this tree may have (what templates may name)."""
+        return frozenset(
+            (*BUILTIN_FIELDS, *self.args, *self.variables, *self.defaults, *self.fields)
+        )
+
+
+DEFAULT_HANDLER_TIMEOUT = 10.0
+"""Seconds a handler may run before the call gives up on it (``handler_timeout``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MenuTree:
-    """A validated set of menus and where a call starts. Raises MenuDefinitionError."""
+    """A validated set of menus and where a call starts. Raises MenuDefinitionError.
+
+    ``on_start`` runs when a call arrives (before the start menu; a handler there may
+    route it), ``on_end`` (a handler name) when it has left, whoever ended it.
+    ``on_error`` is every menu's default error action (None: the menu comes back).
+    """
 
     menus: Mapping[str, Menu]
     start: str
     transcript: Transcript = Transcript()
+    call_data: CallData = CallData()
+    on_start: Action | None = None
+    on_end: str | None = None
+    on_error: Action | None = None
+    handler_timeout: float = DEFAULT_HANDLER_TIMEOUT
+    filler: Filler | None = None
     source: str = "<python>"
     # dotted field -> line in ``source``, when the tree came from a file (for later errors)
     field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -273,7 +331,13 @@ class MenuTree:
     def __post_init__(self) -> None:
         object.__setattr__(self, "menus", MappingProxyType(dict(self.menus)))
         object.__setattr__(self, "field_lines", MappingProxyType(dict(self.field_lines)))
-        problems = tree_problems(self.menus, self.start, self.transcript)
+        problems = tree_problems(
+            self.menus,
+            self.start,
+            self.transcript,
+            call_data=self.call_data,
+            flow=(self.on_start, self.on_end, self.on_error, self.handler_timeout, self.filler),
+        )
         if problems:
             raise MenuDefinitionError(
                 self.source,
@@ -288,10 +352,25 @@ def media_problem(media: str) -> str | None:
         return f"media {media!r} must look like scheme:name (e.g. sound:press-1)"
     if scheme not in MEDIA_SCHEMES:
         return f"unknown media scheme `{scheme}`, expected one of {', '.join(MEDIA_SCHEMES)}"
-    stripped = rest.replace(DIGITS_PLACEHOLDER, "")
-    if "{" in stripped or "}" in stripped:
-        return f"media {media!r}: the only placeholder allowed is {DIGITS_PLACEHOLDER}"
+    try:
+        template_fields(media)
+    except ValueError as exc:
+        return str(exc)
     return None
+
+
+def media_field_problem(media: str, known: Collection[str]) -> str | None:
+    """Why ``media`` is unplayable or names a field no call of the tree has, or None."""
+    if why := media_problem(media):
+        return why
+    for name in template_fields(media):
+        if name not in known:
+            return (
+                f"`{{{name}}}` in {media!r} is not a call-data field (known: "
+                f"{', '.join(sorted(known))}); declare a field a handler sets under "
+                "call_data.fields"
+            )
+    return _template_problem(media, known)  # the shared checks (i16's validator)
 
 
 def template_problem(template: str) -> str | None:
@@ -314,11 +393,19 @@ def count_problem(value: int, low: int, high: int, extra: str = "") -> str | Non
     return f"must be from {low} to {high}{extra}, got {shown}"
 
 
+Flow = tuple["Action | None", "str | None", "Action | None", float, "Filler | None"]
+"""(on_start, on_end, on_error, handler_timeout, filler) of a tree, for tree_problems."""
+_NO_FLOW: Flow = (None, None, None, DEFAULT_HANDLER_TIMEOUT, None)
+
+
 def tree_problems(
     menus: Mapping[str, Menu],
     start: str,
     transcript: Transcript,
     names: Collection[str] | None = None,
+    *,
+    call_data: CallData = CallData(),
+    flow: Flow = _NO_FLOW,
 ) -> list[tuple[str, str]]:
     """Every problem of a tree as (dotted field, message); empty when valid.
 
@@ -327,7 +414,8 @@ def tree_problems(
     """
     # a dict keeps the file's order for messages and answers `in` at once (100k menus)
     known = dict.fromkeys(menus if names is None else names)
-    problems: list[tuple[str, str]] = []
+    check = Checker(known, call_data.known())
+    problems = check.problems
     if not known:
         problems.append(("menus", "at least one menu is required"))
     elif start not in known:
@@ -336,6 +424,18 @@ def tree_problems(
         template = getattr(transcript, fname)
         if template is not None and (why := template_problem(template)):
             problems.append((f"transcript.{fname}", why))
+    check.call_data(call_data)
+    on_start, on_end, on_error, handler_timeout, filler = flow
+    if on_start is not None:
+        check.action(on_start, "on_start")
+    if on_end is not None:
+        check.handler_name(on_end, "on_end")
+    if on_error is not None:
+        check.action(on_error, "on_error")
+    if why := seconds_problem(handler_timeout):
+        problems.append(("handler_timeout", why))
+    if filler is not None:
+        check.filler(filler, "filler")
     for name, menu in menus.items():
         base = f"menus.{name}"
         if menu.name != name:
@@ -347,9 +447,7 @@ def tree_problems(
             "no_input": menu.no_input,
         }
         for fname, prompts in prompt_lists.items():
-            for i, media in enumerate(prompts):
-                if why := media_problem(media):
-                    problems.append((f"{base}.{fname}.{i}", why))
+            check.media(prompts, f"{base}.{fname}")
         for fname in ("timeout", "inter_digit_timeout"):
             if why := seconds_problem(getattr(menu, fname)):
                 problems.append((f"{base}.{fname}", why))
@@ -359,7 +457,13 @@ def tree_problems(
                 why := count_problem(limit, 1, MAX_ATTEMPTS, " (or null for no limit)")
             ):
                 problems.append((f"{base}.{fname}", why))
-        problems.extend(_action_problems(known, menu.on_limit, f"{base}.on_limit"))
+        if menu.language is not None and not _is_language(menu.language):
+            problems.append(
+                (f"{base}.language", f"language {menu.language!r} must look like en, fr or en_GB")
+            )
+        check.action(menu.on_limit, f"{base}.on_limit")
+        if menu.on_error is not None:
+            check.action(menu.on_error, f"{base}.on_error")
         seen: dict[tuple[str, str], int] = {}
         for i, option in enumerate(menu.options):
             where = f"{base}.options.{i}"
@@ -373,57 +477,118 @@ def tree_problems(
                 )
             else:
                 seen[ident] = i
-            problems.extend(_action_problems(known, option.action, where))
+            check.action(option.action, where)
     return problems
 
 
-def _action_problems(known: Collection[str], action: Action, where: str) -> list[tuple[str, str]]:
-    if isinstance(action, GotoAction) and action.menu not in known:
-        return [(f"{where}.goto", _unknown_menu(action.menu, known))]
-    if isinstance(action, PlayAction):
-        return [
-            (f"{where}.play.{i}", why)
-            for i, media in enumerate(action.prompts)
-            if (why := media_problem(media))
-        ]
-    if isinstance(action, TransferAction):
-        out = [
-            (f"{where}.transfer.failed.{i}", why)
-            for i, media in enumerate(action.failed)
-            if (why := media_problem(media))
-        ]
-        if "/" not in action.endpoint:
-            out.append(
-                (
-                    f"{where}.transfer.endpoint",
-                    f"endpoint {action.endpoint!r} must look like "
-                    "TECH/resource (e.g. PJSIP/{digits})",
-                )
-            )
-        if why := seconds_problem(action.timeout):
-            out.append((f"{where}.transfer.timeout", why))
-        return out
-    if isinstance(action, HandlerAction):
-        module, sep, func = action.name.partition(":")
+def _is_language(code: str) -> bool:
+    """Asterisk language codes name a sounds/ folder: letters, digits, _ and -."""
+    return bool(code) and all(c.isalnum() or c in "_-" for c in code)
+
+
+class Checker:
+    """Collects (field, message) problems of actions and media against the tree's names."""
+
+    def __init__(self, menus: Collection[str], fields: frozenset[str]) -> None:
+        self.menus = menus
+        self.fields = fields
+        self.problems: list[tuple[str, str]] = []
+
+    def media(self, prompts: tuple[str, ...], where: str) -> None:
+        for i, media in enumerate(prompts):
+            if why := media_field_problem(media, self.fields):
+                self.problems.append((f"{where}.{i}", why))
+
+    def call_data(self, spec: CallData) -> None:
+        for group, names in (("args", spec.args), ("fields", spec.fields)):
+            for i, name in enumerate(names):
+                if not name.isidentifier():
+                    self.problems.append(
+                        (f"call_data.{group}.{i}", f"{name!r} must be a field name (a-z, 0-9, _)")
+                    )
+        for name, variable in spec.variables.items():
+            if not name.isidentifier():
+                self.problems.append((f"call_data.variables.{name}", "must be a field name"))
+            if not variable:
+                self.problems.append((f"call_data.variables.{name}", "needs a variable name"))
+        for name in spec.defaults:
+            if not name.isidentifier():
+                self.problems.append((f"call_data.defaults.{name}", "must be a field name"))
+        if why := data_problem(spec.defaults):
+            self.problems.append(("call_data.defaults", why))
+
+    def filler(self, filler: Filler, where: str) -> None:
+        self.media(filler.media, f"{where}.play")
+        if not filler.media:
+            self.problems.append((f"{where}.play", "a filler needs at least one media URI"))
+        if not filler.after >= 0:
+            self.problems.append((f"{where}.after", "must be a number of seconds, 0 or more"))
+
+    def handler_name(self, name: str, where: str) -> None:
+        module, sep, func = name.partition(":")
         if not (
             sep
             and module
             and func.isidentifier()
             and all(p.isidentifier() for p in module.split("."))
         ):
-            return [
-                (
-                    f"{where}.handler",
-                    f"handler {action.name!r} must look like package.module:function",
+            self.problems.append(
+                (where, f"handler {name!r} must look like package.module:function")
+            )
+
+    def action(self, action: Action, where: str) -> None:
+        out = self.problems
+        if isinstance(action, GotoAction) and action.menu not in self.menus:
+            out.append((f"{where}.goto", _unknown_menu(action.menu, self.menus)))
+        elif isinstance(action, PlayAction):
+            self.media(action.prompts, f"{where}.play")
+        elif isinstance(action, TransferAction):
+            self.media(action.failed, f"{where}.transfer.failed")
+            if "/" not in action.endpoint:
+                out.append(
+                    (
+                        f"{where}.transfer.endpoint",
+                        f"endpoint {action.endpoint!r} must look like "
+                        "TECH/resource (e.g. PJSIP/{digits})",
+                    )
                 )
-            ]
-    if (
-        isinstance(action, ContinueAction)
-        and action.priority is not None
-        and (why := count_problem(action.priority, 1, MAX_PRIORITY))
-    ):
-        return [(f"{where}.continue.priority", why)]
+            else:
+                for name in _fields_or_none(action.endpoint):
+                    if name not in self.fields:
+                        out.append(
+                            (
+                                f"{where}.transfer.endpoint",
+                                f"`{{{name}}}` in {action.endpoint!r} is not a call-data field",
+                            )
+                        )
+            if why := seconds_problem(action.timeout):
+                out.append((f"{where}.transfer.timeout", why))
+        elif isinstance(action, HandlerAction):
+            self.handler_name(action.name, f"{where}.handler")
+            if action.timeout is not None and (why := seconds_problem(action.timeout)):
+                out.append((f"{where}.handler.timeout", why))
+            if action.filler is not None:
+                self.filler(action.filler, f"{where}.handler.filler")
+        elif (
+            isinstance(action, ContinueAction)
+            and action.priority is not None
+            and (why := count_problem(action.priority, 1, MAX_PRIORITY))
+        ):
+            out.append((f"{where}.continue.priority", why))
+        for inner_where, inner in nested_actions(action, where):
+            self.action(inner, inner_where)
+
+
+def nested_actions(action: Action, where: str) -> list[tuple[str, Action]]:
+    """The actions inside ``action`` (a collect's, a route's...), with their fields."""
     return []
+
+
+def _fields_or_none(template: str) -> tuple[str, ...]:
+    try:
+        return template_fields(template)
+    except ValueError:
+        return ()
 
 
 def _unknown_menu(name: str, known: Collection[str]) -> str:

@@ -17,7 +17,8 @@ A call is always in one of these states:
 * COLLECTING: part of a multi-digit entry is in; the inter-digit timer runs.
 * PLAYING: an action's prompts (play-then-return, invalid, no-input, transfer failed)
   are playing; afterwards the menu comes back with its re-greeting.
-* HANDLER: a Python handler runs; HandlerFinished brings the menu back.
+* HANDLER: a Python handler runs, bounded by its timeout (the one timer; a filler prompt
+  may play meanwhile); HandlerFinished brings the menu back or goes where it says.
 * TRANSFERRING: the caller is being (or has been) bridged to another endpoint.
 * DONE: the call left (hang-up by either side, continue in dialplan). Absorbing: every
   later event except CallStarted is accepted and produces nothing.
@@ -82,6 +83,9 @@ AFTER_ACTION: frozenset[CallState] = frozenset(
 _PLAYBACK_EVENTS: tuple[type[Event], ...] = (PromptStarted, PromptFinished, PromptFailed)
 
 
+_ANY = AFTER_ACTION
+
+
 def _row(
     same: tuple[type[Event], ...],
     moving: Mapping[type[Event], frozenset[CallState]],
@@ -93,13 +97,12 @@ def _row(
     return MappingProxyType(row)
 
 
-_ANY = AFTER_ACTION
-
 TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = MappingProxyType(
     {
         _S.IDLE: MappingProxyType(
             {
-                CallStarted: frozenset({_S.GREETING, _S.WAITING}),
+                # the start menu, or wherever the file's on_start action leads
+                CallStarted: AFTER_ACTION,
                 # only on a machine built by CallMachine.resume (checked by the machine)
                 CallResumed: frozenset({_S.GREETING, _S.WAITING}),
                 CallerHungUp: frozenset({_S.DONE}),
@@ -140,9 +143,13 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             _S.PLAYING,
         ),
         _S.HANDLER: _row(
-            (*_PLAYBACK_EVENTS, DigitReceived),
+            (PromptStarted, DigitReceived),
             {
-                TimerExpired: frozenset({_S.HANDLER}),  # stale only
+                # the filler's delay, or the handler's timeout (then on_error runs)
+                TimerExpired: _ANY,
+                # the filler plays round (a template lacking a field runs on_error)
+                PromptFinished: _ANY,
+                PromptFailed: _ANY,
                 HandlerFinished: _ANY,
                 CommandFailed: _ANY,
             },

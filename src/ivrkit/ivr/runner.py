@@ -62,6 +62,7 @@ from ivrkit.ari import (
 )
 from ivrkit.ivr._commands import (
     Answer,
+    CancelHandler,
     CancelTimer,
     Command,
     ContinueInDialplan,
@@ -69,7 +70,10 @@ from ivrkit.ivr._commands import (
     Log,
     Note,
     PlayPrompt,
+    ReportError,
+    RunEndHook,
     RunHandler,
+    SetLanguage,
     StartTimer,
     StopPrompt,
     Transfer,
@@ -90,6 +94,7 @@ from ivrkit.ivr._events import (
     TimerExpired,
 )
 from ivrkit.ivr._exceptions import CheckpointError, IvrError
+from ivrkit.ivr._handler_call import HandlerCall
 from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
 from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import MenuTree
@@ -165,6 +170,7 @@ class MenuRunner:
         self.commands_total = 0
         self.command_failures = 0
         self.call_errors = 0
+        self._end_hooks: set[asyncio.Task[None]] = set()
 
     def attach(self, client: AriClient) -> None:
         """Serve calls of ``client``; call before ``async with client`` opens it."""
@@ -195,7 +201,7 @@ class MenuRunner:
         return RunnerStatistics(
             live_calls=len(self._calls),
             live_timers=sum(len(c.timers) for c in self._calls.values()),
-            live_tasks=sum(c.tasks for c in self._calls.values()),
+            live_tasks=sum(c.tasks for c in self._calls.values()) + len(self._end_hooks),
             calls_total=self._calls_total,
             commands_total=self.commands_total,
             command_failures=self.command_failures,
@@ -242,7 +248,33 @@ class MenuRunner:
         if resume is not None and await call.resume(resume):
             await call.feed(CallResumed(wall_clock=time.time()))
             return
-        await call.feed(_call_started(start))
+        await call.feed(await _call_started(scope, start, self.tree))
+
+    def run_end_hook(
+        self,
+        name: str,
+        handlers: Mapping[str, HandlerFunc],
+        machine: CallMachine,
+        scope: CallScope,
+    ) -> None:
+        """Run the file's ``on_end`` handler once the call has left: outside the call's
+        scope (which is being torn down), bounded by the handler timeout, and its failure
+        logged with the call, never raised."""
+        handler = handlers.get(name)
+        call = HandlerCall(scope, data=dict(machine.data), digits="", menu=machine.menu)
+
+        async def run() -> None:
+            try:
+                if handler is None:
+                    raise LookupError(f"handler {name!r} was not resolved")
+                async with asyncio.timeout(self.tree.handler_timeout):
+                    await handler(call, "")
+            except Exception as exc:
+                logger.error("call %s: on_end handler %s failed: %r", scope.channel_id, name, exc)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._end_hooks.add(task)
+        task.add_done_callback(self._end_hooks.discard)
 
     async def _lost(self, channel_id: str) -> None:
         """The store says another worker owns this call now: drop it without a request."""
@@ -263,17 +295,25 @@ class MenuRunner:
             self._idle.set()
 
 
-def _call_started(start: StasisStart) -> CallStarted:
-    """The machine's CallStarted: the facts its call data is seeded from, and the wall
+async def _call_started(scope: CallScope, start: StasisStart, tree: MenuTree) -> CallStarted:
+    """The machine's CallStarted: the facts its call data is seeded from (the channel
+    variables the file names are read first; an unset one is left out), and the wall
     clock (the core reads no clock; time-of-day routes need the hour)."""
     channel = start.channel
     caller = channel.caller
+    variables: list[tuple[str, str]] = []
+    for name in dict.fromkeys(tree.call_data.variables.values()):
+        try:
+            variables.append((name, await scope.client.channels.get_variable(channel.id, name)))
+        except AriError as exc:  # 404: not set on this channel
+            logger.debug("call %s: variable %s not read: %s", channel.id, name, exc)
     return CallStarted(
         channel_name=channel.name,
         args=start.args,
         caller_number=caller.number,
         caller_name=caller.name,
         language=channel.language,
+        variables=tuple(variables),
         wall_clock=time.time(),
     )
 
@@ -311,6 +351,7 @@ class _Call:
     __slots__ = (
         "bridge_id",
         "bridged",
+        "handler_task",
         "handlers",
         "label",
         "machine",
@@ -337,6 +378,7 @@ class _Call:
         # ids of the playbacks this call asked for and not yet seen finish: a playback
         # event for any other id (a stray, a duplicate, a forged frame) is not this call's
         self.played: set[str] = set()
+        self.handler_task: asyncio.Task[None] | None = None
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
         self.peer_id: str | None = None
@@ -466,7 +508,18 @@ class _Call:
                     )
                 )
             elif isinstance(command, RunHandler):
-                self._spawn(self._run_handler(command))
+                self.handler_task = self._spawn(self._run_handler(command))
+            elif isinstance(command, CancelHandler):
+                if self.handler_task is not None:
+                    self.handler_task.cancel()
+            elif isinstance(command, ReportError):
+                logger.error("%s (%s)", command.reason, self.label)
+            elif isinstance(command, SetLanguage):
+                await client.channels.set_variable(
+                    scope.channel_id, "CHANNEL(language)", command.language
+                )
+            elif isinstance(command, RunEndHook):
+                self.runner.run_end_hook(command.name, self.handlers, self.machine, scope)
             else:
                 assert isinstance(command, Transfer)
                 self._spawn(self._transfer(command))
@@ -491,10 +544,11 @@ class _Call:
 
         self.timers[timer_id] = self.scope.call_later(delay, expire)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         self.tasks += 1
         task = self.scope.spawn(coro)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, _: object) -> None:
         self.tasks -= 1
@@ -508,19 +562,35 @@ class _Call:
     # ---------------------------------------------------------------- handlers
 
     async def _run_handler(self, command: RunHandler) -> None:
+        """Run the handler; its result (the next step) and the call data it leaves go back
+        to the machine, unless the machine gave up on this run meanwhile (its timeout)."""
+        machine = self.machine
+        run = machine.handler_runs
         handler = self.handlers.get(command.name)
+        call = HandlerCall(
+            self.scope, data=dict(machine.data), digits=command.digits, menu=machine.menu
+        )
+        event: Event
         try:
             if handler is None:
                 raise LookupError(f"handler {command.name!r} was not resolved")
-            await handler(self.scope, command.digits)
+            result = await handler(call, command.digits)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logger.exception("call %s: handler %s failed", self.label, command.name)
+            # the machine logs the one line (ReportError); the traceback is for debugging
+            logger.debug("call %s: handler %s raised", self.label, command.name, exc_info=True)
             self.runner.command_failures += 1
-            self._report(CommandFailed(command=command, reason=repr(exc)))
+            event = CommandFailed(command=command, reason=repr(exc))
         else:
-            self._report(HandlerFinished(name=command.name))
+            event = HandlerFinished(name=command.name, result=result, data=call.data)
+
+        async def deliver() -> None:
+            if machine.state is CallState.HANDLER and machine.handler_runs == run:
+                await self.feed(event)
+
+        with contextlib.suppress(CallEnded):  # the call ended: nobody wants the result
+            self.scope.call_later(0, deliver)
 
     # ---------------------------------------------------------------- transfer
 
