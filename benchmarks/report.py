@@ -164,4 +164,8 @@ def render(results: dict[str, Any]) -> str:
     lines.append(f"client micro-benchmark (events/s): {results['client_microbench']}")
     if results.get("engine_microbench"):
         lines.append(f"engine micro-benchmark: {results['engine_microbench']}")
+    if results.get("observability"):
+        from benchmarks.bench_observability import render as render_observability
+
+        lines.append(render_observability(results["observability"]))
     return "\n".join(lines)

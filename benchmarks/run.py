@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from benchmarks import bench_engine, loadgen, procstat, report
+from benchmarks import bench_engine, bench_observability, loadgen, procstat, report
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared"
@@ -157,8 +157,11 @@ def _app_command(app: str, port: int) -> tuple[list[str], dict[str, str], IO[Any
         env["NODE_PATH"] = str(NODE_MODULES)
         return ["node", str(JS_APP)], env, subprocess.DEVNULL
     env["ARI_USER"], env["ARI_PASSWORD"] = "asterisk", "asterisk"
-    transport = app.removeprefix("ivrkit-")
     cmd = [str(IVRKIT), "run", "--url", f"http://127.0.0.1:{port}", "--app", "channel-aa"]
+    if app == bench_observability.ON:  # ivrkit-http plus --metrics and --journey
+        observed = [*cmd, "--rest-transport", "http", *bench_observability.observed_options()]
+        return observed, env, subprocess.DEVNULL
+    transport = app.removeprefix("ivrkit-")
     return [*cmd, "--rest-transport", transport], env, subprocess.DEVNULL
 
 
@@ -219,6 +222,10 @@ def run_one(
             result = _read_event(gen, "result")
             cpu = procstat.cpu_seconds(app_proc.pid) - cpu0
             mem = procstat.memory_kb(app_proc.pid)
+            if app == bench_observability.ON:  # after the CPU reading, as a scraper would
+                result["metrics_scraped_bytes"] = bench_observability.scrape(
+                    logs / f"{tag}.app.log"
+                )
         finally:
             if app_proc is not None:
                 app_proc.send_signal(signal.SIGTERM if js else signal.SIGINT)
@@ -336,6 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-capacity", action="store_true", help="skip the bisection")
     parser.add_argument("--profile", metavar="FILE.prof", help="profile ivrkit-http only")
     parser.add_argument("--out", metavar="FILE.json", help="default benchmarks/results/<UTC>")
+    parser.add_argument(
+        "--observability-level",
+        type=int,
+        default=1000,
+        help="calls live for the --metrics/--journey cost comparison (0: skip it)",
+    )
+    parser.add_argument("--observability-rounds", type=int, default=2)
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
     apps = args.apps.split(",")
@@ -372,6 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         caps = []
         if not args.no_capacity:
             caps = [capacity(app, runs, seconds, durations_file, tmp) for app in apps]
+        observability = None
+        if args.observability_level:
+            observability = bench_observability.compare(
+                lambda app, level, logs: run_one(
+                    app, level, seconds, durations_file, logs, windows=args.windows
+                ),
+                args.observability_level,
+                args.observability_rounds,
+                tmp,
+            )
+            print(bench_observability.render(observability), flush=True)
     results = {
         "started_utc": stamp,
         "elapsed_s": round(time.perf_counter() - began, 1),
@@ -385,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulator_capacity": report.simulator_capacity(runs, seconds),
         "client_microbench": micro,
         "engine_microbench": engine,
+        "observability": observability,
     }
     print()
     print(report.render(results))

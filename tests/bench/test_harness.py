@@ -117,3 +117,29 @@ def test_engine_microbench_runs_the_whole_scenario() -> None:
     assert figures["engine_events_per_call"] == 22
     assert figures["engine_events_per_s"] > 0
     assert 0 < figures["engine_bytes_per_live_call"] < 30_000
+
+
+def test_observability_comparison_interleaves_and_checks_the_journey(tmp_path: Any) -> None:
+    from benchmarks import bench_observability as obs
+
+    order: list[str] = []
+
+    def fake_run(app: str, level: int, logs: Any) -> dict[str, Any]:
+        order.append(app)
+        if app == obs.ON:
+            (logs / obs.JOURNEY).write_text("{}\n" * 30)  # 30 lines for 3 calls
+        cpu = 1.05 if app == obs.ON else 1.0
+        return {
+            "app_cpu_s_per_1000_calls": cpu,
+            "calls": 3,
+            "stop_ms": {"p99": 2.0},
+            "failed_calls": 0,
+            "metrics_scraped_bytes": 900 if app == obs.ON else 0,
+        }
+
+    result = obs.compare(fake_run, 3, 2, tmp_path)
+    assert order == [obs.OFF, obs.ON, obs.OFF, obs.ON]
+    assert result["ratio_on_off"] == 1.05
+    assert result["within_target"]
+    assert result["journey_lines_per_call"] == 10.0
+    assert "1.05×" in obs.render(result)
