@@ -22,6 +22,7 @@ from ivrkit.sim.control._callers import Caller, SimulatorError
 from ivrkit.sim.control._faults import Faults
 from ivrkit.sim.control._reaction import ReactionProbe
 from ivrkit.sim.front._app import SimState, create_app
+from ivrkit.sim.front._wirelog import OneLineBadRequests
 from ivrkit.sim.model._dialplan import Dialplan, DialplanSpec
 from ivrkit.sim.model._model import SimModel
 from ivrkit.sim.model._sounds import SoundLibrary
@@ -100,7 +101,12 @@ class Simulator:
         self._model.reaction = self.reaction_probe
         self._state = SimState(self._model, self.users, self.faults, access_log=self.access_log)
         self.faults.bind(self._state)
-        runner = web.AppRunner(create_app(self._state), handle_signals=False, access_log=None)
+        runner = web.AppRunner(
+            create_app(self._state),
+            handle_signals=False,
+            access_log=None,
+            logger=OneLineBadRequests(),  # a client's bad HTTP is one line, not a traceback
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -110,7 +111,59 @@ def match(method: str, path: str) -> tuple[Operation, dict[str, str]]:
 
 
 _TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
-_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+_LEADING_INT = re.compile(r"\s*([+-]?)0*(\d+)")
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def _json_int(text: str) -> int:
+    """A JSON integer as jansson reads it: beyond 64 bits it is a parse error."""
+    value = int(text) if len(text) <= 20 else _LONG_MAX + 1
+    if not _LONG_MIN <= value <= _LONG_MAX:
+        raise ValueError(f"too big integer: {text[:20]}")
+    return value
+
+
+def _json_real(text: str) -> float:
+    """A JSON real as jansson reads it: one that overflows a double is a parse error."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"real number overflow: {text[:20]}")
+    return value
+
+
+def _json_constant(name: str) -> Any:
+    raise ValueError(f"invalid token {name}")  # NaN and Infinity are not JSON
+
+
+def loads_like_jansson(text: str | bytes) -> Any:
+    """Parse JSON as Asterisk's jansson would accept it; ValueError or RecursionError
+    when it would not (integers beyond 64 bits, reals beyond a double, NaN, Infinity)."""
+    return json.loads(
+        text, parse_int=_json_int, parse_float=_json_real, parse_constant=_json_constant
+    )
+
+
+def _c_int(value: int) -> int:
+    """``value`` converted to a 32-bit C int as gcc does it (modulo 2**32)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def _strtol(text: str) -> int | None:
+    """The leading integer of ``text`` as C's strtol reads it, None if there is none.
+
+    Asterisk reads integer query parameters with atoi() (res/res_ari_channels.c:
+    ``args.timeout = atoi(i->value);``), that is strtol, which saturates at the range of
+    a long: a number of 5,000 digits is LONG_MAX, not an error (and never int() on
+    5,000 digits, which Python refuses).
+    """
+    m = _LEADING_INT.match(text)
+    if m is None:
+        return None
+    sign, digits = m.groups()
+    if len(digits) > 19:
+        return _LONG_MIN if sign == "-" else _LONG_MAX
+    value = -int(digits) if sign == "-" else int(digits)
+    return max(_LONG_MIN, min(_LONG_MAX, value))
 
 
 def _convert_one(param: Param, raw: Any) -> Any:
@@ -119,12 +172,12 @@ def _convert_one(param: Param, raw: Any) -> Any:
     if dt in ("int", "long"):
         if isinstance(raw, bool):
             return int(raw)
-        if isinstance(raw, int):
-            return raw
         if isinstance(raw, float):
-            return int(raw)
-        m = _LEADING_INT.match(str(raw))
-        return int(m.group(1)) if m else None
+            raw = int(raw)  # finite: loads_like_jansson refuses the rest
+        value = raw if isinstance(raw, int) else _strtol(str(raw))
+        # an "int" parameter is a C int: atoi() is (int)strtol() and a JSON integer
+        # (json_int_t) is assigned to an int field; gcc keeps the low 32 bits
+        return value if value is None or dt == "long" else _c_int(value)
     if dt == "boolean":
         if isinstance(raw, bool):
             return raw
@@ -189,9 +242,12 @@ def parse_body(body: bytes | None, content_type: str | None) -> dict[str, Any] |
         return None
     if content_type is not None and "json" not in content_type.lower():
         return None
+    # res/res_ari.c: a body ast_http_get_json cannot parse (errno EIO) is 400 "Error
+    # parsing request body"; jansson also refuses integers beyond its json_int_t (64 bits)
+    # and nesting beyond 2048 levels (Python's parser gives up near 1,000: also a 400).
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        parsed = loads_like_jansson(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise AriError(400, "Error parsing request body") from exc
     if isinstance(parsed, dict):
         return parsed

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ivrkit.sim.front import _apidocs
-from ivrkit.sim.front._dispatch import dispatch
+from ivrkit.sim.front._dispatch import dispatch, loads_like_jansson
 
 _log = logging.getLogger("ivrkit.sim")
 
@@ -86,8 +86,12 @@ def handle_frame(
     becomes a 500 answer.
     """
     try:
-        request = json.loads(text)
-    except ValueError:
+        request = loads_like_jansson(text)
+    except (ValueError, RecursionError):
+        # Asterisk (res/ari/ari_websockets.c, session read): a text frame that
+        # ast_json_load_buf cannot parse gets this 400 RESTResponse and the socket stays
+        # open. Its jansson stops at a nesting depth of 2048; Python's parser hits its
+        # recursion limit somewhat earlier, at about 1,000 levels: both are a 400 here.
         request = None
     if not isinstance(request, dict):
         return _answer(
