@@ -9,6 +9,7 @@ import contextlib
 
 from ivrkit.ari._client import AriClient, ClientState, ClientStatistics
 from ivrkit.ari._config import ConfigurationError, ConnectionConfig, Credentials
+from ivrkit.ari._digits import DigitBuffer, Gathered
 from ivrkit.ari._events import (
     ApplicationReplaced,
     BridgeCreated,
@@ -105,9 +106,11 @@ __all__ = [
     "Credentials",
     "Dial",
     "DialplanCEP",
+    "DigitBuffer",
     "Disconnected",
     "Event",
     "EventStream",
+    "Gathered",
     "MockEventStream",
     "MockTransport",
     "NotFound",

@@ -27,10 +27,11 @@ import asyncio
 import inspect
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ivrkit.ari._events import Event, PlaybackFinished, StasisStart
+from ivrkit.ari._digits import DigitBuffer, Gathered, gather
+from ivrkit.ari._events import ChannelDtmfReceived, Event, PlaybackFinished, StasisStart
 from ivrkit.ari._exceptions import AriError
 from ivrkit.ari._models import Channel, Playback
 from ivrkit.ari._rest import AriRest
@@ -371,6 +372,8 @@ class CallScope(Pump):
         self.playbacks: dict[str, Playback] = {}
         # playback ids given a synthetic PlaybackFinished; the real one, if late, is dropped
         self.synthesized_finished: set[str] = set()
+        # every key of the main channel, in order, until read (ivrkit.ari._digits)
+        self.digits = DigitBuffer(lambda: CallEnded(f"{self.label} ended"))
 
     def __repr__(self) -> str:
         return f"<CallScope {self.channel_id} closed={self.closed}>"
@@ -379,7 +382,50 @@ class CallScope(Pump):
         return self._dispatcher.is_terminal(self, event)
 
     def _on_closed(self) -> None:
+        self.digits.close()
         self._dispatcher.forget(self)
+
+    async def _deliver(self, event: Event) -> None:
+        # filed before any handler runs, so a handler's own reads see the key too
+        if type(event) is ChannelDtmfReceived and event.channel.id == self.channel_id:
+            self.digits.put(event.digit)
+        await super()._deliver(event)
+
+    # -- keys ------------------------------------------------------------------------
+
+    async def next_digit(self) -> str:
+        """The oldest key not yet read (pressed at any time since the call began).
+
+        Waits for one if none is unread (bound it with ``asyncio.timeout``); raises
+        CallEnded once the call has ended.
+        """
+        return await self.digits.get()
+
+    async def gather(
+        self,
+        max_digits: int,
+        terminator: str = "#",
+        first_timeout: float = 5.0,
+        inter_timeout: float = 3.0,
+        *,
+        prompt: str | Sequence[str] | None = None,
+        interrupt: bool = True,
+    ) -> Gathered:
+        """Play ``prompt`` and collect up to ``max_digits`` keys, as Asterisk's Read() does.
+
+        Keys typed ahead (unread in :attr:`digits`) count first. ``prompt`` is one media
+        URI or several played in turn; with ``interrupt`` a key stops it (and skips the
+        rest; a prompt is not started at all when keys are already waiting), without it
+        the prompts play out and keys pressed meanwhile still count. The timers start
+        when the prompts end: ``first_timeout`` for the first key, ``inter_timeout``
+        after each one. ``terminator`` keys (``""`` for none) end the input and are not
+        part of it. Returns :class:`Gathered` (``digits``, ``ended_by``); raises
+        CallEnded if the call ends meanwhile. Like ``wait_for``, await it from a task
+        (``spawn``), never inside a handler of this call.
+        """
+        return await gather(
+            self, max_digits, terminator, first_timeout, inter_timeout, prompt, interrupt
+        )
 
     # -- routing ---------------------------------------------------------------------
 
