@@ -99,7 +99,7 @@ async def test_each_script_passes(name: str) -> None:
 
 
 def normalize(text: str) -> str:
-    text = re.sub(r"(caller|far)-[0-9a-f]{8}-\d+", r"\1-ID", text)
+    text = re.sub(r"(caller|far)-[0-9a-f]{8}-\d+(-[0-9a-f]{8}(?=-p))?", r"\1-ID", text)
     return re.sub(r"\d+\.\d+", "T", text)
 
 

@@ -65,6 +65,13 @@ class RunProcess:
     def send(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
+    async def kill(self) -> None:
+        """SIGKILL if still running, and reap (test cleanup; kill -9 in takeover tests)."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            await self.wait_exit()
+
     async def wait_exit(self) -> int:
         async with asyncio.timeout(LINE_TIMEOUT):
             code = await self.proc.wait()
@@ -72,11 +79,8 @@ class RunProcess:
         return code
 
 
-@contextlib.asynccontextmanager
-async def ivrkit_run(
-    sim: Simulator, *args: str, menu: Path | None = None
-) -> AsyncIterator[RunProcess]:
-    """Start ``ivrkit run`` against ``sim``; yields once it is serving (its banner)."""
+async def start_run(sim: Simulator, *args: str, menu: Path | None = None) -> RunProcess:
+    """Start ``ivrkit run`` against ``sim``; returns once it is serving (its banner)."""
     env = {**os.environ, "ARI_USER": sim.username, "ARI_PASSWORD": sim.password}
     argv = ["run", *([str(menu)] if menu else []), "--url", sim.url, "--rest-transport", "http"]
     proc = await asyncio.create_subprocess_exec(
@@ -92,9 +96,19 @@ async def ivrkit_run(
     run = RunProcess(proc)
     try:
         await run.wait_err(r"ivrkit run: serving")
+    except BaseException:
+        await run.kill()
+        raise
+    return run
+
+
+@contextlib.asynccontextmanager
+async def ivrkit_run(
+    sim: Simulator, *args: str, menu: Path | None = None
+) -> AsyncIterator[RunProcess]:
+    """``start_run`` as a context: the child is killed on the way out if still running."""
+    run = await start_run(sim, *args, menu=menu)
+    try:
         yield run
     finally:
-        if proc.returncode is None:
-            proc.kill()
-        with contextlib.suppress(Exception):
-            await run.wait_exit()
+        await run.kill()

@@ -291,7 +291,8 @@ async def test_failed_and_refused_plays_move_on_to_the_next_prompt() -> None:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 # the next play request is refused, the stop request fails: both survive
-                sim.faults.fail_requests(500, 1, path="channels", method="POST")
+                play = f"channels/{caller.channel_id}/play"  # not the checkpoint's POST
+                sim.faults.fail_requests(500, 1, path=play, method="POST")
                 sim.faults.fail_requests(500, 1, path="playbacks", method="DELETE")
                 await caller.press("1")
                 await caller.wait_for_playback("digits:1")  # you-entered was refused

@@ -215,7 +215,7 @@ async def _serve(
 ) -> int:
     """Serve until a stop (signal, or cancellation as in-process Ctrl-C) or the client
     stops by itself; the stop and reload logic is cli/_lifecycle.py's."""
-    from ivrkit.ari import AriClient, AriError
+    from ivrkit.ari import ApplicationReplacedError, AriClient, AriError
     from ivrkit.ivr.runner import MenuRunner
 
     watch = watch or Observability(None, None)  # --metrics, --journey: _observability.py
@@ -242,6 +242,9 @@ async def _serve(
                 )
                 try:
                     stop = await control.wait(client.wait_stopped)
+                except ApplicationReplacedError:
+                    stop = False  # a takeover: the calls are the other process's now
+                    control.taken_over()
                 except asyncio.CancelledError:
                     # in-process Ctrl-C (asyncio.run cancels its main task): take the
                     # cancellation back so the client closes cleanly, hand the calls to

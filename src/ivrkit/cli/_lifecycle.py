@@ -27,8 +27,10 @@ rejected with every problem printed, and the menu in force stays.
 
 Invariants
   1. Stopping never hangs anybody up: every live call leaves through ``continue``.
-  2. Exit status is 0 after a stop by signal; a client that stops on its own (another
-     process took the application over) is reported by the caller of ``wait``.
+  2. Exit status is 0 after a stop by signal, and after another process took the
+     application over (``ApplicationReplaced``: that process resumes the calls, so this
+     one must not touch them, not even to hand them back; a supervisor's
+     ``Restart=on-failure`` must not start this one again to take them back).
   3. Handlers are removed when the service stops, so a signal afterwards gets the
      default action (the process is no longer holding calls).
 """
@@ -171,6 +173,13 @@ class ServiceControl:
         done.result()
         return False
 
+    def taken_over(self) -> None:
+        """Another process registered our application: it has the calls now."""
+        self._say(
+            f"ivrkit run: another process took over the application and its "
+            f"{self.runner.live_calls} live call(s); stopping without touching them"
+        )
+
     async def stop(self, stopped: Callable[[], Any] | None = None) -> StopReport:
         """Carry out the policy (invariant 1); ``stopped`` ends a drain early if it returns."""
         runner = self.runner
@@ -185,7 +194,9 @@ class ServiceControl:
                 f"{self.policy.drain_timeout:g} s; new calls go back to the dialplan"
             )
             requests = self._stop_requests
-            await self._drain(requests, stopped)
+            if await self._drain(requests, stopped):
+                self.taken_over()
+                return StopReport(reason, live - runner.live_calls, 0, runner.calls_refused)
             ended = max(0, live - runner.live_calls)
         handed_back = await runner.release_calls()
         report = StopReport(reason, ended, handed_back, runner.calls_refused - refused_before)
@@ -197,10 +208,13 @@ class ServiceControl:
         )
         return report
 
-    async def _drain(self, requests: int, stopped: Callable[[], Any] | None) -> None:
+    async def _drain(self, requests: int, stopped: Callable[[], Any] | None) -> bool:
+        """Wait out the drain; True if the client stopped meanwhile (taken over)."""
         waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self.runner.wait_no_calls())}
+        client_stopped: asyncio.Future[Any] | None = None
         if stopped is not None:
-            waits.add(asyncio.ensure_future(stopped()))
+            client_stopped = asyncio.ensure_future(stopped())
+            waits.add(client_stopped)
         again = asyncio.ensure_future(self._wait_more_requests(requests))
         waits.add(again)
         try:
@@ -213,6 +227,9 @@ class ServiceControl:
             await asyncio.gather(*waits, return_exceptions=True)
         if again.done() and not again.cancelled():
             self._say("ivrkit run: second stop request: ending the drain now")
+        return (
+            client_stopped is not None and client_stopped.done() and not client_stopped.cancelled()
+        )
 
     async def _wait_more_requests(self, seen: int) -> None:
         while self._stop_requests <= seen:

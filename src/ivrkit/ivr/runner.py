@@ -31,6 +31,11 @@ Invariants
      that had fired) are dropped, so no request races the channel leaving Stasis.
   7. A call keeps the menu tree and handlers it started with; ``replace_menu`` (a
      reload) applies to calls that arrive afterwards.
+  8. Calls survive their process (ivr/_handover.py): each call's checkpoint is kept on
+     its channel (``IVRKIT_CALL``), machine ids carry this runner's token, and a call
+     adopted from another process (a synthetic StasisStart) resumes its menu with the
+     re-greeting. Playback events for ids this call's machine did not start (the old
+     process's prompts, a handler's own playbacks) are ignored, with a debug line.
 
 Hand-backs set the channel variable ``IVRKIT_HANDBACK`` (``stop``, ``drain`` or
 ``error``) before ``continue``, so the dialplan can tell why the call came back.
@@ -41,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -95,6 +101,12 @@ from ivrkit.ivr._events import (
 )
 from ivrkit.ivr._exceptions import CheckpointError, IvrError
 from ivrkit.ivr._handler_call import HandlerCall
+from ivrkit.ivr._handover import (
+    CHECKPOINT_VARIABLE,
+    decode_checkpoint,
+    encode_checkpoint,
+    resume_key,
+)
 from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
 from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import MenuTree
@@ -166,6 +178,8 @@ class MenuRunner:
         self._idle: asyncio.Event | None = None
         self._calls_total = 0
         self._refusing = False
+        # this runner's id namespace (invariant 8): never shared with another process
+        self.token = os.urandom(4).hex()
         self.calls_refused = 0
         self.commands_total = 0
         self.command_failures = 0
@@ -238,6 +252,8 @@ class MenuRunner:
         if opening is not None and opening.action == "skip":
             return  # a live worker of the cluster owns this call: not a word to Asterisk
         call = _Call(self, scope, start.channel.name)
+        # without a cluster store, the checkpoint is on the channel (invariant 8)
+        resumed = await call.adopt() if start.synthetic and self.store is None else None
         if self.observer is not None:
             info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
             call.tap = CallTap(self.observer, info, asyncio.get_running_loop().time())
@@ -248,7 +264,9 @@ class MenuRunner:
         if resume is not None and await call.resume(resume):
             await call.feed(CallResumed(wall_clock=time.time()))
             return
-        await call.feed(await _call_started(scope, start, self.tree))
+        await call.feed(
+            await _call_started(scope, start, self.tree) if resumed is None else resumed
+        )
 
     def run_end_hook(
         self,
@@ -351,6 +369,7 @@ class _Call:
     __slots__ = (
         "bridge_id",
         "bridged",
+        "checkpoint",
         "handler_task",
         "handlers",
         "label",
@@ -372,13 +391,17 @@ class _Call:
         # name (the transcript, Asterisk's own log)
         self.label = f"{scope.channel_id} ({channel_name})"
         self.tap: CallTap | None = None
-        self.machine = CallMachine(runner.tree, scope.channel_id, notes=runner.observer is not None)
+        self.machine = CallMachine(
+            runner.tree, f"{scope.channel_id}-{runner.token}", notes=runner.observer is not None
+        )
         self.handlers = runner.handlers  # invariant 7: a reload does not change this call
         self.released = False
         # ids of the playbacks this call asked for and not yet seen finish: a playback
-        # event for any other id (a stray, a duplicate, a forged frame) is not this call's
+        # event for any other id (a stray, a duplicate, a forged frame, the prompt of the
+        # process this call was taken over from) is not this call's (invariant 8)
         self.played: set[str] = set()
         self.handler_task: asyncio.Task[None] | None = None
+        self.checkpoint = ""  # resume_key of the checkpoint last written to the channel
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
         self.peer_id: str | None = None
@@ -392,12 +415,19 @@ class _Call:
         if isinstance(event, ChannelDtmfReceived):
             if event.channel.id == own and event.digit in DTMF_DIGITS:
                 await self.feed(DigitReceived(digit=event.digit))
-        elif isinstance(event, PlaybackStarted):
-            if event.playback.id in self.played:
-                await self.feed(PromptStarted(playback_id=event.playback.id))
-        elif isinstance(event, PlaybackFinished):
+        elif isinstance(event, PlaybackStarted | PlaybackFinished):
             pid = event.playback.id
-            if pid in self.played:
+            if pid not in self.played:  # invariant 8
+                logger.debug(
+                    "call %s: ignored %s of playback %s, which this call's machine did not "
+                    "start (or already saw end)",
+                    self.label,
+                    type(event).__name__,
+                    pid,
+                )
+            elif isinstance(event, PlaybackStarted):
+                await self.feed(PromptStarted(playback_id=pid))
+            else:
                 self.played.discard(pid)
                 failed = event.playback.state == "failed"
                 await self.feed(
@@ -441,6 +471,55 @@ class _Call:
         if store is not None:
             store.changed(self.scope.channel_id, self.machine.checkpoint)
         await self.execute(commands)
+        if store is None:
+            await self._save_checkpoint()
+
+    # ---------------------------------------------------------------- takeover
+
+    async def adopt(self) -> CallResumed | None:
+        """A call found in Stasis (re-sync): resume it from the checkpoint on its channel.
+
+        Returns the event to start the machine with, or None to start from the top
+        (no checkpoint, or one that cannot be resumed; ivr/_handover.py rule 3).
+        """
+        scope = self.scope
+        try:
+            text = await scope.client.channels.get_variable(scope.channel_id, CHECKPOINT_VARIABLE)
+        except AriError as exc:  # NotFound: not set (nobody served the call yet)
+            logger.debug("call %s: no checkpoint to resume (%r)", self.label, exc)
+            return None
+        if not text:
+            return None
+        try:
+            checkpoint = decode_checkpoint(text, self.machine.call_id)
+            machine = CallMachine.resume(
+                self.runner.tree, checkpoint, notes=self.runner.observer is not None
+            )
+        except CheckpointError as exc:
+            logger.warning("call %s: can't resume (%s); starting from the top", self.label, exc)
+            return None
+        self.machine = machine
+        self.checkpoint = resume_key(checkpoint)
+        logger.info("call %s: taken over; resuming in menu %s", self.label, machine.menu)
+        return CallResumed(wall_clock=time.time())
+
+    async def _save_checkpoint(self) -> None:
+        """Keep the channel's checkpoint current (ivr/_handover.py rule 1)."""
+        machine = self.machine
+        if self.released or machine.state in (CallState.DONE, CallState.ERROR, CallState.IDLE):
+            return
+        checkpoint = machine.checkpoint()
+        key = resume_key(checkpoint)
+        if key == self.checkpoint:
+            return
+        self.checkpoint = key
+        try:
+            await self.scope.client.channels.set_variable(
+                self.scope.channel_id, CHECKPOINT_VARIABLE, encode_checkpoint(checkpoint)
+            )
+        except AriError as exc:  # the call is leaving; the next change tries again
+            self.checkpoint = ""
+            logger.debug("call %s: checkpoint not saved: %r", self.label, exc)
 
     async def resume(self, checkpoint: Mapping[str, Any]) -> bool:
         """Carry on a call checkpointed elsewhere; False (start afresh) if it cannot be."""

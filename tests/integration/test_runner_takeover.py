@@ -1,0 +1,129 @@
+"""A call taken over by another runner (a second client, same app) resumes its menu.
+
+In-process and on virtual time: two MenuRunner+AriClient pairs against one simulator
+stand for two processes (each runner has its own id token, as each process has).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import textwrap
+
+import pytest
+
+from ivrkit.ari import ApplicationReplacedError, AriClient, ConnectionConfig, Credentials
+from ivrkit.ivr import load_menu
+from ivrkit.ivr.runner import MenuRunner
+from ivrkit.sim import Simulator
+
+MENU = load_menu(
+    textwrap.dedent(
+        """\
+        menus:
+          main:
+            greeting: [sound:press-1, sound:or, sound:press-2]
+            timeout: 5
+            options:
+              - {key: "2", goto: sales}
+          sales:
+            greeting: [sound:vm-enter-num-to-call]
+            regreeting: [sound:vm-goodbye]
+            timeout: 5
+            options:
+              - {key: "1", play: [sound:you-entered]}
+        """
+    )
+)
+
+
+def config(sim: Simulator) -> ConnectionConfig:
+    return ConnectionConfig(
+        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
+    )
+
+
+async def test_a_second_runner_takes_the_call_over_and_re_greets_its_menu() -> None:
+    requests: list[tuple[str, str]] = []
+    async with Simulator(access_log=lambda r: requests.append((r["method"], r["path"]))) as sim:
+        first = MenuRunner(MENU, transcript=lambda line: None)
+        old = AriClient(config(sim))
+        first.attach(old)
+        async with old:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("2")
+                await caller.wait_for_playback("sound:vm-enter-num-to-call")  # mid-prompt:
+                saved = json.loads(sim.model.get_channel_var(caller.channel_id, "IVRKIT_CALL"))
+                assert saved["menu"] == "sales"
+                second = MenuRunner(MENU, transcript=lambda line: None)
+                assert second.token != first.token
+                new = AriClient(config(sim))
+                second.attach(new)
+                async with new:
+                    with pytest.raises(ApplicationReplacedError):
+                        await old.wait_stopped()
+                    # the old prompt ends (its events reach the new runner, ignored),
+                    # then the re-greeting of the menu the caller was in
+                    await caller.wait_for_playback("sound:vm-goodbye")
+                    await caller.press("1")
+                    await caller.wait_for_playback("sound:you-entered")
+                    assert second.statistics().call_errors == 0
+                    await caller.hangup()
+                    await second.wait_no_calls()
+        answers = [p for m, p in requests if p.endswith("/answer")]
+        assert len(answers) == 1  # a resumed call is not answered again
+        assert not [p for m, p in requests if m == "DELETE" and "/channels/" in p]
+        media = [h.media_uri for h in caller.heard]
+        assert media == [
+            "sound:press-1",
+            "sound:vm-enter-num-to-call",
+            "sound:vm-goodbye",
+            "sound:you-entered",
+        ]
+
+
+async def test_a_playback_the_machine_did_not_start_is_ignored_with_a_debug_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner = MenuRunner(MENU, transcript=lambda line: None)
+    async with Simulator() as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                # an id another process's machine would have used for this channel
+                foreign = f"{caller.channel_id}-p2"
+                with caplog.at_level(logging.DEBUG, logger="ivrkit.ivr.runner"):
+                    await client.channels.play(caller.channel_id, "sound:beep", playback_id=foreign)
+                    await caller.wait_for_playback("sound:beep")
+                    await caller.press("2")
+                    await caller.wait_for_playback("sound:vm-enter-num-to-call")
+                    assert runner.statistics().call_errors == 0
+                    assert not caller.hung_up
+                    await caller.hangup()
+                    await runner.wait_no_calls()
+    ignored = [r.getMessage() for r in caplog.records if "did not start" in r.getMessage()]
+    for kind in ("PlaybackStarted", "PlaybackFinished"):
+        assert any(f"{kind} of playback {foreign}" in line for line in ignored), ignored
+
+
+@pytest.mark.parametrize("value", ["not json", '{"format": "ivrkit.call/99"}'])
+async def test_an_unreadable_checkpoint_starts_the_call_from_the_top(value: str) -> None:
+    async with Simulator() as sim:
+        async with AriClient(config(sim)):  # a process that dies before serving the call
+            caller = await sim.call("PJSIP/alice", "1000")
+        sim.model.set_channel_var(caller.channel_id, "IVRKIT_CALL", value)
+        runner = MenuRunner(MENU, transcript=lambda line: None)
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")  # the greeting, from the top
+                await caller.hangup()
+                await runner.wait_no_calls()
+        assert runner.statistics().call_errors == 0
