@@ -128,7 +128,9 @@ async def test_malformed_events_are_one_warning_line_and_change_no_call(
         assert (call.machine.state, call.machine.menu) == before
         assert runner.statistics().call_errors == 0
         # the call is still served: its greeting ends, a key plays its prompt
-        transport.stream.push(event("PlaybackFinished", playback=playback("c1-p1")))
+        greeting = call.machine.current_playback  # c1-<this runner's token>-p1
+        assert greeting is not None
+        transport.stream.push(event("PlaybackFinished", playback=playback(greeting)))
         await until(lambda: call.machine.state is CallState.WAITING)
         transport.stream.push(event("ChannelDtmfReceived", digit="1", channel=channel()))
         await until(lambda: ari.plays == ["sound:hello", "sound:one"])
