@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from _trace import API_DOCS
 
-from ivrkit.sim import Simulator
+from ivrkit.sim import DEFAULT_DIALPLAN, Simulator
 from ivrkit.sim.front._apidocs import all_models, model_owner
 from ivrkit.sim.front._event_models import (
     CLIENT_MESSAGES,
@@ -323,6 +323,23 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("POST", "events/user/ev", "void", application="fx", source="channel:fx-1")
         await call("POST", "events/user/ev", "void", application="fx", source="bridge:fx-br")
         await ws.send_str(json.dumps({"type": "RESTRequest", "method": "GET", "uri": "x"}))
+        # StasisBroadcast (1008): CallBroadcast, the claim, CallClaimed; then two moves,
+        # one to an app nobody holds (ApplicationMoveFailed) and one that succeeds
+        await call(
+            "POST",
+            "channels",
+            "Channel",
+            endpoint="Local/1008@default",
+            app="fx",
+            channelId="fx-b1",
+            otherChannelId="fx-b2",
+        )
+        await asyncio.sleep(0.1)
+        await call("POST", "events/claim", "void", channelId="fx-b2", application="fx")
+        await asyncio.sleep(0.1)
+        await call("POST", "channels/fx-b2/move", "void", app="nobody-has-it", appArgs="a,b")
+        await asyncio.sleep(0.1)
+        await call("POST", "channels/fx-b2/move", "void", app="channel-aa", appArgs="moved")
         await asyncio.sleep(5)  # let the multi-media playback run (virtual time)
         await call("GET", "recordings/stored", "List[StoredRecording]")
         await call("GET", "recordings/stored/fx-rec", "StoredRecording")
@@ -352,7 +369,13 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
 
 
 async def test_every_declared_model_field_is_produced_and_every_produced_field_declared() -> None:
-    async with Simulator() as sim:
+    dialplan = {
+        "default": {
+            **DEFAULT_DIALPLAN["default"],
+            "1008": ("NoOp()", "StasisBroadcast(2000,^fx$,a:b,yes)", "Hangup()"),
+        }
+    }
+    async with Simulator(dialplan=dialplan) as sim:
         answers, events = await _exercise(sim)
     seen: dict[str, set[str]] = {}
     undeclared: set[str] = set()

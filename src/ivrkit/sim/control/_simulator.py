@@ -49,8 +49,12 @@ class Simulator:
         reaction_probe: ReactionProbe | None = None,
         access_log: Callable[[dict[str, Any]], None] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        asterisk_id: str | None = None,
     ) -> None:
         self.host = host
+        #: the entity id (``asterisk_id`` in events, ``/asterisk/info``): give several
+        #: simulated Asterisks in one process distinct ones, as real ones have
+        self.asterisk_id = asterisk_id
         #: serve https/wss (Asterisk's ``tlsenable`` in http.conf); None = plain http
         self.ssl_context = ssl_context
         self.port = port
@@ -99,6 +103,8 @@ class Simulator:
         )
         self._model = SimModel(loop, dialplan=self._dialplan, sounds=sounds)
         self._model.reaction = self.reaction_probe
+        if self.asterisk_id is not None:
+            self._model.asterisk_id = self.asterisk_id
         self._state = SimState(self._model, self.users, self.faults, access_log=self.access_log)
         self.faults.bind(self._state)
         runner = web.AppRunner(

@@ -314,7 +314,6 @@ PART_MODELS = frozenset(
 NOT_SENT: Mapping[str, str] = {
     "MissingParams": "a websocket without app= is answered 400 over HTTP, before the upgrade",
     "DeviceStateChanged": "no device states are simulated",
-    "ApplicationMoveFailed": "channels are not moved between applications (/move)",
     "ApplicationRegistered": "declared by Asterisk, but no code in 20.20.1 sends it",
     "ApplicationUnregistered": "declared by Asterisk, but no code in 20.20.1 sends it",
     "BridgeCreated": "only sent to applications subscribed to the bridge, which none is yet",
@@ -333,8 +332,6 @@ NOT_SENT: Mapping[str, str] = {
     "EndpointStateChange": "endpoints have no state changes",
     "TextMessageReceived": "no out-of-call messages",
     "ChannelTransfer": "no SIP REFER",
-    "CallBroadcast": "StasisBroadcast is not simulated",
-    "CallClaimed": "StasisBroadcast is not simulated",
 }
 
 #: Fields of sent events that the simulator never fills, and why.

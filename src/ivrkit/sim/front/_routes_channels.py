@@ -171,6 +171,23 @@ def continue_in_dialplan(model: SimModel, args: Mapping[str, Any]) -> SimRespons
     return no_content()
 
 
+@operation(
+    "channels",
+    "/channels/{channelId}/move",
+    "POST",
+    "move",
+    summary="Hand a channel in Stasis over to another application (StasisEnd, StasisStart).",
+    response_class="void",
+    params=(_CHANNEL, query("app", required=True), query("appArgs")),
+    # 404 and 409 as for continue; Asterisk's own description lists them with string
+    # codes ("404"), which a description of integer codes cannot repeat
+    errors=(),
+)
+def move_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.move_channel(args["channelId"], args.get("app"), args.get("appArgs"))
+    return no_content()
+
+
 def _simple(nickname: str, api_path: str, method: str, summary: str, action: str) -> None:
     def handler(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
         model.channel_action(args["channelId"], action)

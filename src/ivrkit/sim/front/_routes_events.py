@@ -54,3 +54,21 @@ def user_event(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
         args["eventName"], args.get("application"), args.get("source", []), args.get("variables")
     )
     return no_content()
+
+
+@operation(
+    "events",
+    "/events/claim",
+    "POST",
+    "claimChannel",
+    summary="Claim a channel offered by StasisBroadcast (the first claim wins).",
+    response_class="void",
+    params=(query("channelId", required=True), query("application", required=True)),
+    errors=errors(
+        (404, "No broadcast is offering this channel (never, timed out, or over)"),
+        (409, "Another application won this channel first"),
+    ),
+)
+def claim_channel(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
+    model.claim_channel(args.get("channelId"), args.get("application"))
+    return no_content()

@@ -215,6 +215,9 @@ class ChannelOps(ModelCore):
                 return True
             self._enter_stasis(ch, name, args)
             return False
+        if app == "stasisbroadcast":
+            self._stasis_broadcast(ch, step.data, context, exten, priority)
+            return False
         if app == "hangup":
             self._hangup(ch, 16, request=(16, True))
             return False

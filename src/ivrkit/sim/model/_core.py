@@ -423,3 +423,8 @@ class ModelCore:
 
     def destroy_bridge(self, bridge_id: str) -> None:
         raise NotImplementedError  # BridgeOps
+
+    def _stasis_broadcast(
+        self, ch: Channel, data: str, context: str, exten: str, priority: int
+    ) -> None:
+        raise NotImplementedError  # BroadcastOps

@@ -25,14 +25,19 @@ DEFAULT_DIALPLAN: DialplanSpec = {
 
 #: The lab dialplan of shared/asterisk-traces (protocol-catalog), for trace replays. Each
 #: step is where the recording shows it (e.g. 2000's Echo at priority 2; checked by
-#: tests/sim/test_lab_dialplan.py). StasisBroadcast (1004, 1007) is not simulated.
+#: tests/sim/test_lab_dialplan.py).
+# the lab's ``Set(AFTER_BROADCAST=${STASISSTATUS})`` as the trace shows it run (expanded)
+_AFTER_BROADCAST = "Set(AFTER_BROADCAST=TIMEOUT)"
+
 LAB_DIALPLAN: DialplanSpec = {
     "default": {
         "1000": ("NoOp()", "Stasis(channel-aa)", "Hangup()"),
         "1002": ("NoOp()", "Stasis(catalog,foo,bar)", "Hangup()"),
         "1003": ("NoOp()", "Stasis(nobody-connected)", "Set(AFTER_STASIS=FAILED)", "Hangup()"),
+        "1004": ("NoOp()", "StasisBroadcast(3000,^catalog,x:y,yes)", _AFTER_BROADCAST, "Hangup()"),
         "1005": ("NoOp()", "Stasis(catalog,,two words)", "Hangup()"),
         "1006": ("NoOp(continued into dialplan)", "Set(CONTINUED=yes)", "Wait(1)", "Hangup()"),
+        "1007": ("NoOp()", "StasisBroadcast(,^nomatch$)", _AFTER_BROADCAST, "Hangup()"),
         "2000": ("Answer()", "Echo()"),
     },
 }

@@ -28,6 +28,7 @@ Hang-up orderings follow the traces; see ``_hangup`` for the exact sequence.
 from __future__ import annotations
 
 from ivrkit.sim.model._bridges import BridgeOps
+from ivrkit.sim.model._broadcast import BroadcastOps
 from ivrkit.sim.model._channels import ChannelOps
 from ivrkit.sim.model._objects import (
     ASTERISK_ID,
@@ -48,7 +49,7 @@ from ivrkit.sim.model._recordings import RecordingOps
 from ivrkit.sim.model._variables import VariableOps
 
 
-class SimModel(ChannelOps, VariableOps, PlaybackOps, BridgeOps, RecordingOps):
+class SimModel(ChannelOps, VariableOps, PlaybackOps, BridgeOps, RecordingOps, BroadcastOps):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 
     Parts: :class:`~ivrkit.sim.model._core.ModelCore` (state, clock, delivery,
