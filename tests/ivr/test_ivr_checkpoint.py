@@ -27,10 +27,12 @@ from ivrkit.ivr import (
     PlayPrompt,
     PromptFailed,
     PromptFinished,
+    ReportError,
     StartTimer,
     TimerExpired,
     load_menu,
 )
+from ivrkit.ivr._templates import render, template_fields
 
 
 def plays(commands: object) -> list[str]:
@@ -63,9 +65,11 @@ def test_resume_re_greets_the_menu_with_counters_and_data_kept() -> None:
     assert first == [PlayPrompt(playback_id=pb(cp["playbacks"] + 1), media="sound:press-1")]
     assert r.data == m.data
     after = r.checkpoint()
-    assert {k: v for k, v in after.items() if k not in ("state", "playbacks")} == {
-        k: v for k, v in cp.items() if k not in ("state", "playbacks")
+    moved = ("state", "playbacks", "greetings")  # what re-greeting itself changes
+    assert {k: v for k, v in after.items() if k not in moved} == {
+        k: v for k, v in cp.items() if k not in moved
     }
+    assert after["greetings"] == cp["greetings"] + 1  # type: ignore[operator]
 
 
 def test_resume_keeps_the_way_back() -> None:
@@ -163,7 +167,7 @@ def advance(m: CallMachine, t: Tracker, event: Event, now: float) -> None:
 
 @settings(max_examples=int(os.environ.get("IVRKIT_EXAMPLES", "300")), deadline=None)
 @given(
-    tree_index=st.sampled_from([0, 1, 2]),
+    tree_index=st.sampled_from(range(len(TREES))),
     steps=st.lists(
         st.tuples(st.sampled_from(KINDS), st.integers(0, 40), st.sampled_from("0123456789*#")),
         max_size=60,
@@ -196,10 +200,15 @@ def test_resume_of_a_checkpoint_behaves_like_the_call_re_greeting(
     now += 30.0
     out = r.handle(CallResumed(), now)
     menu = tree.menus[cp["menu"]]  # type: ignore[index]
-    regreeting = menu.regreeting_prompts
-    if regreeting:
+    regreeting = menu.prompts_for("greeting", cp["greetings"] + 1)  # type: ignore[operator]
+    values = {**cp["data"], "digits": cp["digits"]}  # type: ignore[dict-item]
+    if regreeting and any(f not in values for f in template_fields(regreeting[0])):
+        # the menu needs a field this call lacks: reported, and the call goes on
+        assert any(isinstance(c, ReportError) for c in out)
+    elif regreeting:
         assert r.state is CallState.GREETING
-        assert out == (PlayPrompt(playback_id=f"c1-p{cp['playbacks'] + 1}", media=regreeting[0]),)
+        media = render(regreeting[0], values)
+        assert out == (PlayPrompt(playback_id=f"c1-p{cp['playbacks'] + 1}", media=media),)
     else:
         assert r.state is CallState.WAITING
         assert out == (

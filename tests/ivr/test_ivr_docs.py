@@ -99,3 +99,22 @@ def test_docs_flow_example_loads_and_runs() -> None:
     assert SetLanguage(language="fr") in out
     assert plays(out) == ["sound:fr/bienvenue"]
     assert m.state is CallState.GREETING
+
+
+def test_docs_collect_example_loads_and_runs() -> None:
+    from ivrkit.ivr import RunHandler
+
+    blocks = re.findall(r"```yaml\n(# docs-collect\n.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) == 1
+    m = CallMachine(load_menu(blocks[0], "docs/menus.md"), "c")
+    m.handle(CallStarted(channel_name="PJSIP/bob-1"), 0)
+    assert plays(m.handle(DigitReceived(digit="1"), 1)) == ["sound:enter-your-order-number"]
+    out: tuple[object, ...] = ()
+    for d in "123456#":
+        out = m.handle(DigitReceived(digit=d), 2)
+    assert plays(out) == []  # the "#" after six digits is swallowed
+    assert m.data["order_id"] == "123456"
+    m.handle(PromptFinished(playback_id="c-p3"), 3)  # you-entered
+    m.handle(PromptFinished(playback_id="c-p4"), 3)  # digits:123456
+    out = m.handle(DigitReceived(digit="1"), 4)
+    assert RunHandler(name="myshop.ivr:order_status", digits="123456") in out

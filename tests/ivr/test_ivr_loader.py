@@ -24,10 +24,11 @@ from ivrkit.ivr import (
     load_menu_file,
     resolve_handlers,
 )
-from ivrkit.ivr._loader import _MENU_FIELDS, _TOP_FIELDS
+from ivrkit.ivr._loader import _ACTION_FIELDS, _MENU_FIELDS, _TOP_FIELDS
 
 MENU_FIELDS = ", ".join(f"`{f}`" for f in _MENU_FIELDS)
 TOP_FIELDS = ", ".join(f"`{f}`" for f in _TOP_FIELDS)
+ACTION_FIELDS = ", ".join(f"`{f}`" for f in _ACTION_FIELDS)
 
 BAD = """\
 start: mian
@@ -84,15 +85,14 @@ def test_every_problem_in_one_pass_with_file_line_and_field() -> None:
         "m.yaml:15: menus.main.options.2.digits: expected a quoted string, got an integer "
         "('0100') (quote it: \"0123\" keeps its leading zero)",
         "m.yaml:17: menus.main.options.3.pattern: unexpected character 'a' in [a]",
-        "m.yaml:19: menus.main.options.4: expected exactly one action of `play`, `goto`, "
-        "`back`, `top`, `hangup`, `continue`, `transfer`, `handler`, got none",
+        f"m.yaml:19: menus.main.options.4: expected exactly one action of {ACTION_FIELDS}, "
+        "got none",
         "m.yaml:21: menus.main.options.5.hangup: `hangup` takes `true`; leave it out instead "
         "of false",
         "m.yaml:23: menus.main.options.6.transfer.endpoint: endpoint 'nowhere' must look like "
         "TECH/resource (e.g. PJSIP/{digits})",
         "m.yaml:24: menus.main.options.6.timeout: unknown field `timeout`, expected one of "
-        "`key`, `digits`, `pattern`, `play`, `goto`, `back`, `top`, `hangup`, `continue`, "
-        "`transfer`, `handler`",
+        f"`key`, `digits`, `pattern`, {ACTION_FIELDS}",
         "m.yaml:27: menus.other.greeting: duplicate field `greeting` (first given on line 26)",
         "m.yaml:28: menus.other.options: expected a list of options, got a mapping",
     ]
@@ -141,9 +141,8 @@ def test_the_headline_counts_problems() -> None:
         (
             "menus: {a: {options: [{key: '1', hangup: true, top: true}]}}",
             [
-                "m.yaml:1: menus.a.options.0: expected exactly one action of "
-                "`play`, `goto`, `back`, "
-                "`top`, `hangup`, `continue`, `transfer`, `handler`, got `top` and `hangup`"
+                f"m.yaml:1: menus.a.options.0: expected exactly one action of {ACTION_FIELDS}, "
+                "got `top` and `hangup`"
             ],
         ),
         (
@@ -274,11 +273,7 @@ def test_the_headline_counts_problems() -> None:
         ),
         (
             "menus: {a: {options: [], on_limit: 3}}",
-            [
-                "m.yaml:1: menus.a.on_limit: expected a mapping with fields "
-                "`play`, `goto`, `back`, "
-                "`top`, `hangup`, `continue`, `transfer`, `handler`"
-            ],
+            [f"m.yaml:1: menus.a.on_limit: expected a mapping with fields {ACTION_FIELDS}"],
         ),
         (
             "menus: {a: {options: [], timeout: 0, barge_in: 1, max_no_input: x}}",

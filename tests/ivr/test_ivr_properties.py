@@ -19,6 +19,7 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ivr_script import ALICE, machine
+from test_ivr_collect import BANK, ESCALATING
 from test_ivr_flow import FLOW
 from test_ivr_machine import MENU
 
@@ -60,6 +61,9 @@ TREES = [
     load_menu(MENU.replace("barge_in: false\n    type_ahead: false", "barge_in: false")),
     # hooks, handler timeouts, a filler, templates over call data, on_error
     load_menu(FLOW),
+    # collects (fixed length, confirm, pattern, escalation), escalating menu prompts
+    load_menu(BANK),
+    load_menu(ESCALATING),
 ]
 RESULTS: list[object] = [
     None,

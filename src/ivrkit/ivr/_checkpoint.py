@@ -60,6 +60,7 @@ class Checkpoint:
     timers: int
     wall_offset: float | None  # Unix time minus loop time, when the driver gave a clock
     errors: int = 0  # consecutive errors handled by on_error (see the machine)
+    greetings: int = 1  # (re)greetings of this menu visit: picks the escalating greeting
     state: str = ""  # informative: the state the call was in
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +74,7 @@ class Checkpoint:
             "no_input": self.no_input,
             "no_match": self.no_match,
             "errors": self.errors,
+            "greetings": self.greetings,
             "digits": self.digits,
             "data": dict(self.data),
             "playbacks": self.playbacks,
@@ -132,6 +134,7 @@ class Checkpoint:
             no_input=count("no_input"),
             no_match=count("no_match"),
             errors=count("errors", 0),
+            greetings=count("greetings", 1),
             digits=text("digits"),
             data=dict(data),
             playbacks=count("playbacks"),

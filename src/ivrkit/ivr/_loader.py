@@ -28,7 +28,10 @@ from ivrkit.ivr._menu import (
     Action,
     BackAction,
     CallData,
+    CollectAction,
+    Confirm,
     ContinueAction,
+    Escalating,
     Filler,
     GotoAction,
     HandlerAction,
@@ -41,7 +44,9 @@ from ivrkit.ivr._menu import (
     TopAction,
     Transcript,
     TransferAction,
+    by_attempt,
     compile_pattern,
+    escalating,
     nested_actions,
     tree_problems,
 )
@@ -81,7 +86,35 @@ _MENU_FIELDS = (
     "options",
 )
 _MATCH_FIELDS: tuple[MatchKind, ...] = ("key", "digits", "pattern")
-_ACTION_FIELDS = ("play", "goto", "back", "top", "hangup", "continue", "transfer", "handler")
+_ACTION_FIELDS = (
+    "play",
+    "goto",
+    "back",
+    "top",
+    "hangup",
+    "continue",
+    "transfer",
+    "handler",
+    "collect",
+)
+_COLLECT_FIELDS = (
+    "into",
+    "prompt",
+    "length",
+    "min_length",
+    "max_length",
+    "terminator",
+    "first_digit_timeout",
+    "inter_digit_timeout",
+    "pattern",
+    "tries",
+    "no_input",
+    "no_match",
+    "confirm",
+    "then",
+    "on_fail",
+)
+_CONFIRM_FIELDS = ("prompt", "yes", "no")
 _CONTINUE_FIELDS = ("context", "extension", "priority")
 _TRANSFER_FIELDS = ("endpoint", "timeout", "caller_id", "failed")
 
@@ -417,8 +450,17 @@ class _Reader:
                 if value is not _MISSING:
                     kwargs[key] = value
 
-        for key in ("greeting", "regreeting", "invalid", "no_input"):
-            take(key, lambda n, f: _or_missing(self.prompts(n, f)))
+        take("regreeting", lambda n, f: _or_missing(self.prompts(n, f)))
+        later: dict[str, Escalating] = {}
+        for key in ("greeting", "invalid", "no_input"):
+            if key in fields:
+                steps = self.escalating(fields[key], f"{field}.{key}")
+                if steps is not None:
+                    kwargs[key] = by_attempt(steps, 1)
+                    if rest := tuple(s for s in steps if s[0] > 1):
+                        later[key] = rest
+        if later:
+            kwargs["later"] = later
         for key in ("timeout", "inter_digit_timeout"):
             take(key, lambda n, f: _or_missing(self.number(n, f)))
         for key in ("max_no_input", "max_no_match"):
@@ -530,7 +572,118 @@ class _Reader:
             return TopAction() if key == "top" else HangupAction()
         if key == "continue":
             return self.continue_action(value, where)
+        if key == "collect":
+            return self.collect_action(value, where)
         return self.transfer_action(value, where)
+
+    def escalating(self, node: yaml.Node, field: str) -> Escalating | None:
+        """Prompts, or prompts by attempt: ``{1: [...], 3: [...]}`` (VoiceXML count)."""
+        if not isinstance(node, yaml.MappingNode):
+            prompts = self.prompts(node, field)
+            return None if prompts is None else escalating(prompts)
+        self.lines[field] = node.start_mark.line + 1
+        steps: dict[int, tuple[str, ...]] = {}
+        bad = False
+        for key_node, value_node in node.value:
+            if not (
+                isinstance(key_node, yaml.ScalarNode)
+                and key_node.tag == _INT
+                and key_node.value.isdigit()
+                and 1 <= int(key_node.value) <= MAX_ATTEMPTS
+            ):
+                self.problem(
+                    key_node,
+                    field,
+                    f"prompts by attempt take attempt numbers 1 to {MAX_ATTEMPTS} as keys, "
+                    f"got {_kind(key_node)}",
+                )
+                bad = True
+                continue
+            attempt = int(key_node.value)
+            where = f"{field}.{attempt}"
+            if attempt in steps:
+                self.problem(key_node, where, f"duplicate attempt {attempt}")
+                bad = True
+                continue
+            self.lines[where] = value_node.start_mark.line + 1
+            prompts = self.prompts(value_node, where)
+            if prompts is None:
+                bad = True
+            else:
+                steps[attempt] = prompts
+        return None if bad else tuple(sorted(steps.items()))
+
+    def collect_action(self, node: yaml.Node, field: str) -> CollectAction | None:
+        fields = self.mapping(node, field, _COLLECT_FIELDS)
+        if fields is None:
+            return None
+        kwargs: dict[str, Any] = {}
+        bad = False
+        for required in ("into", "then"):
+            if required not in fields:
+                self.problem(node, f"{field}.{required}", f"missing field `{required}`")
+                bad = True
+
+        def put(key: str, value: object) -> None:
+            nonlocal bad
+            if value is None or value is _MISSING:
+                bad = True
+            else:
+                kwargs[key] = value
+
+        if "into" in fields:
+            put("into", self.string(fields["into"], f"{field}.into"))
+        for key in ("prompt", "no_input", "no_match"):
+            if key in fields:
+                put(key, self.escalating(fields[key], f"{field}.{key}"))
+        if "length" in fields:
+            if "min_length" in fields or "max_length" in fields:
+                self.problem(
+                    fields["length"],
+                    f"{field}.length",
+                    "give `length` (a fixed length) or `min_length`/`max_length`, not both",
+                )
+                bad = True
+            length = self.integer(fields["length"], f"{field}.length")
+            put("min_length", length)
+            put("max_length", length)
+        for key in ("min_length", "max_length", "tries"):
+            if key in fields:
+                put(key, self.integer(fields[key], f"{field}.{key}"))
+        for key in ("first_digit_timeout", "inter_digit_timeout"):
+            if key in fields:
+                put(key, self.number(fields[key], f"{field}.{key}"))
+        if "terminator" in fields:
+            term = fields["terminator"]
+            if isinstance(term, yaml.ScalarNode) and term.tag == _NULL:
+                kwargs["terminator"] = None
+            else:
+                put("terminator", self.match_value(term, f"{field}.terminator", "key"))
+        if "pattern" in fields:
+            put("pattern", self.match_value(fields["pattern"], f"{field}.pattern", "pattern"))
+        if "confirm" in fields:
+            put("confirm", self.confirm(fields["confirm"], f"{field}.confirm"))
+        for key in ("then", "on_fail"):
+            if key in fields:
+                put(key, self.action_mapping(fields[key], f"{field}.{key}"))
+        return None if bad else CollectAction(**kwargs)
+
+    def confirm(self, node: yaml.Node, field: str) -> Confirm | None:
+        fields = self.mapping(node, field, _CONFIRM_FIELDS)
+        if fields is None:
+            return None
+        if "prompt" not in fields:
+            self.problem(node, f"{field}.prompt", "missing field `prompt`")
+            return None
+        prompt = self.prompts(fields["prompt"], f"{field}.prompt")
+        keys = {
+            k: self.match_value(fields[k], f"{field}.{k}", "key")
+            for k in ("yes", "no")
+            if k in fields
+        }
+        if prompt is None or any(v is None for v in keys.values()):
+            return None
+        return Confirm(prompt=prompt, **{k: v for k, v in keys.items() if v is not None})
 
     def continue_action(self, node: yaml.Node, field: str) -> ContinueAction | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:

@@ -46,6 +46,7 @@ from ivrkit.ivr._menu import (
     Action,
     BackAction,
     Checker,
+    CollectAction,
     ContinueAction,
     Filler,
     GotoAction,
@@ -57,6 +58,7 @@ from ivrkit.ivr._menu import (
     PlayAction,
     TopAction,
     TransferAction,
+    by_attempt,
 )
 from ivrkit.ivr._state import TRANSITIONS, CallState
 from ivrkit.ivr._templates import render
@@ -81,6 +83,9 @@ class CallMachine:
     """
 
     __slots__ = (
+        "_ask",
+        "_ask_confirming",
+        "_ask_tries",
         "_call_id",
         "_channel",
         "_collected",
@@ -89,6 +94,7 @@ class CallMachine:
         "_digits",
         "_errors",
         "_filler",
+        "_greetings",
         "_handler",
         "_handler_kind",
         "_handler_left",
@@ -106,6 +112,7 @@ class CallMachine:
         "_resuming",
         "_stack",
         "_state",
+        "_swallow",
         "_timer",
         "_timer_count",
         "_timer_kind",
@@ -150,6 +157,11 @@ class CallMachine:
         self._handler_runs = 0
         self._handler_left = 0.0  # of its timeout, once the filler timer has run
         self._filler: Filler | None = None  # playing while the handler runs
+        self._ask: CollectAction | None = None  # the collect under way, if any
+        self._ask_tries = 0  # of the collect's tries, used up
+        self._ask_confirming = False  # the entry is in; its confirmation is asked for
+        self._swallow: str | None = None  # a terminator due after a full-length entry
+        self._greetings = 0  # (re)greetings of the current menu visit, for escalation
 
     # ------------------------------------------------------------ checkpoints
 
@@ -172,6 +184,7 @@ class CallMachine:
             no_input=self._no_input,
             no_match=self._no_match,
             errors=self._errors,
+            greetings=max(1, self._greetings),
             digits=self._digits,
             data=self._data,
             playbacks=self._pb_count,
@@ -206,6 +219,7 @@ class CallMachine:
         machine._stack = list(cp.stack)
         machine._no_input, machine._no_match, machine._errors = cp.no_input, cp.no_match, cp.errors
         machine._digits = cp.digits
+        machine._greetings = cp.greetings
         machine._data = dict(cp.data)
         machine._pb_count, machine._timer_count = cp.playbacks, cp.timers
         machine._wall_offset = cp.wall_offset
@@ -440,6 +454,15 @@ class CallMachine:
     def _on_digit(self, digit: str) -> None:
         state = self._state
         self._log(self._tree.transcript.digit, digit)
+        if self._swallow is not None:
+            swallow, self._swallow = self._swallow, None
+            if digit == swallow:
+                return  # the "#" that closes a full-length entry: already done
+        if self._ask is not None and state is not CallState.HANDLER:
+            self._cancel_timer()
+            self._stop_current()
+            self._ask_digit(digit)
+            return
         if state is CallState.GREETING:
             if self._menu.barge_in:
                 self._stop_current()
@@ -485,7 +508,7 @@ class CallMachine:
             if limit is not None and self._no_match >= limit:
                 self._limit_reached("no_match")
             else:
-                self._play(self._menu.invalid)
+                self._play(self._menu.prompts_for("invalid", self._no_match))
             return
         self._no_input = self._no_match = self._errors = 0
         self._digits = entry
@@ -511,6 +534,12 @@ class CallMachine:
                 f"handler {handler.name} did not return within {self._timeout_of(handler):g} s"
             )
             return
+        if self._ask is not None:
+            if self._timer_kind == "inter_digit":
+                self._ask_complete()
+            else:
+                self._ask_failed("no_input")
+            return
         if self._timer_kind == "inter_digit":
             self._select(self._first_match(self._collected))
             return
@@ -522,7 +551,7 @@ class CallMachine:
         if limit is not None and self._no_input >= limit:
             self._limit_reached("no_input")
         else:
-            self._play(self._menu.no_input)
+            self._play(self._menu.prompts_for("no_input", self._no_input))
 
     def _start_timer(self, kind: _TimerKind, seconds: float) -> None:
         self._cancel_timer()
@@ -572,10 +601,130 @@ class CallMachine:
             self._current = pb = f"{self._call_id}-p{self._pb_count}"
             self._live.add(pb)
             self._out.append(PlayPrompt(playback_id=pb, media=media))
+        elif self._ask is not None:
+            if self._state is CallState.GREETING:
+                self._ask_listen()
+            else:
+                self._ask_prompt()
         elif self._state is CallState.GREETING:
             self._listen()
         else:
             self._return_to_menu()
+
+    # ------------------------------------------------------------ collect
+
+    def _start_collect(self, action: CollectAction) -> None:
+        self._ask, self._ask_tries, self._ask_confirming = action, 0, False
+        self._collected = ""
+        if self._typed:
+            self._ask_listen()  # type-ahead: the caller is already entering it
+        else:
+            self._ask_prompt()
+
+    def _ask_prompt(self) -> None:
+        """(Again) the collect's prompt for this attempt, or its confirmation."""
+        ask = self._ask
+        assert ask is not None
+        self._collected = ""
+        self._state = CallState.GREETING
+        if self._ask_confirming:
+            assert ask.confirm is not None
+            self._queue = ask.confirm.prompt
+        else:
+            self._queue = by_attempt(ask.prompt, self._ask_tries + 1)
+        self._queue_pos = 0
+        self._play_next()
+
+    def _ask_listen(self) -> None:
+        ask = self._ask
+        assert ask is not None
+        self._state = CallState.WAITING
+        self._swallow = None
+        if not self._typed:
+            self._start_timer("no_input", ask.first_digit_timeout)
+            return
+        while self._typed and self._ask is ask and self._state in _LISTENING:
+            digit, self._typed = self._typed[0], self._typed[1:]
+            self._cancel_timer()
+            self._ask_digit(digit)
+
+    def _ask_digit(self, digit: str) -> None:
+        ask = self._ask
+        assert ask is not None
+        if self._ask_confirming:
+            confirm = ask.confirm
+            assert confirm is not None
+            if digit == confirm.yes:
+                self._ask_accept()
+            elif digit == confirm.no:
+                self._ask_confirming = False
+                self._data.pop(ask.into, None)
+                self._ask_prompt()
+            else:
+                self._ask_prompt()
+            return
+        if digit == ask.terminator:
+            self._ask_complete()
+            return
+        self._collected += digit
+        if len(self._collected) >= ask.max_length:
+            self._ask_complete(full=True)
+        else:
+            self._state = CallState.COLLECTING
+            self._start_timer("inter_digit", ask.inter_digit_timeout)
+
+    def _ask_complete(self, *, full: bool = False) -> None:
+        ask = self._ask
+        assert ask is not None
+        entry = self._collected
+        self._collected = ""
+        if full and ask.terminator is not None:
+            self._swallow = ask.terminator
+        if not entry:
+            self._ask_failed("no_input")
+            return
+        if why := ask.entry_problem(entry):
+            self._log(self._tree.transcript.no_match, entry[-1:])
+            if self._notes:
+                self._note("collect_no_match", entry=entry, cause=why)
+            self._ask_failed("no_match")
+            return
+        self._digits = entry
+        self._data[ask.into] = entry
+        if ask.confirm is not None:
+            self._ask_confirming = True
+            self._ask_prompt()
+        else:
+            self._ask_accept()
+
+    def _ask_accept(self) -> None:
+        ask = self._ask
+        assert ask is not None
+        self._ask = None
+        self._ask_confirming = False
+        self._errors = 0
+        if self._notes:
+            self._note("collected", entry=str(self._data.get(ask.into, "")), act=ask.then)
+        self._run(ask.then)
+
+    def _ask_failed(self, kind: str) -> None:
+        """A no-input or no-match: one try used; its prompt, then ask again, or give up."""
+        ask = self._ask
+        assert ask is not None
+        self._ask_tries += 1
+        if kind == "no_input":
+            self._log(self._tree.transcript.no_input, "")
+        if self._ask_tries >= ask.tries:
+            self._ask = None
+            self._ask_confirming = False
+            if self._notes:
+                self._note("limit", act=ask.on_fail or self._menu.on_limit, cause=f"collect_{kind}")
+            self._run(ask.on_fail or self._menu.on_limit)
+            return
+        prompts = by_attempt(ask.no_input if kind == "no_input" else ask.no_match, self._ask_tries)
+        self._state = CallState.PLAYING
+        self._queue, self._queue_pos = prompts, 0
+        self._play_next()
 
     def _listen(self) -> None:
         """The menu listens: handle typed-ahead keys, else wait ``timeout`` for one.
@@ -607,10 +756,12 @@ class CallMachine:
     def _enter_menu(self, name: str, *, greet: bool) -> None:
         menu = self._menu = self._tree.menus[name]
         self._handler_kind = "menu"
+        self._ask = None
+        self._ask_confirming = False
         if greet and menu.language is not None:
             self._set_language(menu.language)  # on entry; a handler may change it after
         if greet:
-            self._no_input = self._no_match = 0
+            self._no_input = self._no_match = self._greetings = 0
             if self._notes:
                 self._note("menu_entered")
         self._collected = ""
@@ -618,7 +769,8 @@ class CallMachine:
             self._listen()  # type-ahead: the caller already answered; skip the greeting
             return
         self._state = CallState.GREETING
-        self._queue = menu.greeting if greet else menu.regreeting_prompts
+        self._greetings += 1
+        self._queue = menu.prompts_for("greeting", self._greetings)
         self._queue_pos = 0
         self._play_next()
 
@@ -650,6 +802,8 @@ class CallMachine:
             self._out.append(
                 Transfer(endpoint=endpoint, timeout=action.timeout, caller_id=action.caller_id)
             )
+        elif isinstance(action, CollectAction):
+            self._start_collect(action)
         else:  # HandlerAction
             assert isinstance(action, HandlerAction)
             self._start_handler(action)
@@ -771,7 +925,7 @@ class CallMachine:
             )
             return
         action = result.action()
-        checker = Checker(tuple(self._tree.menus), frozenset(self._tree.call_data.known()))
+        checker = Checker(self._tree.menus, self._tree.fields)
         checker.action(action, "result")
         if checker.problems:
             _, why = checker.problems[0]
@@ -790,6 +944,8 @@ class CallMachine:
         self._cancel_timer()
         self._stop_current()
         self._collected = ""
+        self._ask = None
+        self._ask_confirming = False
         if self._errors >= MAX_ERRORS:
             self._out.append(
                 ReportError(

@@ -112,6 +112,78 @@ class HandlerAction:
     filler: Filler | None = None
 
 
+Escalating = tuple[tuple[int, tuple[str, ...]], ...]
+"""Prompts by attempt, VoiceXML ``count`` style: ((1, first), (3, from the third on)), sorted;
+attempt n plays the entry with the largest number <= n (none: nothing)."""
+
+
+def by_attempt(prompts: Escalating, attempt: int) -> tuple[str, ...]:
+    """The prompts of ``prompts`` for ``attempt`` (1-based)."""
+    chosen: tuple[str, ...] = ()
+    for first, media in prompts:
+        if first > attempt:
+            break
+        chosen = media
+    return chosen
+
+
+def escalating(media: tuple[str, ...]) -> Escalating:
+    """The same prompts at every attempt."""
+    return ((1, media),) if media else ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Confirm:
+    """After a collect: play ``prompt`` ({field} names the entry), then ``yes`` keeps
+    the entry and ``no`` asks for it again; another key or silence plays it again."""
+
+    prompt: tuple[str, ...]
+    yes: str = "1"
+    no: str = "2"
+
+
+MAX_COLLECT_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectAction:
+    """Ask for digits into the call-data field ``into``, then run ``then``.
+
+    The entry ends at ``max_length`` digits, at ``terminator`` (None: none; a terminator
+    pressed right after a full-length entry is swallowed), or when ``inter_digit_timeout``
+    passes; it must have ``min_length`` digits and match ``pattern`` (Asterisk-style, as
+    options). Silence for ``first_digit_timeout`` is a no-input, a bad entry a no-match;
+    each uses one of ``tries``, playing ``no_input``/``no_match`` for that attempt and
+    then ``prompt`` again. When the tries are used up ``on_fail`` runs (None: the menu's
+    ``on_limit``).
+    """
+
+    into: str
+    then: Action
+    prompt: Escalating = ()
+    min_length: int = 1
+    max_length: int = 20
+    terminator: str | None = "#"
+    first_digit_timeout: float = 5.0
+    inter_digit_timeout: float = 3.0
+    pattern: str | None = None
+    tries: int = 3
+    no_input: Escalating = ()
+    no_match: Escalating = ()
+    confirm: Confirm | None = None
+    on_fail: Action | None = None
+
+    def entry_problem(self, entry: str) -> str | None:
+        """Why ``entry`` is not acceptable, or None."""
+        if len(entry) < self.min_length:
+            return f"{len(entry)} digits, at least {self.min_length} needed"
+        if self.pattern is not None:
+            option = Option(kind="pattern", value=self.pattern, action=HangupAction())
+            if not option.matches(entry):
+                return f"does not match {self.pattern}"
+        return None
+
+
 Action = (
     PlayAction
     | GotoAction
@@ -121,6 +193,7 @@ Action = (
     | ContinueAction
     | TransferAction
     | HandlerAction
+    | CollectAction
 )
 
 
@@ -253,12 +326,24 @@ class Menu:
     on_limit: Action = HangupAction()
     on_error: Action | None = None
     language: str | None = None
+    # prompts for later attempts ("greeting", "invalid", "no_input" -> Escalating); the
+    # plain fields are attempt 1 (the greeting's attempt 2 on: regreeting, if set)
+    later: Mapping[str, Escalating] = field(default_factory=dict)
     barge_in: bool = True
     type_ahead: bool = True
 
     @property
     def regreeting_prompts(self) -> tuple[str, ...]:
         return self.greeting if self.regreeting is None else self.regreeting
+
+    def prompts_for(self, kind: str, attempt: int) -> tuple[str, ...]:
+        """The ``kind`` prompts ("greeting", "invalid", "no_input") for ``attempt``."""
+        later = by_attempt(self.later.get(kind, ()), attempt)
+        if later or any(first <= attempt for first, _ in self.later.get(kind, ())):
+            return later
+        if kind == "greeting":
+            return self.greeting if attempt <= 1 else self.regreeting_prompts
+        return self.invalid if kind == "invalid" else self.no_input
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -324,6 +409,8 @@ class MenuTree:
     on_error: Action | None = None
     handler_timeout: float = DEFAULT_HANDLER_TIMEOUT
     filler: Filler | None = None
+    # every call-data field a call may have (call_data's, built-ins, collects' `into`)
+    fields: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)
     source: str = "<python>"
     # dotted field -> line in ``source``, when the tree came from a file (for later errors)
     field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -331,6 +418,8 @@ class MenuTree:
     def __post_init__(self) -> None:
         object.__setattr__(self, "menus", MappingProxyType(dict(self.menus)))
         object.__setattr__(self, "field_lines", MappingProxyType(dict(self.field_lines)))
+        flow = (self.on_start, self.on_end, self.on_error, self.handler_timeout, self.filler)
+        object.__setattr__(self, "fields", tree_fields(self.menus, self.call_data, flow))
         problems = tree_problems(
             self.menus,
             self.start,
@@ -398,6 +487,20 @@ Flow = tuple["Action | None", "str | None", "Action | None", float, "Filler | No
 _NO_FLOW: Flow = (None, None, None, DEFAULT_HANDLER_TIMEOUT, None)
 
 
+def tree_fields(menus: Mapping[str, Menu], call_data: CallData, flow: Flow) -> frozenset[str]:
+    """Every call-data field a call of the tree may have: what templates may name."""
+    fields = set(call_data.known())
+    actions: list[Action] = [a for a in (flow[0], flow[2]) if a is not None]
+    for menu in menus.values():
+        actions.append(menu.on_limit)
+        if menu.on_error is not None:
+            actions.append(menu.on_error)
+        actions.extend(o.action for o in menu.options)
+    for action in actions:
+        fields |= produced_fields(action)
+    return frozenset(fields)
+
+
 def tree_problems(
     menus: Mapping[str, Menu],
     start: str,
@@ -414,7 +517,7 @@ def tree_problems(
     """
     # a dict keeps the file's order for messages and answers `in` at once (100k menus)
     known = dict.fromkeys(menus if names is None else names)
-    check = Checker(known, call_data.known())
+    check = Checker(known, tree_fields(menus, call_data, flow))
     problems = check.problems
     if not known:
         problems.append(("menus", "at least one menu is required"))
@@ -448,6 +551,9 @@ def tree_problems(
         }
         for fname, prompts in prompt_lists.items():
             check.media(prompts, f"{base}.{fname}")
+        for fname, later in menu.later.items():
+            for first, media in later:
+                check.media(media, f"{base}.{fname}.{first}")
         for fname in ("timeout", "inter_digit_timeout"):
             if why := seconds_problem(getattr(menu, fname)):
                 problems.append((f"{base}.{fname}", why))
@@ -493,6 +599,49 @@ class Checker:
         self.menus = menus
         self.fields = fields
         self.problems: list[tuple[str, str]] = []
+
+    def escalating(self, prompts: Escalating, where: str) -> None:
+        if len(prompts) == 1 and prompts[0][0] == 1:
+            self.media(prompts[0][1], where)
+            return
+        for first, media in prompts:
+            self.media(media, f"{where}.{first}")
+
+    def collect(self, action: CollectAction, where: str) -> None:
+        out = self.problems
+        if not action.into.isidentifier() or action.into == "digits":
+            out.append((f"{where}.into", f"{action.into!r} must be a field name other than digits"))
+        low, high = action.min_length, action.max_length
+        if why := count_problem(low, 1, MAX_COLLECT_LENGTH):
+            out.append((f"{where}.min_length", why))
+        if why := count_problem(high, max(low, 1), MAX_COLLECT_LENGTH, " (and min_length or more)"):
+            out.append((f"{where}.max_length", why))
+        term = action.terminator
+        if term is not None and (len(term) != 1 or term not in KEY_CHARS):
+            out.append(
+                (f"{where}.terminator", f"must be one key of {KEY_CHARS} or null, got {term!r}")
+            )
+        for fname in ("first_digit_timeout", "inter_digit_timeout"):
+            if why := seconds_problem(getattr(action, fname)):
+                out.append((f"{where}.{fname}", why))
+        if action.pattern is not None:
+            try:
+                compile_pattern(action.pattern)
+            except ValueError as exc:
+                out.append((f"{where}.pattern", str(exc)))
+        if why := count_problem(action.tries, 1, MAX_ATTEMPTS):
+            out.append((f"{where}.tries", why))
+        for fname in ("prompt", "no_input", "no_match"):
+            self.escalating(getattr(action, fname), f"{where}.{fname}")
+        confirm = action.confirm
+        if confirm is not None:
+            self.media(confirm.prompt, f"{where}.confirm.prompt")
+            for fname in ("yes", "no"):
+                key = getattr(confirm, fname)
+                if len(key) != 1 or key not in KEY_CHARS:
+                    out.append((f"{where}.confirm.{fname}", f"must be one key, got {key!r}"))
+            if confirm.yes == confirm.no:
+                out.append((f"{where}.confirm.no", "must differ from `yes`"))
 
     def media(self, prompts: tuple[str, ...], where: str) -> None:
         for i, media in enumerate(prompts):
@@ -563,6 +712,8 @@ class Checker:
                         )
             if why := seconds_problem(action.timeout):
                 out.append((f"{where}.transfer.timeout", why))
+        elif isinstance(action, CollectAction):
+            self.collect(action, f"{where}.collect")
         elif isinstance(action, HandlerAction):
             self.handler_name(action.name, f"{where}.handler")
             if action.timeout is not None and (why := seconds_problem(action.timeout)):
@@ -581,7 +732,24 @@ class Checker:
 
 def nested_actions(action: Action, where: str) -> list[tuple[str, Action]]:
     """The actions inside ``action`` (a collect's, a route's...), with their fields."""
+    if isinstance(action, CollectAction):
+        out: list[tuple[str, Action]] = [(f"{where}.collect.then", action.then)]
+        if action.on_fail is not None:
+            out.append((f"{where}.collect.on_fail", action.on_fail))
+        return out
     return []
+
+
+def produced_fields(action: Action) -> set[str]:
+    """Call-data fields ``action`` (or one inside it) writes: a collect's ``into``."""
+    out: set[str] = set()
+    stack = [action]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, CollectAction):
+            out.add(current.into)
+        stack.extend(a for _, a in nested_actions(current, ""))
+    return out
 
 
 def _fields_or_none(template: str) -> tuple[str, ...]:

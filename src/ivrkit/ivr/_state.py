@@ -132,8 +132,10 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             _S.COLLECTING,
         ),
         _S.PLAYING: _row(
-            (PromptStarted, DigitReceived),
+            (PromptStarted,),
             {
+                # kept for the menu (type-ahead), or, in a collect, barging in on a retry
+                DigitReceived: _ANY,
                 # the last prompt ending brings the menu back, which may act on typed keys
                 PromptFinished: _ANY,
                 PromptFailed: _ANY,
