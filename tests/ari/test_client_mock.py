@@ -302,7 +302,16 @@ async def test_drop_reconnect_resync_and_reconcile() -> None:
     from ivrkit.ari import Disconnected, Reconnected
 
     fake = FakeAri()
-    transport = fake.transport()
+    refuse = {"n": 0}  # the first reconnect attempt is refused: the gap lasts a backoff
+
+    def on_connect() -> None:
+        if refuse["n"]:
+            refuse["n"] -= 1
+            from ivrkit.ari import Unreachable
+
+            raise Unreachable("down")
+
+    transport = fake.transport(on_connect=on_connect)
     finished: dict[str, list[tuple[str, bool]]] = {"c1": [], "c2": []}
     ended: list[str] = []
     signals: list[Any] = []
@@ -324,6 +333,7 @@ async def test_drop_reconnect_resync_and_reconcile() -> None:
         await client.channels.play("c1", "sound:press-1", playback_id="pb1")
         await client.channels.play("c1", "sound:or", playback_id="pb2")
         first = transport.stream
+        refuse["n"] = 1
         first.drop()
         await until(lambda: len(signals) == 1)
         assert isinstance(signals[0], Disconnected)
@@ -362,10 +372,13 @@ async def test_backoff_grows_with_jitter_and_caps() -> None:
     cfg = config(backoff_initial=1.0, backoff_max=8.0, backoff_factor=2.0)
     async with AriClient(cfg, transport=transport, random=lambda: 1.0) as client:
         fail["n"] = 1
+        dropped = asyncio.get_running_loop().time()
         transport.stream.drop()
         await until(lambda: client.statistics().reconnects == 1, limit=120)
+    # the first retry at once (at most 50 ms of jitter), then the backoff grows and caps
+    assert attempts[1] - dropped == pytest.approx(0.05, abs=0.01)
     gaps = [round(b - a, 2) for a, b in itertools.pairwise(attempts[1:])]
-    assert gaps[:6] == [2.0, 4.0, 8.0, 8.0, 8.0, 8.0]
+    assert gaps[:6] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
 async def test_application_replaced_stops_without_fighting() -> None:

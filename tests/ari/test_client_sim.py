@@ -107,6 +107,7 @@ async def test_websocket_drop_mid_call_prompt_finishes_in_gap() -> None:
             client.on((Disconnected, Reconnected), signals.append)
             caller = await sim.call("PJSIP/alice", "1000")
             await caller.wait_for_playback("sound:press-1")
+            sim.faults.refuse_requests(1, path="events")  # the first retry: a gap of 3 s
             assert sim.faults.drop_websockets(APP) == 1
             await until(lambda: len(signals) == 2)
             assert isinstance(signals[0], Disconnected)
@@ -300,6 +301,7 @@ async def test_rest_over_the_websocket_survives_a_drop() -> None:
         config = cfg(sim, rest_transport="websocket", backoff_initial=2.0)
         async with AriClient(config, random=lambda: 0.0) as client:
             assert client.rest_transport == "websocket"
+            sim.faults.refuse_requests(1, path="events")  # down for a backoff
             sim.faults.drop_websockets(APP)
             await until(lambda: not client.ready)
             assert client.rest_transport == "http"  # falls back while the socket is down
@@ -358,6 +360,7 @@ async def test_resync_that_fails_is_retried_until_the_prompt_is_settled() -> Non
             caller = await sim.call("PJSIP/alice", "1000")
             await caller.wait_for_playback("sound:press-1")
             sim.faults.fail_requests(500, count=2, path="applications", method="GET")
+            sim.faults.refuse_requests(1, path="events")  # press-1 ends in the gap
             sim.faults.drop_websockets(APP)
             await until(lambda: len(signals) == 1)
             assert not client.ready

@@ -157,4 +157,4 @@ async def test_sighup_reloads_a_valid_menu_for_new_calls_and_rejects_a_bad_one(
                 await caller.hangup()
             run.send(signal.SIGTERM)
             assert await run.wait_exit() == 0
-        assert "0 call(s) handed back" in "".join(run.err)
+        assert "ivrkit run: stopped (SIGTERM)" in "".join(run.err)

@@ -168,23 +168,44 @@ class AiohttpEventStream:
 
 
 class AiohttpTransport:
-    """REST over HTTP(S) and the event websocket, on one aiohttp session."""
+    """REST over HTTP(S) on a pooled session; the event websocket on a session of its own.
+
+    The websocket gets its own session so that each connection attempt is exactly one
+    new TCP connection: on the REST pool, a handshake could go out on a keep-alive
+    connection that Asterisk has already dropped (after a restart), and aiohttp would
+    then repeat it on a new one. aiohttp repeats any GET once after ``Server
+    disconnected`` (``ClientSession._retry_connection``, always on in 3.12+); for REST
+    that retry is welcome, for the handshake it would be a second, hidden attempt
+    outside the client's backoff, so it is turned off on this session.
+    """
 
     def __init__(self, config: ConnectionConfig) -> None:
         self._config = config
         self._session: aiohttp.ClientSession | None = None
+        self._events_session: aiohttp.ClientSession | None = None
+
+    def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        cfg = self._config
+        return aiohttp.ClientSession(
+            headers={"Authorization": cfg.credentials.authorization_header()},
+            timeout=aiohttp.ClientTimeout(
+                total=cfg.request_timeout, sock_connect=cfg.connect_timeout
+            ),
+            connector=connector,
+        )
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            cfg = self._config
-            self._session = aiohttp.ClientSession(
-                headers={"Authorization": cfg.credentials.authorization_header()},
-                timeout=aiohttp.ClientTimeout(
-                    total=cfg.request_timeout, sock_connect=cfg.connect_timeout
-                ),
-                connector=aiohttp.TCPConnector(ssl=_ssl_context(cfg)),
-            )
+            self._session = self._new_session(aiohttp.TCPConnector(ssl=_ssl_context(self._config)))
         return self._session
+
+    def _get_events_session(self) -> aiohttp.ClientSession:
+        if self._events_session is None:
+            connector = aiohttp.TCPConnector(ssl=_ssl_context(self._config), force_close=True)
+            self._events_session = self._new_session(connector)
+            if hasattr(self._events_session, "_retry_connection"):
+                self._events_session._retry_connection = False  # one attempt = one try
+        return self._events_session
 
     async def request(self, request: Request) -> Response:
         url = self._config.ari_url + request.path
@@ -212,7 +233,7 @@ class AiohttpTransport:
         params = {"app": ",".join(cfg.apps)}
         if cfg.subscribe_all:
             params["subscribeAll"] = "true"
-        session = self._get_session()
+        session = self._get_events_session()
         with map_aiohttp_exceptions("GET", url, cfg.credentials.source):
             async with asyncio.timeout(cfg.connect_timeout + cfg.request_timeout):
                 ws = await session.ws_connect(
@@ -221,6 +242,7 @@ class AiohttpTransport:
         return AiohttpEventStream(ws, url)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        for session in (self._session, self._events_session):
+            if session is not None:
+                await session.close()
+        self._session = self._events_session = None

@@ -182,6 +182,17 @@ class AriClient(AriRest):
         return "websocket" if sup is not None and sup.ws_rest and sup.connected else "http"
 
     @property
+    def disconnected_at(self) -> float | None:
+        """Loop time the event websocket was last lost (None: never).
+
+        An event synthesised by the re-sync (``synthetic=True``) happened at some moment
+        between this and its delivery: a driver that times something from it (a
+        no-input timer after a prompt) starts the clock here, so an outage never makes
+        anyone wait longer than they would have.
+        """
+        return None if self._supervisor is None else self._supervisor.lost_at
+
+    @property
     def ready(self) -> bool:
         """True while the websocket is up and the state is in sync with Asterisk."""
         return self._supervisor is not None and self._supervisor.ready

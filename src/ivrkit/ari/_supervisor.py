@@ -63,6 +63,10 @@ from ivrkit.ari._transport import EventStream, Request, Response, Transport
 logger = logging.getLogger("ivrkit.ari")
 
 _RESYNC_CONCURRENCY = 16
+# The first reconnect attempt waits at most this long (jittered, so that many clients cut
+# off at once do not all knock at the same instant): a dropped socket with Asterisk still
+# up is back within ~0.1 s, like the guide's JS client. Later attempts back off.
+_FIRST_RETRY = 0.05
 
 
 class Supervisor:
@@ -93,6 +97,9 @@ class Supervisor:
         self._pending: dict[str, asyncio.Future[Response]] = {}
         self._request_seq = 0
         self.reconnects = 0
+        #: loop time the websocket was last lost (None: never): events synthesised by the
+        #: re-sync happened at some moment after it (see the client's ``disconnected_at``)
+        self.lost_at: float | None = None
         # REST over the websocket: on for "websocket", decided by a probe for "auto"
         self.ws_rest = self._config.rest_transport == "websocket"
 
@@ -179,13 +186,17 @@ class Supervisor:
             if reason == "replaced":
                 return
             self._ready.clear()
-            started = loop.time()
+            self.lost_at = started = loop.time()
             logger.warning("ARI websocket lost (%s); reconnecting", reason)
             self._dispatch.app._put(Disconnected(reason=reason, raw={"type": "Disconnected"}))
-            stream = await self._reconnect()
+            stream, attempts = await self._reconnect()
             self._stream = stream
             self.reconnects += 1
-            resync = self._spawn(self._resync_and_report(loop.time() - started))
+            gap = loop.time() - started
+            logger.info(
+                "ARI websocket reconnected after %.3f s (attempt %d); re-syncing", gap, attempts
+            )
+            resync = self._spawn(self._resync_and_report(started, gap))
 
     async def _read(self, stream: EventStream) -> str:
         feed_frame = self._dispatch.feed_frame
@@ -234,13 +245,14 @@ class Supervisor:
         base = min(cfg.backoff_max, cfg.backoff_initial * cfg.backoff_factor**attempt)
         return base / 2 + self._random() * base / 2
 
-    async def _reconnect(self) -> EventStream:
+    async def _reconnect(self) -> tuple[EventStream, int]:
+        """Connect again: the first attempt at once (jittered), then with backoff."""
         attempt = 0
         while True:
-            delay = self._backoff(attempt)
+            delay = self._random() * _FIRST_RETRY if attempt == 0 else self._backoff(attempt - 1)
             await asyncio.sleep(delay)
             try:
-                return await self._transport.connect_events()
+                return await self._transport.connect_events(), attempt + 1
             except AriError as exc:
                 logger.warning("ARI reconnect attempt %d failed: %s", attempt + 1, exc)
             except Exception:
@@ -249,7 +261,7 @@ class Supervisor:
 
     # -- re-sync -----------------------------------------------------------------------
 
-    async def _resync_and_report(self, gap: float) -> None:
+    async def _resync_and_report(self, started: float, gap: float) -> None:
         # A failed re-sync is retried, never skipped: skipping would leave a call waiting
         # forever for a PlaybackFinished that was sent while nobody listened. Each pass is
         # idempotent (adoption and synthesised ends check the dispatcher first). If the
@@ -270,7 +282,13 @@ class Supervisor:
                 attempt += 1
                 await asyncio.sleep(delay)
         self._ready.set()
-        logger.warning("ARI websocket back after %.3f s", gap)
+        logger.warning(
+            "ARI ready again after %.3f s (websocket back after %.3f s, re-sync took %d "
+            "attempt(s))",
+            asyncio.get_running_loop().time() - started,
+            gap,
+            attempt + 1,
+        )
         self._dispatch.app._put(
             Reconnected(
                 gap=gap,

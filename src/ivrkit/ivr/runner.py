@@ -36,6 +36,11 @@ Invariants
      adopted from another process (a synthetic StasisStart) resumes its menu with the
      re-greeting. Playback events for ids this call's machine did not start (the old
      process's prompts, a handler's own playbacks) are ignored, with a debug line.
+  9. Timers keep their deadlines across an outage: a prompt that ended while the
+     websocket was down is reported by the re-sync (a synthetic PlaybackFinished) only
+     later, so it is fed as of the moment the socket was lost (never before an event
+     already fed), and the no-input timer it starts runs from there, not from the
+     re-sync: the caller never waits longer than the menu's timeout.
 
 Hand-backs set the channel variable ``IVRKIT_HANDBACK`` (``stop``, ``drain`` or
 ``error``) before ``continue``, so the dialplan can tell why the call came back.
@@ -373,6 +378,7 @@ class _Call:
         "handler_task",
         "handlers",
         "label",
+        "last_now",
         "machine",
         "peer_id",
         "played",
@@ -402,6 +408,7 @@ class _Call:
         self.played: set[str] = set()
         self.handler_task: asyncio.Task[None] | None = None
         self.checkpoint = ""  # resume_key of the checkpoint last written to the channel
+        self.last_now = float("-inf")  # the loop time of the last event fed (invariant 9)
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
         self.peer_id: str | None = None
@@ -431,7 +438,8 @@ class _Call:
                 self.played.discard(pid)
                 failed = event.playback.state == "failed"
                 await self.feed(
-                    PromptFailed(playback_id=pid) if failed else PromptFinished(playback_id=pid)
+                    PromptFailed(playback_id=pid) if failed else PromptFinished(playback_id=pid),
+                    at=self._lost_at() if event.synthetic else None,
                 )
         elif event.channel.id == own:  # hang-up request, StasisEnd, ChannelDestroyed
             if self.machine.state is not CallState.DONE:
@@ -449,8 +457,16 @@ class _Call:
             await self._drop_transfer()
             await self.scope.hangup_quietly()
 
-    async def feed(self, event: Event) -> None:
+    def _lost_at(self) -> float | None:
+        client = self.runner._client
+        return None if client is None else client.disconnected_at
+
+    async def feed(self, event: Event, *, at: float | None = None) -> None:
+        """Feed one event; ``at``: when it happened, if earlier than now (invariant 9)."""
         now = asyncio.get_running_loop().time()
+        if at is not None:
+            now = max(min(at, now), self.last_now)
+        self.last_now = now
         tap = self.tap
         if tap is not None:
             tap.event(event, now)
