@@ -341,6 +341,13 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await asyncio.sleep(0.1)
         await call("POST", "channels/fx-b2/move", "void", app="channel-aa", appArgs="moved")
         await asyncio.sleep(5)  # let the multi-media playback run (virtual time)
+        await call("PUT", "mailboxes/fx-mb", "void", oldMessages="1", newMessages="2")
+        await call("GET", "mailboxes/fx-mb", "Mailbox")
+        await call("GET", "mailboxes", "List[Mailbox]")
+        await call("GET", "endpoints", "List[Endpoint]")
+        await call("GET", "endpoints/PJSIP/fx-busy", "Endpoint")
+        # a busy PJSIP endpoint: tech_cause 486 on the hang-up request and destroyed
+        await call("POST", "channels", "Channel", endpoint="PJSIP/fx-busy", app="fx")
         await call("GET", "recordings/stored", "List[StoredRecording]")
         await call("GET", "recordings/stored/fx-rec", "StoredRecording")
         await call(
@@ -375,7 +382,7 @@ async def test_every_declared_model_field_is_produced_and_every_produced_field_d
             "1008": ("NoOp()", "StasisBroadcast(2000,^fx$,a:b,yes)", "Hangup()"),
         }
     }
-    async with Simulator(dialplan=dialplan) as sim:
+    async with Simulator(dialplan=dialplan, endpoints={"PJSIP/fx-busy": "busy"}) as sim:
         answers, events = await _exercise(sim)
     seen: dict[str, set[str]] = {}
     undeclared: set[str] = set()

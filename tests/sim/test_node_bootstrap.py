@@ -104,6 +104,7 @@ async def test_ari_client_bootstraps_and_handles_a_call() -> None:
         "deviceStates",
         "endpoints",
         "events",
+        "mailboxes",
         "playbacks",
         "recordings",
         "sounds",

@@ -66,15 +66,6 @@ KNOWN_DIFFERENCES: tuple[tuple[str, str, str], ...] = (
         "the simulator's description is its own (only what it implements, no Asterisk "
         "prose or _copyright keys); it is compared field by field in test_apidocs.py",
     ),
-    *(
-        (
-            "*",
-            f"http GET /ari/api-docs/{name}.json",
-            "the simulator does not implement this resource; its resources.json does not "
-            "list it, so ari-client never asks for it (the recorded app did, from Asterisk's)",
-        )
-        for name in ("mailboxes",)
-    ),
     # protocol-catalog: things Asterisk did that the simulator legitimately does not do
     *(
         (
@@ -509,7 +500,7 @@ async def test_guide_scenario_replays_like_asterisk(scenario: str) -> None:
     )
     skipped = replay.skipped.get("http", 0) + replay.skipped.get("docs", 0)
     assert replay.compared.get("http", 0) + skipped == n_http
-    assert replay.skipped.get("http", 0) == 1  # api-docs of mailboxes, which the simulator lacks
+    assert replay.skipped.get("http", 0) == 0  # every resource's api-docs is served
     assert replay.compared.get("events", 0) == n_events
 
 
@@ -717,8 +708,8 @@ async def test_protocol_catalog_replays_like_asterisk(tmp_path: Path) -> None:
     # (compared in test_apidocs.py) and what KNOWN_DIFFERENCES lists
     http = sum(1 for r in records if r["kind"] == "http")
     assert replay.compared["http"] + replay.skipped["http"] + replay.skipped["docs"] == http
-    # mailboxes' api-docs (not simulated), 2 stale 409s
-    assert replay.skipped["http"] == 3
+    # 2 stale 409s
+    assert replay.skipped["http"] == 2
     out = sum(1 for r in records if r["kind"] == "ws_msg" and r.get("dir") == "out")
     assert replay.compared["events"] + replay.skipped["events"] == out
     # 21 of the two StasisBroadcast calls whose CallBroadcast overtook their dialplan

@@ -118,10 +118,18 @@ async def _serve(
     users: dict[str, str],
     tls: ssl.SSLContext | None,
 ) -> int:
-    from ivrkit.sim import ScriptError, Simulator, load_dialplan, load_script, run_script
+    from ivrkit.sim import (
+        ScriptError,
+        Simulator,
+        load_dialplan,
+        load_endpoints,
+        load_script,
+        run_script,
+    )
 
     script = load_script(args.script) if args.script else None
     dialplan = load_dialplan(args.dialplan) if args.dialplan else None
+    endpoints = load_endpoints(args.endpoints) if args.endpoints else None
     with contextlib.ExitStack() as files:
         log_file = files.enter_context(_open_log(args.access_log)) if args.access_log else None
         async with Simulator(
@@ -131,6 +139,7 @@ async def _serve(
             sounds_dir=args.sounds_dir,
             sounds=_declared_sounds(args.sound),
             dialplan=dialplan,
+            endpoints=endpoints,
             access_log=_writer(log_file) if log_file is not None else None,
             ssl_context=tls,
         ) as sim:
@@ -211,6 +220,13 @@ def run(args: argparse.Namespace) -> int:
             load_dialplan(args.dialplan)
         except DialplanError as exc:
             raise CliError("invalid dialplan", str(exc)) from exc
+    if args.endpoints:
+        from ivrkit.sim import EndpointConfigError, load_endpoints
+
+        try:
+            load_endpoints(args.endpoints)
+        except EndpointConfigError as exc:
+            raise CliError("invalid endpoints file", str(exc)) from exc
     if args.script:
         from ivrkit.sim import ScriptError, load_script
 
@@ -250,6 +266,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--dialplan", metavar="FILE", help="YAML: context -> exten -> [App(args), ...]"
+    )
+    parser.add_argument(
+        "--endpoints",
+        metavar="FILE",
+        help="YAML: PJSIP/bob -> answer|busy|congestion|noanswer|unavailable or {answer_after: N}",
     )
     parser.add_argument("--script", metavar="FILE", help="place one call driven by a caller script")
     parser.add_argument(

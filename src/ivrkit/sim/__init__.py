@@ -17,6 +17,12 @@ from ivrkit.sim.control._script import (
 )
 from ivrkit.sim.control._simulator import Simulator
 from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
+from ivrkit.sim.model._endpoints import (
+    Endpoint,
+    EndpointBehaviour,
+    EndpointConfigError,
+    load_endpoints,
+)
 
 __all__ = [
     "DEFAULT_DIALPLAN",
@@ -24,6 +30,9 @@ __all__ = [
     "Caller",
     "CallerScript",
     "DialplanError",
+    "Endpoint",
+    "EndpointBehaviour",
+    "EndpointConfigError",
     "Faults",
     "Heard",
     "ReactionProbe",
@@ -31,6 +40,7 @@ __all__ = [
     "Simulator",
     "SimulatorError",
     "load_dialplan",
+    "load_endpoints",
     "load_script",
     "parse_script",
     "run_script",

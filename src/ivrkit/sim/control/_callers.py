@@ -39,6 +39,10 @@ class Caller:
         self.heard: list[Heard] = []
         #: DTMF digits the application sent to this phone (``POST /channels/{id}/dtmf``)
         self.digits_heard: list[str] = []
+        #: indications that reached the phone: (what, loop time); ``ringing``,
+        #: ``progress``, ``hold``, ``unhold``, ``connected:PJSIP/bob-00000002``,
+        #: ``transfer:PJSIP/bob``
+        self.indications: list[tuple[str, float]] = []
         self._consumed: dict[str, int] = {}
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._destroyed = False
@@ -82,6 +86,10 @@ class Caller:
 
     def dtmf_heard(self, digit: str, now: float) -> None:
         self.digits_heard.append(digit)
+        self._check()
+
+    def indicated(self, what: str, now: float) -> None:
+        self.indications.append((what, now))
         self._check()
 
     def destroyed(self, now: float) -> None:

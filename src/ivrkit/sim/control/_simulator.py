@@ -24,6 +24,7 @@ from ivrkit.sim.control._reaction import ReactionProbe
 from ivrkit.sim.front._app import SimState, create_app
 from ivrkit.sim.front._wirelog import OneLineBadRequests
 from ivrkit.sim.model._dialplan import Dialplan, DialplanSpec
+from ivrkit.sim.model._endpoints import Endpoint, behaviour_from, split_endpoint
 from ivrkit.sim.model._model import SimModel
 from ivrkit.sim.model._sounds import SoundLibrary
 
@@ -45,6 +46,7 @@ class Simulator:
         missing_sounds: Iterable[str] = (),
         sounds: Mapping[str, float | None] | Iterable[str] = (),
         dialplan: DialplanSpec | None = None,
+        endpoints: Mapping[str, object] | None = None,
         durations_file: str | Path | None = None,
         reaction_probe: ReactionProbe | None = None,
         access_log: Callable[[dict[str, Any]], None] | None = None,
@@ -71,6 +73,12 @@ class Simulator:
         if dialplan is not None:
             Dialplan(dialplan)  # fail here, at the caller's line, on a malformed step
         self._dialplan = dialplan
+        # fail here, at the caller's line, on a malformed endpoint
+        self._endpoints = {
+            name: behaviour_from(value, name) for name, value in (endpoints or {}).items()
+        }
+        for name in self._endpoints:
+            split_endpoint(name)
         #: times the app's reaction to each key press (benchmarks); see ReactionProbe
         self.reaction_probe = reaction_probe
         #: receives one dict per answered request (method, path, query keys, auth, status)
@@ -105,6 +113,8 @@ class Simulator:
         self._model.reaction = self.reaction_probe
         if self.asterisk_id is not None:
             self._model.asterisk_id = self.asterisk_id
+        for name, behaviour in self._endpoints.items():
+            self._model.set_endpoint(name, behaviour)
         self._state = SimState(self._model, self.users, self.faults, access_log=self.access_log)
         self.faults.bind(self._state)
         runner = web.AppRunner(
@@ -189,6 +199,35 @@ class Simulator:
             await fut
         finally:
             model.app_listeners.remove(listener)
+
+    def endpoint(self, name: str, behaviour: object | None = None) -> Endpoint:
+        """The simulated endpoint ``name`` (``PJSIP/bob``), configured anew when
+        ``behaviour`` is given (``"busy"``, ``{"answer_after": 2}``...). Its ``calls``
+        list what happened to each call it got, ``messages`` what was sent to it."""
+        model = self.model
+        if behaviour is not None or name not in model.endpoints:
+            return model.set_endpoint(name, "answer" if behaviour is None else behaviour)
+        return model.endpoints[name]
+
+    async def wait_for_call(self, endpoint: str, outcome: str | None = None) -> list[str]:
+        """Until ``endpoint`` has a call that reached ``outcome`` (``ringing``,
+        ``answered``, ``busy``, ``congestion``, ``noanswer``, ``hungup``; None: any);
+        returns ``[channel name, outcome]``."""
+        ep = self.endpoint(endpoint)
+        for call in ep.calls:
+            if outcome is None or call[1] == outcome:
+                return list(call)
+        fut: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+
+        def listener(name: str, reached: str) -> None:
+            if (outcome is None or reached == outcome) and not fut.done():
+                fut.set_result([name, reached])
+
+        ep.listeners.append(listener)
+        try:
+            return await fut
+        finally:
+            ep.listeners.remove(listener)
 
     def stats(self) -> dict[str, int]:
         """Live channels / playbacks / bridges / timers / websockets (leak checks)."""

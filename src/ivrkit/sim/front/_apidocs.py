@@ -89,6 +89,7 @@ _OWNER: Mapping[str, str] = {
     "Variable": "asterisk",
     "Variables": "asterisk",
     "StoredRecording": "recordings",
+    "Mailbox": "mailboxes",
     "Endpoint": "endpoints",
     "TextMessage": "endpoints",
     "LiveRecording": "recordings",

@@ -337,8 +337,6 @@ NOT_SENT: Mapping[str, str] = {
 #: Fields of sent events that the simulator never fills, and why.
 FIELDS_NOT_SENT: Mapping[tuple[str, str], str] = {
     ("StasisStart", "replace_channel"): "no channel is ever replaced (masquerade, transfer)",
-    ("ChannelDestroyed", "tech_cause"): "no SIP signalling, so no technology cause",
-    ("ChannelHangupRequest", "tech_cause"): "no SIP signalling, so no technology cause",
     ("ChannelUserevent", "endpoint"): "user events name channels and bridges only",
     ("Dial", "caller"): "only ARI originates dial; Dial() in the dialplan is not simulated",
     ("Dial", "forwarded"): "no call forwarding (302)",

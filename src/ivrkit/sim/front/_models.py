@@ -90,4 +90,9 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     ),
     "DeviceState": (("name", "string", True), ("state", "string", True)),
     "StoredRecording": (("name", "string", True), ("format", "string", True)),
+    "Mailbox": (
+        ("name", "string", True),
+        ("old_messages", "int", True),
+        ("new_messages", "int", True),
+    ),
 }

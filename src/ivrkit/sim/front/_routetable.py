@@ -84,19 +84,21 @@ _ROUTE_MODULES = (
     "ivrkit.sim.front._routes_events",
     "ivrkit.sim.front._routes_applications",
     "ivrkit.sim.front._routes_recordings",
+    "ivrkit.sim.front._routes_endpoints",
 )
 
 #: The api-docs resources the simulator describes, in resources.json order, each with
 #: a one-line description of our own (what the simulator offers there).
 RESOURCES: tuple[tuple[str, str], ...] = (
     ("asterisk", "Info, ping and global variables"),
-    ("endpoints", "Endpoints (the models events refer to)"),
+    ("endpoints", "Simulated PJSIP/SIP/IAX2 endpoints and out-of-call messages"),
     ("channels", "Calls: originate, answer, play, DTMF, hang up"),
     ("bridges", "Mixing channels together"),
-    ("recordings", "Recordings (the models events refer to)"),
+    ("recordings", "Live and stored recordings (silence: no audio content)"),
     ("sounds", "The prompts the simulator can play"),
     ("playbacks", "Queued and playing media"),
-    ("deviceStates", "Device states (the models events refer to)"),
+    ("deviceStates", "Device states: Stasis:NAME ones and the endpoints'"),
+    ("mailboxes", "Message waiting counts (res_mwi_external)"),
     ("events", "The events websocket and user events"),
     ("applications", "Apps and their subscriptions"),
 )

@@ -85,6 +85,7 @@ class ChannelOps(ModelCore):
         )
         ch.runs_dialplan = True
         ch.observer = observer
+        self._caller_endpoint(tech_resource)
         self._run_dialplan(ch, context, exten, 1)
         return ch
 
@@ -116,7 +117,19 @@ class ChannelOps(ModelCore):
                 raise AriError(409, "Channel with given unique ID already exists")
         tech, _, resource = endpoint.partition("/")
         if tech.lower() != "local" or not resource:
-            raise AriError(500, "Allocation failed", key="error")
+            plain = {str(k): str(v) for k, v in (variables or {}).items()}
+            where = (context or "default", extension or "s", priority or 1)
+            return self._originate_device(
+                tech,
+                resource,
+                app=app,
+                app_args=app_args,
+                where=None if app else where,
+                caller_id=caller_id,
+                timeout=timeout,
+                variables=plain,
+                channel_id=channel_id,
+            )
         target, _, ctx = resource.partition("@")
         ctx = ctx or "default"
         ctx = ctx.split("/")[0]
@@ -177,6 +190,8 @@ class ChannelOps(ModelCore):
         one.timeout_timer = None
         if one.gone or one.state == "Up":
             return
+        if one.attempt is not None:  # dial.c's timeout publishes no Dial event
+            one.attempt.over = True
         self._hangup(one, 19, request=None)
 
     def _run_dialplan(self, ch: Channel, context: str, exten: str, priority: int) -> None:
@@ -221,6 +236,8 @@ class ChannelOps(ModelCore):
         if app == "hangup":
             self._hangup(ch, 16, request=(16, True))
             return False
+        if app == "dial":
+            return self._app_dial(ch, step.data, (context, exten, priority + 1))
         if app == "answer":
             self._answer(ch)
             return not (ch.gone or ch.hanging)
@@ -432,6 +449,8 @@ class ChannelOps(ModelCore):
             return
         x.hanging = True
         x.hangup_cause = cause
+        if (x.attempt is not None and x.attempt.caller is x) or x.linked is not None:
+            self._caller_leaves_dial(x)
         peer = x.peer if x.peer is not None and not x.peer.gone and not x.peer.hanging else None
         if request is not None:
             self._hangup_request(x, *request)
@@ -505,8 +524,16 @@ class ChannelOps(ModelCore):
             ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
         elif ch.runs_dialplan:
             ch.app_name, ch.app_data = "", ""
+        dialled = ch.attempt is not None and ch.attempt.ch is ch
+        if dialled:
+            self._dialled_channel_ends(ch)
+        extra = {"tech_cause": ch.tech_cause} if ch.tech_cause else {}
         self._channel_event(
-            ch, "ChannelDestroyed", cause=cause, cause_txt=CAUSE_TEXT.get(cause, "Unknown")
+            ch,
+            "ChannelDestroyed",
+            cause=cause,
+            cause_txt=CAUSE_TEXT.get(cause, "Unknown"),
+            **extra,
         )
         release_held_bridges(self, ch)
         ch.gone = True
@@ -520,3 +547,5 @@ class ChannelOps(ModelCore):
                 del self.apps[name]
         if ch.observer is not None:
             ch.observer.destroyed(self.now())
+        if dialled:
+            self._dialled_channel_gone(ch)

@@ -5,9 +5,9 @@ asterisk info, sounds and user events.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
 from ivrkit.sim.model._json import (
@@ -35,6 +35,9 @@ from ivrkit.sim.model._objects import (
 )
 from ivrkit.sim.model._replies import AriError
 from ivrkit.sim.model._sounds import SoundLibrary
+
+if TYPE_CHECKING:
+    from ivrkit.sim.model._endpoints import Endpoint
 
 
 class ModelCore:
@@ -70,6 +73,11 @@ class ModelCore:
         self.playbacks: dict[str, list[Playback]] = {}
         #: recordings in progress (or queued) by name, and the recording files by name
         self.live_recordings: dict[str, LiveRecording] = {}
+        #: simulated endpoints by name (``PJSIP/bob``), see ``_endpoints``
+        self.endpoints: dict[str, Endpoint] = {}
+        #: ``Stasis:`` device states (name without the prefix) and MWI mailboxes
+        self.device_states: dict[str, str] = {}
+        self.mailboxes: dict[str, tuple[int, int]] = {}
         self.stored_recordings: dict[str, StoredRecording] = {}
         self.apps: dict[str, Application] = {}
         self.global_vars: dict[str, str] = {}
@@ -164,20 +172,25 @@ class ModelCore:
             ev = hangup_request_event(
                 cause, soft, self.timestamp(), self.asterisk_id, channel_json(ch)
             )
+            if ch.tech_cause and not soft:  # ast_queue_hangup adds the tech cause
+                ev = {"cause": ev.pop("cause"), "tech_cause": ch.tech_cause, **ev}
             self._deliver(recipients, ev)
 
-    def _dial_event(self, peer: Channel, status: str) -> None:
+    def _dial_event(self, peer: Channel, status: str, caller: Channel | None = None) -> None:
+        """``Dial``: published on the peer's and (``Dial()``) the caller's topics."""
         recipients = self._channel_recipients(peer)
+        if caller is not None:
+            recipients += [n for n in self._channel_recipients(caller) if n not in recipients]
         if recipients:
-            ev = event(
-                "Dial",
-                self.timestamp(),
-                self.asterisk_id,
-                dialstatus=status,
-                forward="",
-                dialstring=peer.dialstring,
-                peer=channel_json(peer),
-            )
+            fields: dict[str, Any] = {
+                "dialstatus": status,
+                "forward": "",
+                "dialstring": peer.dialstring,
+            }
+            if caller is not None:
+                fields["caller"] = channel_json(caller)
+            fields["peer"] = channel_json(peer)
+            ev = event("Dial", self.timestamp(), self.asterisk_id, **fields)
             self._deliver(recipients, ev)
 
     def connect_app(self, name: str, sink: Sink) -> Sink | None:
@@ -222,7 +235,9 @@ class ModelCore:
             if ch.stasis_app == app.name or app.name in ch.subscribers
         )
         bridge_ids = sorted(b.id for b in self.bridges.values() if app.name in b.subscribers)
-        return application_json(app.name, channel_ids, bridge_ids, sorted(app.endpoint_ids))
+        return application_json(
+            app.name, channel_ids, bridge_ids, sorted(app.endpoint_ids), sorted(app.device_names)
+        )
 
     def list_applications(self) -> list[JsonDict]:
         return [self._app_json(app) for app in self.apps.values() if app.sink is not None]
@@ -239,7 +254,7 @@ class ModelCore:
             raise AriError(404, "Application not found")
         if not sources:
             raise AriError(400, "Missing parameter eventSource")
-        resolved: list[Channel | Bridge | str] = []
+        resolved: list[Channel | Bridge | tuple[str, str]] = []
         for source in sources:
             scheme, _, ident = source.partition(":")
             if scheme == "channel":
@@ -252,16 +267,22 @@ class ModelCore:
                 if br is None:
                     raise AriError(422, f"Unable to find event source {source}")
                 resolved.append(br)
-            elif scheme in ("endpoint", "deviceState"):
-                resolved.append(source)
+            elif scheme == "endpoint":
+                if not self._endpoint_source_exists(ident):
+                    raise AriError(422, f"Unable to find event source {source}")
+                resolved.append((scheme, ident))
+            elif scheme == "deviceState":
+                resolved.append((scheme, ident))
             else:
                 raise AriError(400, "Invalid event source URI scheme")
         for item in resolved:
-            if isinstance(item, str):
+            if isinstance(item, tuple):
+                kind, ident = item
+                names = app.endpoint_ids if kind == "endpoint" else app.device_names
                 if on:
-                    app.endpoint_ids.add(item.partition(":")[2])
+                    names.add(ident)
                 else:
-                    app.endpoint_ids.discard(item.partition(":")[2])
+                    names.discard(ident)
             elif on:
                 item.subscribers[name] = None
             else:
@@ -389,6 +410,39 @@ class ModelCore:
         return self.sounds.media_seconds(uri, lang)
 
     # -- provided by the other mixins (declared here so each part type-checks alone)
+    def _originate_device(
+        self,
+        tech: str,
+        resource: str,
+        *,
+        app: str | None,
+        app_args: str | None,
+        where: tuple[str, str, int] | None,
+        caller_id: str | None,
+        timeout: int,
+        variables: Mapping[str, str],
+        channel_id: str | None,
+    ) -> JsonDict:
+        raise NotImplementedError  # OutboundOps
+
+    def _app_dial(self, ch: Channel, data: str, resume: tuple[str, str, int]) -> bool:
+        raise NotImplementedError  # OutboundOps
+
+    def _caller_leaves_dial(self, ch: Channel) -> None:
+        raise NotImplementedError  # OutboundOps
+
+    def _dialled_channel_ends(self, ch: Channel) -> None:
+        raise NotImplementedError  # OutboundOps
+
+    def _dialled_channel_gone(self, ch: Channel) -> None:
+        raise NotImplementedError  # OutboundOps
+
+    def _caller_endpoint(self, tech_resource: str) -> None:
+        raise NotImplementedError  # EndpointOps
+
+    def _endpoint_source_exists(self, ident: str) -> bool:
+        raise NotImplementedError  # EndpointOps
+
     def _start_recording(self, target: PlaybackQueue, rec: LiveRecording) -> None:
         raise NotImplementedError  # RecordingOps
 

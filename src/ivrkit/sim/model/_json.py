@@ -112,7 +112,11 @@ def for_app(ev: JsonDict, application: str) -> JsonDict:
 
 
 def application_json(
-    name: str, channel_ids: list[str], bridge_ids: list[str], endpoint_ids: list[str]
+    name: str,
+    channel_ids: list[str],
+    bridge_ids: list[str],
+    endpoint_ids: list[str],
+    device_names: list[str] | None = None,
 ) -> JsonDict:
     """The ARI ``Application`` object."""
     return {
@@ -120,7 +124,7 @@ def application_json(
         "channel_ids": channel_ids,
         "bridge_ids": bridge_ids,
         "endpoint_ids": endpoint_ids,
-        "device_names": [],
+        "device_names": device_names or [],
         "events_allowed": [],
         "events_disallowed": [],
     }

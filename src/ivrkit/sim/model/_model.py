@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from ivrkit.sim.model._bridges import BridgeOps
 from ivrkit.sim.model._broadcast import BroadcastOps
-from ivrkit.sim.model._channels import ChannelOps
 from ivrkit.sim.model._objects import (
     ASTERISK_ID,
     ASTERISK_VERSION,
@@ -44,12 +43,16 @@ from ivrkit.sim.model._objects import (
     Sink,
     parse_caller_id,
 )
+from ivrkit.sim.model._outbound import OutboundOps
 from ivrkit.sim.model._playbacks import PlaybackOps
 from ivrkit.sim.model._recordings import RecordingOps
+from ivrkit.sim.model._states import StateOps
 from ivrkit.sim.model._variables import VariableOps
 
 
-class SimModel(ChannelOps, VariableOps, PlaybackOps, BridgeOps, RecordingOps, BroadcastOps):
+class SimModel(
+    OutboundOps, VariableOps, PlaybackOps, BridgeOps, RecordingOps, StateOps, BroadcastOps
+):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 
     Parts: :class:`~ivrkit.sim.model._core.ModelCore` (state, clock, delivery,

@@ -94,6 +94,11 @@ class ChannelObserver(Protocol):
 
     def dtmf_heard(self, digit: str, now: float) -> None: ...
 
+    def indicated(self, what: str, now: float) -> None:
+        """An indication reached the phone: ``ringing``, ``progress``, ``hold``,
+        ``unhold``, ``connected:PJSIP/bob-...`` (a ``Dial()`` answered),
+        ``transfer:TARGET`` (redirect)."""
+
 
 @dataclass(eq=False, slots=True)
 class Playback:
@@ -210,6 +215,18 @@ class Channel:
     timeout_timer: Any = None
     #: Q.850 cause the channel will hang up with (``HANGUPCAUSE``); 0 while it lives
     hangup_cause: int = 0
+    #: the SIP status behind the hang-up (chan_pjsip's ``tech_cause``), 0 if none
+    tech_cause: int = 0
+    #: outgoing calls (model/_outbound.py): the simulated endpoint it reaches, the call
+    #: attempt it is part of (as caller of Dial() or as the dialled channel), the channel
+    #: it is connected to by Dial(), how it was dialled
+    device: Any = None
+    attempt: Any = None
+    linked: Channel | None = None
+    dialer: str = "originate"
+    #: made by POST /channels/create and not dialled yet; the far end's behaviour
+    created_by_ari: bool = False
+    pending_behaviour: Any = None
     accountcode: str = ""
     linkedid: str = ""
     on_hold: bool = False
@@ -244,6 +261,8 @@ class Application:
     channel_ids: set[str] = field(default_factory=set)
     bridge_ids: set[str] = field(default_factory=set)
     endpoint_ids: set[str] = field(default_factory=set)
+    #: device state subscriptions (``deviceState:NAME``; "" = every device)
+    device_names: set[str] = field(default_factory=set)
 
 
 def parse_caller_id(text: str | None) -> tuple[str, str]:

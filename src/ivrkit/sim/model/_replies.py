@@ -14,6 +14,7 @@ from typing import Any
 REASONS: Mapping[int, str] = {
     200: "OK",
     201: "Created",
+    202: "Accepted",
     204: "No Content",
     400: "Bad Request",
     401: "Unauthorized",
