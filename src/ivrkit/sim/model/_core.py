@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
 from ivrkit.sim.model._json import (
@@ -24,6 +24,7 @@ from ivrkit.sim.model._objects import (
     Application,
     Bridge,
     Channel,
+    Endpoint,
     JsonDict,
     LiveRecording,
     Playback,
@@ -35,9 +36,6 @@ from ivrkit.sim.model._objects import (
 )
 from ivrkit.sim.model._replies import AriError
 from ivrkit.sim.model._sounds import SoundLibrary
-
-if TYPE_CHECKING:
-    from ivrkit.sim.model._endpoints import Endpoint
 
 
 class ModelCore:

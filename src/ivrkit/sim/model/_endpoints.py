@@ -28,54 +28,29 @@ not exist: dialling it fails like ``unavailable`` (chan_pjsip "endpoint was not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ivrkit.sim.model._core import ModelCore
-from ivrkit.sim.model._objects import Channel, JsonDict
+from ivrkit.sim.model._objects import (
+    RESULTS,
+    Channel,
+    Endpoint,
+    EndpointBehaviour,
+    EndpointConfigError,
+    JsonDict,
+)
 from ivrkit.sim.model._replies import AriError, SimResponse
 
 #: channel technologies with endpoints (the tech endpoints ``/endpoints/{tech}`` knows)
 ENDPOINT_TECHS = ("PJSIP", "SIP", "IAX2")
-RESULTS = ("answer", "busy", "congestion", "noanswer", "unavailable")
 #: result → (Q.850 cause, SIP status) of the far end's refusal
 REFUSALS = {"busy": (17, 486), "congestion": (34, 503)}
 #: ``ast_msg_send`` finds a message technology by the URI scheme
 _MESSAGE_SCHEMES = ("pjsip", "sip", "iax2", "xmpp")
-
-
-class EndpointConfigError(ValueError):
-    """An endpoint configuration is malformed; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointBehaviour:
-    """What the far end does when called.
-
-    ``after``: seconds from the INVITE to the final answer (200, 486 or 503); for
-    ``answer`` and ``noanswer`` the phone rings (180) from ``ring_after`` on.
-    ``hangup_after``: seconds after answering when the far end hangs up (None: never).
-    """
-
-    result: str = "answer"
-    after: float = 1.0
-    ring_after: float = 0.0
-    hangup_after: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.result not in RESULTS:
-            raise EndpointConfigError(
-                f"unknown endpoint behaviour {self.result!r}: use one of {', '.join(RESULTS)}"
-            )
-        for name in ("after", "ring_after"):
-            if getattr(self, name) < 0:
-                raise EndpointConfigError(f"{name} must be >= 0 seconds, not {getattr(self, name)}")
-        if self.hangup_after is not None and self.hangup_after < 0:
-            raise EndpointConfigError(f"hangup_after must be >= 0 seconds, not {self.hangup_after}")
 
 
 def behaviour_from(value: object, where: str = "endpoint") -> EndpointBehaviour:
@@ -154,31 +129,6 @@ def load_endpoints(path: str | Path) -> dict[str, EndpointBehaviour]:
             raise EndpointConfigError(f"{path}: {exc}") from exc
         out[str(name)] = behaviour_from(value, where)
     return out
-
-
-@dataclass(eq=False, slots=True)
-class Endpoint:
-    """One simulated endpoint and what happened to the calls it got."""
-
-    tech: str
-    resource: str
-    behaviour: EndpointBehaviour
-    #: every call it was sent: (channel name, outcome) with outcome one of answered,
-    #: busy, congestion, noanswer (still ringing when cancelled), hungup (ended by it)
-    calls: list[list[str]] = field(default_factory=list)
-    #: out-of-call messages sent to it (``PUT /endpoints/.../sendMessage``)
-    messages: list[JsonDict] = field(default_factory=list)
-    #: called with (channel name, outcome) on every change (``Simulator.wait_for_call``)
-    listeners: list[Callable[[str, str], None]] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return f"{self.tech}/{self.resource}"
-
-    @property
-    def state(self) -> str:
-        """``ast_endpoint_state_to_string``: a registered contact is online."""
-        return "offline" if self.behaviour.result == "unavailable" else "online"
 
 
 class EndpointOps(ModelCore):
@@ -321,3 +271,17 @@ class EndpointOps(ModelCore):
                 ep.calls.append([ch.name, outcome])
             for listener in list(ep.listeners):
                 listener(ch.name, outcome)
+
+
+__all__ = [
+    "ENDPOINT_TECHS",
+    "REFUSALS",
+    "RESULTS",
+    "Endpoint",
+    "EndpointBehaviour",
+    "EndpointConfigError",
+    "EndpointOps",
+    "behaviour_from",
+    "load_endpoints",
+    "split_endpoint",
+]
