@@ -15,6 +15,8 @@ before it becomes a layering habit:
   imports ``control`` (what a test holds).
 * No import circles between modules, counting imports made only for type checking or
   inside functions: a circle means two parts cannot be understood (or tested) apart.
+* ``ivrkit.callscript`` (the caller-script format) imports no other part of ivrkit, so
+  that the simulator and the ARI caller, which may not import each other, share it.
 * ``ivrkit.observe`` (the reporting hook) imports no other part of ivrkit and nothing
   outside the stdlib, so every part, the client included, may report through it.
 (The ``ivr`` core's own stricter rules are in tests/ivr/test_ivr_imports.py.)
@@ -86,6 +88,10 @@ def _violations(root: Path = SRC) -> list[str]:
                 bad.append(f"{at}: only ari/_aiohttp.py may import aiohttp")
             if pkg == "caller" and target == "sim":
                 bad.append(f"{at}: the caller speaks plain ARI, never the simulator's API")
+            if pkg == "callscript" and top == "ivrkit" and target not in {"", "callscript"}:
+                bad.append(
+                    f"{at}: the caller-script format is a neutral leaf (sim and caller use it)"
+                )
             if pkg == "observe" and (target not in {"", "observe"} or top not in _STDLIB):
                 bad.append(f"{at}: the observer hook is a stdlib-only leaf")
             if pkg == "" and path.name == "__init__.py" and target:
@@ -113,6 +119,8 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "ari/c.py": "import aiohttp\n",
         "ari/d.py": "from ivrkit.ivr import CallMachine\n",
         "caller/e.py": "from ivrkit.sim import Simulator\n",
+        "callscript/f.py": "from ivrkit.ari import AriClient\n",
+        "sim/ok.py": "from ivrkit.callscript import parse_script\n",
         "observe/f.py": "from ivrkit.ari import AriClient\n",
         "observe/g.py": "import prometheus_client\n",
         "__init__.py": "import ivrkit.sim\n",
@@ -134,6 +142,7 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "ari/c.py",
         "ari/d.py",
         "caller/e.py",
+        "callscript/f.py",
         "cli/a.py",
         "observe/f.py",
         "observe/g.py",

@@ -72,11 +72,11 @@ def test_defaults() -> None:
     )
 
 
-def test_the_simulators_format_minus_from_is_accepted() -> None:
-    """A script written for `ivrkit sim --script` runs here once `from:` is removed."""
+def test_the_simulators_scripts_are_accepted_as_they_are() -> None:
+    """One format (issue 11): a script written for `ivrkit sim --script`, `from:` and all."""
     sim_script = textwrap.dedent(
         """\
-        call: {to: "1000", context: default, caller_id: "Alice <100>"}
+        call: {from: PJSIP/bob, to: "1000", context: default, caller_id: "Alice <100>"}
         wait_for_app: channel-aa
         step_timeout: 60
         steps:
@@ -88,7 +88,24 @@ def test_the_simulators_format_minus_from_is_accepted() -> None:
           - wait_for_hangup
         """
     )
-    assert len(parse_script(sim_script).steps) == 7
+    script = parse_script(sim_script)
+    assert (script.phone, script.wait_for_app, len(script.steps)) == ("PJSIP/bob", "channel-aa", 7)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """As menu files' problems are (issue 11): not only the first."""
+    text = "call: {too: x}\nstep_timout: 5\nsteps:\n  - presss: 1\n  - wait: soon\n  - hangup\n"
+    with pytest.raises(ScriptError) as info:
+        parse_script(text, "x.yaml")
+    assert info.value.problems == (
+        "x.yaml:1: unknown call key 'too', expected one of from, to, context, caller_id",
+        "x.yaml:2: unknown key 'step_timout', expected one of call, wait_for_app, "
+        "step_timeout, steps",
+        "x.yaml:4: unknown step 'presss', expected one of wait_for, heard, press, wait, "
+        "silence, hangup, wait_for_hangup",
+        "x.yaml:5: wait must be a number of seconds, got 'soon'",
+    )
+    assert str(info.value) == "\n".join(info.value.problems)
 
 
 BAD = [
@@ -103,7 +120,7 @@ BAD = [
     ("steps:\n  - hangup: now\n", 2, "step 'hangup' takes no value: write `- hangup`"),
     ("steps:\n  - wait_for\n", 2, "step 'wait_for' needs a value"),
     ("steps:\n  - {wait: 1, press: '2'}\n", 2, "a step is one of"),
-    ("call: {from: PJSIP/alice}\nsteps: [hangup]\n", 1, "call.from is for `ivrkit sim"),
+    ("call: {from: alice}\nsteps: [hangup]\n", 1, "call.from is TECH/RESOURCE (PJSIP/alice)"),
     ("call: {too: '1000'}\nsteps: [hangup]\n", 1, "unknown call key 'too'"),
     ("call: [1000]\nsteps: [hangup]\n", 1, "call must be a mapping"),
     ("steps: [hangup]\nstep_timout: 5\n", 2, "unknown key 'step_timout', expected one of"),

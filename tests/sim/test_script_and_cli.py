@@ -15,8 +15,7 @@ from _simari import UNBUFFERED, ari_session, ivrkit_sim
 
 from ivrkit.cli import CliError
 from ivrkit.cli._sim import _declared_sounds, _parse_listen, resolve_users, tls_context
-from ivrkit.sim import Simulator
-from ivrkit.sim.control._script import ScriptError, parse_script, run_script
+from ivrkit.sim import ScriptError, Simulator, parse_script, run_script
 
 GOOD = """\
 call: {from: PJSIP/bob, to: "1000"}
@@ -56,12 +55,13 @@ def test_script_errors_name_the_line(text: str, message: str) -> None:
 
 def test_script_parses() -> None:
     script = parse_script(GOOD, "x.yaml")
-    assert (script.tech_resource, script.exten, script.wait_for_app) == (
+    assert (script.phone, script.exten, script.wait_for_app) == (
         "PJSIP/bob",
         "1000",
         "channel-aa",
     )
     assert [(s.kind, s.line) for s in script.steps] == [
+        ("wait_for_app", 2),
         ("wait_for", 5),
         ("press", 6),
         ("heard", 7),
@@ -69,7 +69,8 @@ def test_script_parses() -> None:
         ("hangup", 9),
         ("wait_for_hangup", 10),
     ]
-    assert script.steps[1].arg == ("1", 120, 100)
+    press = script.steps[2]
+    assert (press.digits, press.duration_ms, press.between_ms) == ("1", 120, 100)
 
 
 async def test_script_drives_a_call_against_an_app() -> None:
@@ -93,7 +94,9 @@ async def test_script_drives_a_call_against_an_app() -> None:
 async def test_script_step_that_cannot_happen_names_the_line() -> None:
     async with Simulator() as sim:
         script = parse_script("step_timeout: 5\nsteps:\n  - wait: 1\n  - wait_for: sound:x\n")
-        with pytest.raises(ScriptError, match=r"<script>:4: step wait_for failed: call .* ended"):
+        with pytest.raises(
+            ScriptError, match=r"<script>:4: wait_for sound:x: failed: the call ended before"
+        ):
             await run_script(sim, script, lambda m: None)
 
 

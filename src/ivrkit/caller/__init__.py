@@ -15,7 +15,7 @@ from ivrkit.caller._report import (
     render_text,
 )
 from ivrkit.caller._runner import CallerError, place_call
-from ivrkit.caller._script import (
+from ivrkit.callscript import (
     CallScript,
     ScriptError,
     Step,
@@ -42,5 +42,7 @@ __all__ = [
 ]
 
 for _name in __all__:
-    globals()[_name].__module__ = "ivrkit.caller"
+    # the script format is ivrkit.callscript's (shared with ivrkit sim): named there
+    if globals()[_name].__module__.startswith("ivrkit.caller."):
+        globals()[_name].__module__ = "ivrkit.caller"
 del _name

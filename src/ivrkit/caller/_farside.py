@@ -182,27 +182,6 @@ class FarSide:
         finally:
             future.cancel()
 
-    def find(self, media: str, first_index: int) -> int | None:
-        """Index of the first record at ``first_index`` or later that matches ``media``.
-
-        ``media`` is a URI, ``any``, or ``first`` (the URI of the call's first record;
-        ``any`` while nothing has played yet).
-        """
-        if media == "first":
-            media = self.media[0].media_uri if self.media else "any"
-        for index in range(first_index, len(self.media)):
-            if media == "any" or self.media[index].media_uri == media:
-                return index
-        return None
-
-    async def wait_started(self, media: str, first_index: int) -> int:
-        """The index of the next matching record; raises :class:`CallOver` if none comes."""
-        await self.wait_until(lambda: self.ended or self.find(media, first_index) is not None)
-        index = self.find(media, first_index)
-        if index is None:
-            raise CallOver(self.lost or f"the call ended before {media} started")
-        return index
-
     async def wait_ended(self, index: int) -> MediaRecord:
         """Until record ``index`` has ended (or the call has: its end is then unknown)."""
         record = self.media[index]

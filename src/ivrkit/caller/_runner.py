@@ -52,10 +52,15 @@ from ivrkit.caller._report import (
     StepStatus,
     outcome,
 )
-from ivrkit.caller._script import DTMF_CHARS, CallScript, Step
+from ivrkit.callscript import (
+    DEFAULT_PHONE,
+    DTMF_CHARS,
+    QUIET_SETTLE,
+    CallScript,
+    MediaCursor,
+    Step,
+)
 
-#: seconds of no media before ``silence`` believes the far side has stopped talking
-QUIET_SETTLE = 0.5
 #: how long to wait for both halves to be destroyed after the last step
 END_WAIT = 5.0
 #: how long a cancelled call may take to hang up before the client closes anyway
@@ -98,11 +103,9 @@ class _Call:
         self.after_script = False
         self.dtmf: list[DtmfSent] = []
         self.results: list[StepResult] = []
-        # wait_for/heard read the far side's media in order: ``pos`` is the record the
-        # previous one matched; ``pos_started`` says it was matched by its start only,
-        # so a following ``heard`` may still wait for that same record to end.
-        self.pos = -1
-        self.pos_started = False
+        # which playback a wait_for/heard means (ivrkit.callscript._media): after the
+        # previous step, and after the record the previous wait_for/heard matched
+        self.cursor = MediaCursor()
 
     def rel(self, at: float | None) -> float | None:
         if at is None or self.t0 is None:
@@ -113,7 +116,13 @@ class _Call:
 
     async def originate(self) -> None:
         self.progress(f"calling {self.endpoint} from ARI app {self.app!r}")
+        if self.script.phone != DEFAULT_PHONE:
+            self.progress(
+                f"call.from {self.script.phone} is the simulated phone of ivrkit sim/demo; "
+                "over ARI the call comes from a Local channel of our app"
+            )
         self.t0 = self.loop.time()
+        self.cursor.step_ended(self.t0)
         try:
             await self.client.channels.originate(
                 self.endpoint,
@@ -148,6 +157,7 @@ class _Call:
             except AriError as exc:
                 failed = True
                 detail = f"the request failed: {exc}"
+            self.cursor.step_ended(self.loop.time())
             status: StepStatus = "failed" if failed else "passed"
             at = self.rel(self.loop.time())
             self.results.append(StepResult(step.line, step.describe(), status, at, detail))
@@ -190,16 +200,26 @@ class _Call:
         far = self.far
         if step.kind == "wait_for_app":
             return await self.wait_for_app(step.app)
+        cursor = self.cursor
         if step.kind == "wait_for":
-            index = await far.wait_started(step.media, self.pos + 1)
-            self.pos, self.pos_started = index, True
+            await far.wait_until(
+                lambda: far.ended or cursor.find_start(far.media, step.media) is not None
+            )
+            index = cursor.find_start(far.media, step.media)
+            if index is None:
+                raise CallOver(far.lost or f"the call ended before {step.media} started")
+            cursor.matched(index, by_start=True)
             record = far.media[index]
             return f"{record.media_uri} started at {self.rel(record.start):.3f} s"
         if step.kind == "heard":
-            first = self.pos if self.pos_started else self.pos + 1
-            index = await far.wait_started(step.media, max(first, 0))
-            record = await far.wait_ended(index)
-            self.pos, self.pos_started = index, False
+            await far.wait_until(
+                lambda: far.ended or cursor.find_heard(far.media, step.media) is not None
+            )
+            found = cursor.find_heard(far.media, step.media)
+            if found is None:
+                raise CallOver(far.lost or f"the call ended before {step.media} started")
+            record = await far.wait_ended(found)
+            cursor.matched(found, by_start=False)
             if record.end is None:
                 raise CallOver(far.lost or f"the call ended while {record.media_uri} was playing")
             how = outcome(record.state, record.start, record.end, far.keys_received, None)

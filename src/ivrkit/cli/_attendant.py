@@ -315,7 +315,7 @@ def demo(args: argparse.Namespace) -> int:
     try:
         script = load_script(args.script) if args.script else parse_script(DEMO_SCRIPT, "demo")
     except ScriptError as exc:
-        raise CliError("invalid caller script", str(exc)) from exc
+        raise CliError("invalid caller script", *exc.problems) from exc
 
     def out(line: str) -> None:
         print(line, flush=True)

@@ -54,7 +54,7 @@ def _script(args: argparse.Namespace) -> Any:
                 args.press, then_wait=args.then_wait, then_hangup=args.then_hangup
             )
     except ScriptError as exc:
-        raise CliError("invalid caller script", str(exc)) from exc
+        raise CliError("invalid caller script", *exc.problems) from exc
     changes: dict[str, Any] = {"exten": args.exten}
     if args.context is not None:
         changes["context"] = args.context

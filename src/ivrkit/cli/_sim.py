@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             load_script(args.script)
         except ScriptError as exc:
-            raise CliError("invalid caller script", str(exc)) from exc
+            raise CliError("invalid caller script", *exc.problems) from exc
     try:
         return asyncio.run(_serve(args, host, port, users, tls))
     except OSError as exc:

@@ -5,16 +5,11 @@ running event loop; ``await sim.call("PJSIP/alice", "1000")`` places a simulated
 See docs/simulator.md.
 """
 
+from ivrkit.callscript import ScriptError, load_script, parse_script
 from ivrkit.sim.control._callers import Caller, Heard, SimulatorError
 from ivrkit.sim.control._faults import Faults
 from ivrkit.sim.control._reaction import ReactionProbe
-from ivrkit.sim.control._script import (
-    CallerScript,
-    ScriptError,
-    load_script,
-    parse_script,
-    run_script,
-)
+from ivrkit.sim.control._script import CallerScript, run_script
 from ivrkit.sim.control._simulator import Simulator
 from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
 from ivrkit.sim.model._endpoints import (
@@ -47,5 +42,6 @@ __all__ = [
 ]
 
 for _name in __all__:
-    if not _name.isupper():
+    # the script format is ivrkit.callscript's (shared with ivrkit call): named there
+    if not _name.isupper() and globals()[_name].__module__.startswith("ivrkit.sim."):
         globals()[_name].__module__ = "ivrkit.sim"

@@ -110,6 +110,11 @@ class Caller:
                 still.append((predicate, fut))
         self._waiters = still
 
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Until ``predicate()`` holds; it is re-checked whenever the phone hears or sees
+        something (a playback starts or ends, a key, the hang-up)."""
+        await self._wait(predicate)
+
     async def _wait(self, predicate: Callable[[], bool]) -> None:
         if predicate():
             return

@@ -1,245 +1,149 @@
-"""Caller scripts for ``ivrkit sim --script FILE``: a simulated phone call as YAML.
+"""Caller scripts on the simulator: ``ivrkit sim --script`` and ``ivrkit demo --script``.
 
-Format (every key optional except ``steps``)::
+The format, its parser and the rule for which playback a step means live in
+``ivrkit.callscript``, shared with ``ivrkit call`` (docs/caller.md "The script format"),
+so one file means the same on both. Here the steps become actions of a simulated
+phone (:class:`Caller`): it dials as ``call.from``, its ears are ``caller.heard``.
 
-    call:
-      from: PJSIP/alice          # tech/resource of the phone (default PJSIP/alice)
-      to: "1000"                 # extension dialled (default 1000)
-      context: default
-      caller_id: Alice <100>
-    wait_for_app: channel-aa     # wait until this ARI app has connected before dialling
-    step_timeout: 60             # seconds a waiting step may take (default 60)
-    steps:
-      - wait_for: sound:press-1  # until a playback of that media starts
-      - press: "1"               # DTMF (optional duration_ms / between_ms: see below)
-      - press: {digits: "12", duration_ms: 100, between_ms: 100}
-      - wait: 12                 # seconds of silence
-      - heard: sound:press-2     # until that media has finished (or was cut off)
-      - hangup                   # the caller hangs up
-      - wait_for_hangup          # until the call ends (either side)
-
-Every error names the file and line: ``script.yaml:7: unknown step 'presss' ...``.
+As in ``ivrkit call``: ``wait_for_app`` waits before dialling; every step is bounded by
+``step_timeout`` (``wait``/``silence`` get their own length on top); the first step
+that fails ends the script with :class:`ScriptError` naming its line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import yaml
-
+from ivrkit.callscript import QUIET_SETTLE, CallScript, MediaCursor, ScriptError, Step
 from ivrkit.sim.control._callers import Caller, SimulatorError
 from ivrkit.sim.control._simulator import Simulator
 
-_STEP_KINDS = ("wait_for", "press", "wait", "heard", "hangup", "wait_for_hangup")
-_TOP_KEYS = ("call", "wait_for_app", "step_timeout", "steps")
-_CALL_KEYS = ("from", "to", "context", "caller_id")
+#: the script type, by its name in ``ivrkit.sim`` before the formats were one
+CallerScript = CallScript
 
 
-class ScriptError(ValueError):
-    """A caller script is malformed (message: ``FILE:LINE: what, how to fix``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptStep:
-    kind: str
-    arg: Any
-    line: int
-
-
-@dataclass(slots=True)
-class CallerScript:
-    path: str
-    tech_resource: str = "PJSIP/alice"
-    exten: str = "1000"
-    context: str = "default"
-    caller_id: str = "Alice <100>"
-    wait_for_app: str | None = None
-    step_timeout: float = 60.0
-    steps: list[ScriptStep] = field(default_factory=list)
-
-
-def _fail(path: str, node: yaml.Node, message: str) -> ScriptError:
-    return ScriptError(f"{path}:{node.start_mark.line + 1}: {message}")
-
-
-def _scalar(path: str, node: yaml.Node, what: str) -> str:
-    if not isinstance(node, yaml.ScalarNode):
-        raise _fail(path, node, f"{what} must be a single value")
-    return str(node.value)
-
-
-def _number(path: str, node: yaml.Node, what: str) -> float:
-    text = _scalar(path, node, what)
-    try:
-        value = float(text)
-    except ValueError:
-        raise _fail(path, node, f"{what} must be a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise _fail(path, node, f"{what} must not be negative, got {text}")
-    return value
-
-
-def _press_arg(path: str, node: yaml.Node) -> tuple[str, int, int]:
-    if isinstance(node, yaml.ScalarNode):
-        return str(node.value), 100, 100
-    if not isinstance(node, yaml.MappingNode):
-        raise _fail(path, node, 'press takes digits ("1") or {digits, duration_ms, between_ms}')
-    values = {"duration_ms": 100, "between_ms": 100}
-    digits = None
-    for key_node, value_node in node.value:
-        key = _scalar(path, key_node, "a key")
-        if key == "digits":
-            digits = _scalar(path, value_node, "digits")
-        elif key in values:
-            values[key] = int(_number(path, value_node, key))
-        else:
-            raise _fail(
-                path,
-                key_node,
-                f"unknown press option {key!r}, expected one of digits, duration_ms, between_ms",
-            )
-    if not digits:
-        raise _fail(path, node, "press needs digits")
-    return digits, values["duration_ms"], values["between_ms"]
-
-
-def _step(path: str, node: yaml.Node) -> ScriptStep:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode):
-        kind, arg_node = str(node.value), None
-    elif isinstance(node, yaml.MappingNode) and len(node.value) == 1:
-        key_node, arg_node = node.value[0]
-        kind = _scalar(path, key_node, "a step name")
-    else:
-        raise _fail(path, node, f"a step is one of {', '.join(_STEP_KINDS)} (one per list item)")
-    if kind not in _STEP_KINDS:
-        raise _fail(path, node, f"unknown step {kind!r}, expected one of {', '.join(_STEP_KINDS)}")
-    needs_arg = kind in ("wait_for", "press", "wait", "heard")
-    if needs_arg and arg_node is None:
-        raise _fail(path, node, f"step {kind!r} needs a value, e.g. `- {kind}: ...`")
-    if not needs_arg and arg_node is not None:
-        raise _fail(path, node, f"step {kind!r} takes no value: write `- {kind}`")
-    arg: Any = None
-    if kind in ("wait_for", "heard"):
-        assert arg_node is not None
-        arg = _scalar(path, arg_node, kind)
-        if ":" not in arg:
-            raise _fail(path, arg_node, f"{kind} takes a media URI like sound:press-1, got {arg!r}")
-    elif kind == "wait":
-        assert arg_node is not None
-        arg = _number(path, arg_node, "wait")
-    elif kind == "press":
-        assert arg_node is not None
-        arg = _press_arg(path, arg_node)
-    return ScriptStep(kind, arg, line)
-
-
-def parse_script(text: str, path: str = "<script>") -> CallerScript:
-    """Parse a caller script; raises :class:`ScriptError` naming the line."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else path
-        raise ScriptError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    if not isinstance(root, yaml.MappingNode):
-        raise ScriptError(f"{path}:1: a caller script is a mapping with a `steps:` list")
-    script = CallerScript(path)
-    seen_steps = False
-    for key_node, value in root.value:
-        key = _scalar(path, key_node, "a key")
-        if key == "steps":
-            if not isinstance(value, yaml.SequenceNode):
-                raise _fail(path, value, "steps must be a list (`- wait_for: sound:press-1`)")
-            script.steps = [_step(path, item) for item in value.value]
-            seen_steps = True
-        elif key == "call":
-            if not isinstance(value, yaml.MappingNode):
-                raise _fail(path, value, "call must be a mapping (from, to, context, caller_id)")
-            for ck, cv in value.value:
-                name = _scalar(path, ck, "a key")
-                if name not in _CALL_KEYS:
-                    raise _fail(
-                        path,
-                        ck,
-                        f"unknown call key {name!r}, expected one of {', '.join(_CALL_KEYS)}",
-                    )
-                text_value = _scalar(path, cv, name)
-                if name == "from":
-                    script.tech_resource = text_value
-                elif name == "to":
-                    script.exten = text_value
-                elif name == "context":
-                    script.context = text_value
-                else:
-                    script.caller_id = text_value
-        elif key == "wait_for_app":
-            script.wait_for_app = _scalar(path, value, key)
-        elif key == "step_timeout":
-            script.step_timeout = _number(path, value, key)
-        else:
-            raise _fail(
-                path, key_node, f"unknown key {key!r}, expected one of {', '.join(_TOP_KEYS)}"
-            )
-    if not seen_steps:
-        raise ScriptError(f"{path}:1: missing `steps:` list")
-    return script
-
-
-def load_script(path: str | Path) -> CallerScript:
-    """Read and parse a script file (errors name the file)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScriptError(f"failed to read {path}: {exc.strerror or exc}") from exc
-    return parse_script(text, str(path))
+class _StepFailed(Exception):
+    """A step cannot pass (the call ended, the far end hung up first)."""
 
 
 async def run_script(
-    sim: Simulator, script: CallerScript, log: Callable[[str], None] = print
+    sim: Simulator, script: CallScript, log: Callable[[str], None] = print
 ) -> Caller:
-    """Place the call and run the steps; raises :class:`ScriptError` on a stuck step."""
-    if script.wait_for_app:
-        log(f"waiting for ARI application {script.wait_for_app!r} to connect")
-        await sim.wait_for_app(script.wait_for_app)
-    caller = await sim.call(
-        script.tech_resource, script.exten, context=script.context, caller_id=script.caller_id
-    )
-    log(f"calling {script.exten}@{script.context} as {caller.channel_name}")
+    """Place the call and run the steps; raises :class:`ScriptError` on the first failure."""
+    loop = asyncio.get_running_loop()
+    caller: Caller | None = None
+    cursor = MediaCursor()
     for step in script.steps:
+        if caller is None and step.kind != "wait_for_app":
+            caller = await sim.call(
+                script.phone, script.exten, context=script.context, caller_id=script.caller_id
+            )
+            log(f"calling {script.exten}@{script.context} as {caller.channel_name}")
+            cursor.step_ended(caller.started_at)
+        limit = script.step_timeout + step.seconds
+        where = f"{script.source}:{step.line}" if step.line else script.source
         try:
-            async with asyncio.timeout(script.step_timeout):
-                await _run_step(caller, step, log)
-        except SimulatorError as exc:
-            raise ScriptError(f"{script.path}:{step.line}: step {step.kind} failed: {exc}") from exc
+            async with asyncio.timeout(limit):
+                if step.kind == "wait_for_app":
+                    log(f"waiting for ARI application {step.app!r} to connect")
+                    await sim.wait_for_app(step.app)
+                else:
+                    assert caller is not None
+                    await _run_step(caller, step, cursor, log)
         except TimeoutError:
             raise ScriptError(
-                f"{script.path}:{step.line}: step {step.kind} did not complete within "
-                f"{script.step_timeout:g} s (heard so far: {[h.media_uri for h in caller.heard]})"
+                f"{where}: {step.describe()}: not done within {limit:g} s ({_heard_so_far(caller)})"
             ) from None
+        except (_StepFailed, SimulatorError) as exc:
+            raise ScriptError(
+                f"{where}: {step.describe()}: failed: {exc} ({_heard_so_far(caller)})"
+            ) from exc
+        cursor.step_ended(loop.time())
+    if caller is None:
+        raise ScriptError(f"{script.source}: the script has no step that places the call")
     return caller
 
 
-async def _run_step(caller: Caller, step: ScriptStep, log: Callable[[str], None]) -> None:
+def _heard_so_far(caller: Caller | None) -> str:
+    media = [h.media_uri for h in caller.heard[-6:]] if caller is not None else []
+    more = "..., " if caller is not None and len(caller.heard) > 6 else ""
+    return f"heard so far: {more}{', '.join(media) or 'nothing'}"
+
+
+async def _run_step(
+    caller: Caller, step: Step, cursor: MediaCursor, log: Callable[[str], None]
+) -> None:
+    heard = caller.heard
     if step.kind == "wait_for":
-        await caller.wait_for_playback(step.arg)
-        log(f"heard start of {step.arg}")
+        await caller.wait_until(
+            lambda: caller.hung_up or cursor.find_start(heard, step.media) is not None
+        )
+        index = cursor.find_start(heard, step.media)
+        if index is None:
+            raise _StepFailed(f"the call ended before {step.media} started")
+        cursor.matched(index, by_start=True)
+        log(f"heard start of {heard[index].media_uri}")
     elif step.kind == "heard":
-        heard = await caller.wait_until_heard(step.arg)
-        log(f"heard {step.arg}{' (cut off)' if heard.cut_off else ''}")
+        await caller.wait_until(
+            lambda: caller.hung_up or cursor.find_heard(heard, step.media) is not None
+        )
+        index = cursor.find_heard(heard, step.media)
+        if index is None:
+            raise _StepFailed(f"the call ended before {step.media} started")
+        item = heard[index]
+        await caller.wait_until(lambda: caller.hung_up or item.end is not None)
+        if item.end is None:
+            raise _StepFailed(f"the call ended while {item.media_uri} was playing")
+        cursor.matched(index, by_start=False)
+        log(f"heard {item.media_uri}{' (cut off)' if item.cut_off else ''}")
     elif step.kind == "press":
-        digits, duration_ms, between_ms = step.arg
-        log(f"pressing {digits}")
-        await caller.press(digits, duration_ms=duration_ms, between_ms=between_ms)
+        log(f"pressing {step.digits}")
+        await caller.press(step.digits, duration_ms=step.duration_ms, between_ms=step.between_ms)
     elif step.kind == "wait":
-        await asyncio.sleep(step.arg)
+        await asyncio.sleep(step.seconds)
+    elif step.kind == "silence":
+        quiet_since = await _wait_quiet(caller)
+        delay = quiet_since + step.seconds - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
     elif step.kind == "hangup":
+        if caller.hung_up:
+            raise _StepFailed("the far end had already hung up")
         log("hanging up")
         await caller.hangup()
-    elif step.kind == "wait_for_hangup":
+    else:
+        assert step.kind == "wait_for_hangup", step.kind
         await caller.wait_for_hangup()
         log("call ended")
+
+
+async def _wait_quiet(caller: Caller) -> float:
+    """Until nothing has played for ``QUIET_SETTLE`` s; returns when the last prompt ended.
+
+    The same rule as ``ivrkit call``'s: an app posts the next prompt a moment after the
+    previous one finishes, so quiet is believed only after a short settle.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        await caller.wait_until(
+            lambda: caller.hung_up or all(h.end is not None for h in caller.heard)
+        )
+        if caller.hung_up:
+            ends_now = [h.end for h in caller.heard if h.end is not None]
+            return max(ends_now) if ends_now else caller.started_at
+        ends = [h.end for h in caller.heard if h.end is not None]
+        quiet_since = max(ends) if ends else caller.started_at
+        count = len(caller.heard)
+        try:
+            async with asyncio.timeout(max(0.0, quiet_since + QUIET_SETTLE - loop.time())):
+                await caller.wait_until(functools.partial(_more_heard, caller, count))
+        except TimeoutError:
+            return quiet_since
+        if caller.hung_up:
+            return quiet_since  # as in ivrkit call: silence passes; the next step fails
+
+
+def _more_heard(caller: Caller, count: int) -> bool:
+    return caller.hung_up or len(caller.heard) > count

@@ -386,12 +386,13 @@ class ChannelOps(ModelCore):
                 f"can't press {digits!r}: {bad[0] if bad else 'nothing'!r} is not a DTMF digit "
                 "(use 0-9, A-D, # or *)"
             )
-        t = 0.0
+        t = landed = 0.0
         for digit in digits:
             t += duration_ms / 1000
             self._at(ch, t, self._dtmf_arrives, ch, digit, duration_ms)
+            landed = t  # not the gap after the last key: nothing follows it
             t += between_ms / 1000
-        return self.now() + t
+        return self.now() + landed
 
     def _dtmf_to_phone(self, ch: Channel, digit: str) -> None:
         if ch.observer is not None and not ch.hanging:

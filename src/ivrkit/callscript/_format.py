@@ -1,10 +1,11 @@
-"""Caller scripts: the YAML a user writes, checked line by line before any call is made.
+"""The caller-script format: the YAML a user writes, checked line by line before any call.
 
-The format is the simulator's caller-script format (docs/simulator.md) so that one
-format serves both, with three differences that come from dialling over plain ARI:
-``call.from`` does not exist (the call comes from a Local channel), ``wait_for``/``heard``
-also accept ``any`` and ``first``, and ``silence: S`` waits for the far side to go
-quiet. Every error names the file and the line (``call.yaml:7: unknown step ...``).
+One format, one parser, one meaning for ``ivrkit sim --script``, ``ivrkit demo --script``
+and ``ivrkit call --script`` (docs/caller.md "The script format" is its reference).
+Until issue 11 the simulator and the ARI caller each had a parser, and the same file
+meant different things (``wait: 5`` under ``step_timeout: 5``, ``call.from``,
+``wait_for_app``). Every problem names the file and the line (``call.yaml:7: unknown
+step ...``), and all of them are reported at once, as menu files' are.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ STEP_KINDS: tuple[str, ...] = (
     "wait_for_hangup",
 )
 _TOP_KEYS = ("call", "wait_for_app", "step_timeout", "steps")
-_CALL_KEYS = ("to", "context", "caller_id")
+_CALL_KEYS = ("from", "to", "context", "caller_id")
 _PRESS_KEYS = ("digits", "duration_ms", "between_ms")
 #: the characters Asterisk turns into DTMF; anything else is silently dropped by it
 DTMF_CHARS = frozenset("0123456789ABCDabcd*#")
@@ -35,10 +36,19 @@ FIRST_MEDIA = "first"
 DEFAULT_STEP_TIMEOUT = 60.0
 DEFAULT_DURATION_MS = 100
 DEFAULT_BETWEEN_MS = 100
+DEFAULT_PHONE = "PJSIP/alice"
 
 
 class ScriptError(ValueError):
-    """A caller script is malformed; the message is ``FILE:LINE: what, how to fix``."""
+    """A caller script is malformed or a step failed.
+
+    ``problems`` lists every problem found (``FILE:LINE: what, how to fix``); the
+    message is those lines joined.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems: tuple[str, ...] = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,25 +84,40 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class CallScript:
-    """A parsed script: where to call and what to do. ``source`` names it in reports."""
+    """A parsed script: who calls where and what they do. ``source`` names it in messages.
+
+    ``phone`` (``call.from``) is the simulated phone's tech/resource; over ARI
+    (``ivrkit call``) the call comes from a Local channel and ``phone`` only names the
+    caller in the progress output. ``steps`` start with ``wait_for_app`` when given.
+    """
 
     source: str
+    phone: str = DEFAULT_PHONE
     exten: str = "1000"
     context: str = "default"
     caller_id: str = "Alice <100>"
     step_timeout: float = DEFAULT_STEP_TIMEOUT
     steps: tuple[Step, ...] = field(default_factory=tuple)
 
+    @property
+    def wait_for_app(self) -> str | None:
+        """The app awaited before dialling, if the script names one."""
+        return next((s.app for s in self.steps if s.kind == "wait_for_app"), None)
+
 
 # ---------------------------------------------------------------- YAML helpers
+
+
+class _Problem(Exception):
+    """One problem at one place; collected by :func:`parse_script`."""
 
 
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _fail(source: str, node: yaml.Node, message: str) -> ScriptError:
-    return ScriptError(f"{source}:{_line(node)}: {message}")
+def _fail(source: str, node: yaml.Node, message: str) -> _Problem:
+    return _Problem(f"{source}:{_line(node)}: {message}")
 
 
 def _scalar(source: str, node: yaml.Node, what: str) -> str:
@@ -201,29 +226,29 @@ def _step(source: str, node: yaml.Node) -> Step:
     return Step(kind, line, seconds=_seconds(source, arg, kind))
 
 
-def _call(source: str, node: yaml.Node) -> dict[str, str]:
+def _call(source: str, node: yaml.Node, problems: list[str]) -> dict[str, str]:
     if not isinstance(node, yaml.MappingNode):
-        raise _fail(source, node, "call must be a mapping of to, context, caller_id")
+        raise _fail(source, node, "call must be a mapping of from, to, context, caller_id")
     values: dict[str, str] = {}
     for key_node, value_node in node.value:
-        key = _scalar(source, key_node, "a key")
-        if key == "from":
-            raise _fail(
-                source,
-                key_node,
-                "call.from is for `ivrkit sim --script`; `ivrkit call` dials from a Local "
-                "channel of its own ARI app, so remove it",
-            )
-        if key not in _CALL_KEYS:
-            raise _fail(
-                source,
-                key_node,
-                f"unknown call key {key!r}, expected one of {', '.join(_CALL_KEYS)}",
-            )
-        value = _scalar(source, value_node, f"call.{key}")
-        if not value:
-            raise _fail(source, value_node, f"call.{key} must not be empty")
-        values[key] = value
+        try:
+            key = _scalar(source, key_node, "a key")
+            if key not in _CALL_KEYS:
+                raise _fail(
+                    source,
+                    key_node,
+                    f"unknown call key {key!r}, expected one of {', '.join(_CALL_KEYS)}",
+                )
+            value = _scalar(source, value_node, f"call.{key}")
+            if not value:
+                raise _fail(source, value_node, f"call.{key} must not be empty")
+            if key == "from" and "/" not in value:
+                raise _fail(
+                    source, value_node, f"call.from is TECH/RESOURCE (PJSIP/alice), got {value!r}"
+                )
+            values[key] = value
+        except _Problem as exc:
+            problems.append(str(exc))
     return values
 
 
@@ -231,7 +256,7 @@ def _call(source: str, node: yaml.Node) -> dict[str, str]:
 
 
 def parse_script(text: str, source: str = "<script>") -> CallScript:
-    """Parse a caller script; raises :class:`ScriptError` naming ``source`` and the line."""
+    """Parse a caller script; raises :class:`ScriptError` listing every problem."""
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -240,45 +265,64 @@ def parse_script(text: str, source: str = "<script>") -> CallScript:
         raise ScriptError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     if not isinstance(root, yaml.MappingNode):
         raise ScriptError(f"{source}:1: a caller script is a mapping with a `steps:` list")
+    problems: list[str] = []
     call: dict[str, str] = {}
     step_timeout = DEFAULT_STEP_TIMEOUT
     prelude: list[Step] = []
     steps: list[Step] | None = None
     seen: set[str] = set()
     for key_node, value in root.value:
-        key = _scalar(source, key_node, "a key")
-        if key not in _TOP_KEYS:
-            raise _fail(
-                source, key_node, f"unknown key {key!r}, expected one of {', '.join(_TOP_KEYS)}"
-            )
-        if key in seen:
-            raise _fail(source, key_node, f"{key!r} is given twice")
-        seen.add(key)
-        if key == "steps":
-            if not isinstance(value, yaml.SequenceNode) or not value.value:
-                raise _fail(source, value, "steps must be a non-empty list (`- wait_for: any`)")
-            steps = [_step(source, item) for item in value.value]
-        elif key == "call":
-            call = _call(source, value)
-        elif key == "wait_for_app":
-            app = _scalar(source, value, key)
-            if not app:
-                raise _fail(source, value, "wait_for_app needs an ARI application name")
-            prelude.append(Step("wait_for_app", _line(key_node), app=app))
-        else:
-            step_timeout = _seconds(source, value, key)
-            if step_timeout == 0:
-                raise _fail(source, value, "step_timeout must be more than 0 seconds")
-    if steps is None:
-        raise ScriptError(f"{source}:1: missing `steps:` list")
+        try:
+            key = _scalar(source, key_node, "a key")
+            if key not in _TOP_KEYS:
+                raise _fail(
+                    source, key_node, f"unknown key {key!r}, expected one of {', '.join(_TOP_KEYS)}"
+                )
+            if key in seen:
+                raise _fail(source, key_node, f"{key!r} is given twice")
+            seen.add(key)
+            if key == "steps":
+                if not isinstance(value, yaml.SequenceNode) or not value.value:
+                    raise _fail(source, value, "steps must be a non-empty list (`- wait_for: any`)")
+                steps = []
+                for item in value.value:
+                    try:
+                        steps.append(_step(source, item))
+                    except _Problem as exc:
+                        problems.append(str(exc))
+            elif key == "call":
+                call = _call(source, value, problems)
+            elif key == "wait_for_app":
+                app = _scalar(source, value, key)
+                if not app:
+                    raise _fail(source, value, "wait_for_app needs an ARI application name")
+                prelude.append(Step("wait_for_app", _line(key_node), app=app))
+            else:
+                step_timeout = _seconds(source, value, key)
+                if step_timeout == 0:
+                    raise _fail(source, value, "step_timeout must be more than 0 seconds")
+        except _Problem as exc:
+            problems.append(str(exc))
+    if steps is None and "steps" not in seen:
+        problems.append(f"{source}:1: missing `steps:` list")
+    if problems:
+        raise ScriptError(*sorted(problems, key=_problem_line))
     return CallScript(
         source=source,
+        phone=call.get("from", DEFAULT_PHONE),
         exten=call.get("to", "1000"),
         context=call.get("context", "default"),
         caller_id=call.get("caller_id", "Alice <100>"),
         step_timeout=step_timeout,
-        steps=(*prelude, *steps),
+        steps=(*prelude, *(steps or ())),
     )
+
+
+def _problem_line(problem: str) -> int:
+    """Problems in file order (``FILE:LINE: ...``; a file name may hold colons)."""
+    head = problem.split(": ", 1)[0]
+    number = head.rsplit(":", 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def load_script(path: str | Path) -> CallScript:
