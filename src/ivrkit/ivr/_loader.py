@@ -12,8 +12,10 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterator, Mapping
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -25,6 +27,7 @@ from ivrkit.ivr._menu import (
     MAX_PRIORITY,
     MAX_SECONDS,
     TRANSCRIPT_FIELDS,
+    WEEKDAYS,
     Action,
     BackAction,
     CallData,
@@ -41,11 +44,14 @@ from ivrkit.ivr._menu import (
     MenuTree,
     Option,
     PlayAction,
+    RouteAction,
+    TimeRule,
     TopAction,
     Transcript,
     TransferAction,
     by_attempt,
     compile_pattern,
+    date_problem,
     escalating,
     nested_actions,
     tree_problems,
@@ -57,6 +63,7 @@ ATTENDANT_MENU = Path(__file__).with_name("menus") / "channel-aa.yaml"
 
 _TOP_FIELDS = (
     "start",
+    "time_zone",
     "transcript",
     "call_data",
     "on_start",
@@ -96,7 +103,10 @@ _ACTION_FIELDS = (
     "transfer",
     "handler",
     "collect",
+    "route",
 )
+_ROUTE_FIELDS = ("zone", "rules", "otherwise")
+_RULE_FIELDS = ("dates", "days", "hours")
 _COLLECT_FIELDS = (
     "into",
     "prompt",
@@ -146,6 +156,7 @@ class _Reader:
         self.lines: dict[str, int] = {}
         self.option_index: dict[str, list[int]] = {}
         self.settings: dict[str, Any] = {}  # the tree's fields besides menus and start
+        self.time_zone: tuple[tzinfo, str] | None = None  # the routes' default zone
         self._constructor = yaml.SafeLoader("")
         self._visited = 0
 
@@ -296,6 +307,8 @@ class _Reader:
         fields = self.mapping(root, "", _TOP_FIELDS)
         if fields is None:
             return menus, "", transcript, names
+        if "time_zone" in fields:
+            self.time_zone = self.zone(fields["time_zone"], "time_zone")  # before the menus
         if "menus" not in fields:
             self.problem(root, "menus", "missing field `menus`")
         else:
@@ -574,7 +587,118 @@ class _Reader:
             return self.continue_action(value, where)
         if key == "collect":
             return self.collect_action(value, where)
+        if key == "route":
+            return self.route_action(value, where)
         return self.transfer_action(value, where)
+
+    def zone(self, node: yaml.Node, field: str) -> tuple[tzinfo, str] | None:
+        name = self.string(node, field)
+        if name is None:
+            return None
+        try:
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.problem(
+                node,
+                field,
+                f"unknown time zone {name!r}: use an IANA name such as Europe/London or "
+                "America/New_York (zone files: /usr/share/zoneinfo, or pip install tzdata)",
+            )
+            return None
+
+    def route_action(self, node: yaml.Node, field: str) -> RouteAction | None:
+        fields = self.mapping(node, field, _ROUTE_FIELDS)
+        if fields is None:
+            return None
+        bad = False
+        zone = None
+        if "zone" in fields:
+            zone = self.zone(fields["zone"], f"{field}.zone")
+            bad |= zone is None
+        elif self.time_zone is not None:
+            zone = self.time_zone
+        else:
+            self.problem(
+                node, f"{field}.zone", "missing field `zone` (or set `time_zone` at the top)"
+            )
+            bad = True
+        rules: list[TimeRule] = []
+        if "rules" in fields:
+            rules_node = fields["rules"]
+            if not isinstance(rules_node, yaml.SequenceNode):
+                self.problem(
+                    rules_node, f"{field}.rules", f"expected a list, got {_kind(rules_node)}"
+                )
+                bad = True
+            else:
+                for i, item in enumerate(rules_node.value):
+                    rule = self.time_rule(item, f"{field}.rules.{i}")
+                    bad |= rule is None
+                    if rule is not None:
+                        rules.append(rule)
+        otherwise: Action | None = None
+        if "otherwise" not in fields:
+            self.problem(node, f"{field}.otherwise", "missing field `otherwise` (an action)")
+            bad = True
+        else:
+            otherwise = self.action_mapping(fields["otherwise"], f"{field}.otherwise")
+            bad |= otherwise is None
+        if bad or zone is None or otherwise is None:
+            return None
+        return RouteAction(rules=tuple(rules), otherwise=otherwise, zone=zone[0], zone_name=zone[1])
+
+    def time_rule(self, node: yaml.Node, field: str) -> TimeRule | None:
+        fields = self.mapping(node, field, (*_RULE_FIELDS, *_ACTION_FIELDS))
+        if fields is None:
+            return None
+        action = self.action(node, {k: v for k, v in fields.items() if k in _ACTION_FIELDS}, field)
+        bad = action is None
+        kwargs: dict[str, Any] = {}
+        if "dates" in fields:
+            dates = self.prompts(fields["dates"], f"{field}.dates", what="dates")
+            for i, date in enumerate(dates or ()):
+                if why := date_problem(date):
+                    self.problem(fields["dates"], f"{field}.dates.{i}", why)
+                    bad = True
+            bad |= dates is None
+            kwargs["dates"] = dates or ()
+        if "days" in fields:
+            names = self.prompts(fields["days"], f"{field}.days", what="weekdays")
+            days: list[int] = []
+            for i, name in enumerate(names or ()):
+                day = _day_number(name)
+                if day is None:
+                    self.problem(
+                        fields["days"],
+                        f"{field}.days.{i}",
+                        f"unknown weekday {name!r}, expected one of {', '.join(WEEKDAYS)} "
+                        "or a range such as mon-fri",
+                    )
+                    bad = True
+                else:
+                    days.extend(day)
+            bad |= names is None
+            kwargs["days"] = tuple(dict.fromkeys(days))
+        if "hours" in fields:
+            spans = self.prompts(fields["hours"], f"{field}.hours", what="time ranges")
+            hours: list[tuple[int, int]] = []
+            for i, span in enumerate(spans or ()):
+                parsed = _span(span)
+                if parsed is None:
+                    self.problem(
+                        fields["hours"],
+                        f"{field}.hours.{i}",
+                        f"time range {span!r} must look like 09:00-17:30 (24-hour clock; "
+                        "22:00-06:00 wraps past midnight)",
+                    )
+                    bad = True
+                else:
+                    hours.append(parsed)
+            bad |= spans is None
+            kwargs["hours"] = tuple(hours)
+        if bad or action is None:
+            return None
+        return TimeRule(action=action, **kwargs)
 
     def escalating(self, node: yaml.Node, field: str) -> Escalating | None:
         """Prompts, or prompts by attempt: ``{1: [...], 3: [...]}`` (VoiceXML count)."""
@@ -739,6 +863,35 @@ class _Reader:
             return None
         assert endpoint is not None
         return TransferAction(endpoint=endpoint, **kwargs)
+
+
+def _day_number(name: str) -> list[int] | None:
+    """Weekday numbers (Monday 0) of "mon" or of a range "mon-fri" (wrapping: "fri-mon")."""
+    first, sep, last = name.lower().partition("-")
+    if first not in WEEKDAYS or (sep and last not in WEEKDAYS):
+        return None
+    start = WEEKDAYS.index(first)
+    end = WEEKDAYS.index(last) if sep else start
+    return [(start + i) % 7 for i in range((end - start) % 7 + 1)]
+
+
+def _span(text: str) -> tuple[int, int] | None:
+    """(start, end) minutes since midnight of "HH:MM-HH:MM" (end may be 24:00)."""
+    start, sep, end = text.replace(" ", "").partition("-")
+    first, last = _minute(start), _minute(end)
+    if not sep or first is None or last is None or first == last or first >= 24 * 60:
+        return None
+    return first, last
+
+
+def _minute(text: str) -> int | None:
+    hour, sep, minute = text.partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2 and len(hour) <= 2):
+        return None
+    h, m = int(hour), int(minute)
+    if m > 59 or h > 24 or (h == 24 and m):
+        return None
+    return h * 60 + m
 
 
 class _AnyName(tuple[str, ...]):

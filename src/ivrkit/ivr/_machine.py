@@ -56,10 +56,12 @@ from ivrkit.ivr._menu import (
     MenuTree,
     Option,
     PlayAction,
+    RouteAction,
     TopAction,
     TransferAction,
     by_attempt,
 )
+from ivrkit.ivr._route import route_action
 from ivrkit.ivr._state import TRANSITIONS, CallState
 from ivrkit.ivr._templates import render
 from ivrkit.ivr.steps import Step
@@ -804,6 +806,13 @@ class CallMachine:
             )
         elif isinstance(action, CollectAction):
             self._start_collect(action)
+        elif isinstance(action, RouteAction):
+            wall = None if self._wall_offset is None else self._now + self._wall_offset
+            chosen, rule = route_action(action, wall)
+            if self._notes:
+                cause = "otherwise" if rule is None else f"rule {rule}"
+                self._note("routed", act=chosen, cause=cause)
+            self._run(chosen)
         else:  # HandlerAction
             assert isinstance(action, HandlerAction)
             self._start_handler(action)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from types import MappingProxyType
 from typing import Literal
 
@@ -184,6 +185,36 @@ class CollectAction:
         return None
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeRule:
+    """One rule of a route: every condition given must hold (none given: always).
+
+    ``dates``: "YYYY-MM-DD" (that day) or "MM-DD" (that day every year); ``days``:
+    weekday numbers, Monday 0; ``hours``: (start, end) minutes since midnight, end
+    exclusive, an end before the start wrapping past midnight.
+    """
+
+    action: Action
+    dates: tuple[str, ...] = ()
+    days: tuple[int, ...] = ()
+    hours: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteAction:
+    """Run the action of the first rule that holds at the call's local time in ``zone``,
+    else ``otherwise``. ``zone`` is a tzinfo (the loader makes it from an IANA name with
+    zoneinfo); the time comes from the driver's wall clock, never read by the engine."""
+
+    rules: tuple[TimeRule, ...]
+    otherwise: Action
+    zone: tzinfo
+    zone_name: str = ""
+
+
 Action = (
     PlayAction
     | GotoAction
@@ -194,6 +225,7 @@ Action = (
     | TransferAction
     | HandlerAction
     | CollectAction
+    | RouteAction
 )
 
 
@@ -643,6 +675,18 @@ class Checker:
             if confirm.yes == confirm.no:
                 out.append((f"{where}.confirm.no", "must differ from `yes`"))
 
+    def time_rule(self, rule: TimeRule, where: str) -> None:
+        out = self.problems
+        for i, date in enumerate(rule.dates):
+            if why := date_problem(date):
+                out.append((f"{where}.dates.{i}", why))
+        for i, day in enumerate(rule.days):
+            if not 0 <= day <= 6:
+                out.append((f"{where}.days.{i}", f"weekday {day} must be 0 (Monday) to 6"))
+        for i, (start, end) in enumerate(rule.hours):
+            if not (0 <= start < 24 * 60 and 0 <= end <= 24 * 60 and start != end):
+                out.append((f"{where}.hours.{i}", "a range needs two different times of day"))
+
     def media(self, prompts: tuple[str, ...], where: str) -> None:
         for i, media in enumerate(prompts):
             if why := media_field_problem(media, self.fields):
@@ -714,6 +758,9 @@ class Checker:
                 out.append((f"{where}.transfer.timeout", why))
         elif isinstance(action, CollectAction):
             self.collect(action, f"{where}.collect")
+        elif isinstance(action, RouteAction):
+            for i, rule in enumerate(action.rules):
+                self.time_rule(rule, f"{where}.route.rules.{i}")
         elif isinstance(action, HandlerAction):
             self.handler_name(action.name, f"{where}.handler")
             if action.timeout is not None and (why := seconds_problem(action.timeout)):
@@ -730,6 +777,24 @@ class Checker:
             self.action(inner, inner_where)
 
 
+def date_problem(date: str) -> str | None:
+    """Why ``date`` is not "YYYY-MM-DD" or "MM-DD" (a real day), or None."""
+    parts = date.split("-")
+    if len(parts) == 2:
+        parts = ["2000", *parts]  # a leap year: 02-29 is a day
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        year, month, day = (int(p) for p in parts)
+        if 1 <= month <= 12 and 1 <= day <= _days_in(year, month):
+            return None
+    return f"date {date!r} must be YYYY-MM-DD (that day) or MM-DD (every year)"
+
+
+def _days_in(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def nested_actions(action: Action, where: str) -> list[tuple[str, Action]]:
     """The actions inside ``action`` (a collect's, a route's...), with their fields."""
     if isinstance(action, CollectAction):
@@ -737,6 +802,9 @@ def nested_actions(action: Action, where: str) -> list[tuple[str, Action]]:
         if action.on_fail is not None:
             out.append((f"{where}.collect.on_fail", action.on_fail))
         return out
+    if isinstance(action, RouteAction):
+        routed = [(f"{where}.route.rules.{i}", r.action) for i, r in enumerate(action.rules)]
+        return [*routed, (f"{where}.route.otherwise", action.otherwise)]
     return []
 
 
