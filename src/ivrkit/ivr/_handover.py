@@ -10,8 +10,10 @@ clean up: the variable dies with the channel.
 Rules (the runner applies them; this module is pure):
 
 1. The checkpoint is written when the part of it that a resume uses changes (menu, way
-   back, counters, last entry, call data), not on every event: a prompt or a timer does
-   not cost a request. The id counters are left out of that comparison on purpose:
+   back, counters, call data), not on every event: a prompt, a timer or a key that
+   leads to a prompt does not cost a request. The last entry (``digits``, for a
+   ``{digits}`` prompt) is written along but does not trigger a write by itself; the id
+   counters are left out of the comparison on purpose:
 2. every process gives the calls it serves an id namespace of its own (``call_id`` =
    ``{channel_id}-{process token}``), so a resumed machine starts its numbering afresh
    in its namespace, and a playback of the old process can never be mistaken for one of
@@ -32,8 +34,9 @@ from ivrkit.ivr._exceptions import CheckpointError
 
 CHECKPOINT_VARIABLE = "IVRKIT_CALL"
 
-# what a resume uses (rule 1); "state", "playbacks", "timers" and "call_id" are left out
-_RESUME_FIELDS = ("menu", "stack", "no_input", "no_match", "errors", "digits", "data")
+# what a resume uses (rule 1); "state", "digits", "playbacks", "timers" and "call_id"
+# are left out
+_RESUME_FIELDS = ("menu", "stack", "no_input", "no_match", "errors", "data")
 
 
 def resume_key(checkpoint: Mapping[str, Any]) -> str:

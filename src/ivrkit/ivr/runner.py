@@ -242,6 +242,22 @@ class MenuRunner:
         return len(calls)
 
     async def _setup(self, scope: CallScope, start: StasisStart) -> None:
+        try:
+            await self._start_call(scope, start)
+        except Exception:  # a bug of ours must not leave the caller in silence (invariant 5)
+            self.call_errors += 1
+            logger.exception(
+                "call %s (%s): could not be started; handing it back to the dialplan",
+                scope.channel_id,
+                start.channel.name,
+            )
+            call = self._calls.get(scope.channel_id)
+            if call is not None:
+                await call.abandon()
+            else:
+                await _hand_back(scope, "error")
+
+    async def _start_call(self, scope: CallScope, start: StasisStart) -> None:
         # (a transfer's outgoing leg is adopted by its caller's scope before it is
         # originated, so it never reaches this setup as a call of its own)
         if self._refusing:
@@ -418,6 +434,18 @@ class _Call:
     # ---------------------------------------------------------------- events in
 
     async def on_event(self, event: Any) -> None:
+        try:
+            await self._on_event(event)
+        except Exception:  # a bug of ours, not the engine's (that is IvrError, in feed)
+            self.runner.call_errors += 1
+            logger.exception(
+                "call %s: internal error on %s; handing the call back to the dialplan",
+                self.label,
+                type(event).__name__,
+            )
+            await self.abandon()
+
+    async def _on_event(self, event: Any) -> None:
         own = self.scope.channel_id
         if isinstance(event, ChannelDtmfReceived):
             if event.channel.id == own and event.digit in DTMF_DIGITS:
@@ -479,7 +507,7 @@ class _Call:
             )
             if tap is not None:
                 tap.error(f"{type(exc).__name__}: {exc}")
-            await self._abandon()
+            await self.abandon()
             return
         if tap is not None:
             tap.commands(commands, now)
@@ -745,7 +773,7 @@ class _Call:
 
     # ---------------------------------------------------------------- endings
 
-    async def _abandon(self) -> None:
+    async def abandon(self) -> None:
         """The machine failed (invariant 5): stop this call's work, hand it back.
 
         The caller is not hung up: the dialplan decides (``IVRKIT_HANDBACK=error``).
@@ -756,10 +784,17 @@ class _Call:
         for timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
-        async with asyncio.timeout(_CLEANUP_TIMEOUT):
-            await self._stop_prompts()
-            await self._drop_transfer()
-            await _hand_back(self.scope, "error")
+        try:
+            async with asyncio.timeout(_CLEANUP_TIMEOUT):
+                await self._stop_prompts()
+                await self._drop_transfer()
+                await _hand_back(self.scope, "error")
+        except TimeoutError:
+            logger.warning(
+                "call %s: no answer from Asterisk within %g s while handing the call back",
+                self.label,
+                _CLEANUP_TIMEOUT,
+            )
 
     async def _stop_prompts(self) -> None:
         current = self.machine.current_playback
@@ -781,12 +816,19 @@ class _Call:
         self.timers.clear()
         if self.tap is not None:
             self.tap.released()
-        async with asyncio.timeout(_CLEANUP_TIMEOUT):
-            await self._stop_prompts()
-            await self._drop_transfer()
-            await _hand_back(self.scope, reason)
-            if self.machine.state is not CallState.DONE:
-                await self.feed(CallerHungUp())
+        try:
+            async with asyncio.timeout(_CLEANUP_TIMEOUT):
+                await self._stop_prompts()
+                await self._drop_transfer()
+                await _hand_back(self.scope, reason)
+        except TimeoutError:  # Asterisk unreachable: the call stays in Stasis, for the next
+            logger.warning(  # process to take over (invariant 8)
+                "call %s: no answer from Asterisk within %g s while handing the call back",
+                self.label,
+                _CLEANUP_TIMEOUT,
+            )
+        if self.machine.state is not CallState.DONE:
+            await self.feed(CallerHungUp())
         self.runner._forget(self)
 
 
