@@ -4,6 +4,7 @@ DTMF, variables and the hang-up sequences recorded from Asterisk.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ivrkit.sim.model._bridges import release_held_bridges
@@ -24,6 +25,10 @@ from ivrkit.sim.model._objects import (
     parse_caller_id,
 )
 from ivrkit.sim.model._replies import AriError
+
+_log = logging.getLogger("ivrkit.sim")
+#: steps run without waiting before the simulator calls it a loop (Asterisk would spin)
+MAX_STEPS_WITHOUT_WAIT = 10_000
 
 
 class ChannelOps(ModelCore):
@@ -195,7 +200,13 @@ class ChannelOps(ModelCore):
         self._hangup(one, 19, request=None)
 
     def _run_dialplan(self, ch: Channel, context: str, exten: str, priority: int) -> None:
-        """Execute steps until one waits (Stasis, Wait, Echo) or the channel hangs up."""
+        """Execute steps until one waits (Stasis, Wait, Echo) or the channel hangs up.
+
+        Each step's arguments are substituted first (``pbx_extension_helper``), so the
+        snapshot's ``app_data`` is the substituted text; a Goto leaves its target in
+        ``ch.jump``. A loop that never waits is cut after ``MAX_STEPS_WITHOUT_WAIT``.
+        """
+        steps = 0
         while not ch.gone and not ch.hanging:
             step = self.dialplan.step(context, exten, priority)
             if step is None:
@@ -204,6 +215,9 @@ class ChannelOps(ModelCore):
                 else:
                     self._hangup(ch, 16, request=(16, True))
                 return
+            data = self.substitute_data(ch, step.data)
+            if data != step.data:
+                step = Step(step.app, data, step.label)
             ch.context, ch.exten, ch.priority = context, exten, priority
             ch.app_name, ch.app_data = step.app, step.data
             self._channel_event(
@@ -211,7 +225,22 @@ class ChannelOps(ModelCore):
             )
             if not self._exec(ch, step, context, exten, priority):
                 return
-            priority += 1
+            if ch.jump is not None:
+                (context, exten, priority), ch.jump = ch.jump, None
+            else:
+                priority += 1
+            steps += 1
+            if steps > MAX_STEPS_WITHOUT_WAIT:
+                _log.error(
+                    "dialplan loop: %s ran %d steps without waiting (at %s,%s,%d); hanging up",
+                    ch.name,
+                    steps,
+                    context,
+                    exten,
+                    priority,
+                )
+                self._hangup(ch, 16, request=(16, True))
+                return
 
     def _exec(self, ch: Channel, step: Step, context: str, exten: str, priority: int) -> bool:
         """Run one application; ``True`` to go on with the next priority."""

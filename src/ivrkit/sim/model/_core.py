@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, Dialplan, DialplanSpec
+from ivrkit.sim.model._expr import substitute
 from ivrkit.sim.model._json import (
     application_json,
     bridge_json,
@@ -110,6 +111,19 @@ class ModelCore:
             self._ts_ms = ms_total
             self._ts_text = f"{self._ts_prefix}.{ms:03d}+0000"
         return self._ts_text
+
+    def wall_time(self) -> float:
+        """The simulated wall clock (epoch seconds): the start time plus loop time."""
+        return self._wall0.timestamp() + (self.scheduler.time() - self._t0)
+
+    def substitute_data(self, ch: Channel, text: str) -> str:
+        """A dialplan step's arguments with ``${...}``/``$[...]`` expanded on ``ch``."""
+        if "$" not in text:
+            return text
+        return substitute(text, lambda name: self.substitute_value(ch, name))
+
+    def substitute_value(self, ch: Channel | None, name: str) -> str:
+        raise NotImplementedError  # VariableOps
 
     def _unique_id(self) -> str:
         return f"{self._uid_base}.{next(self._uid_counter)}"

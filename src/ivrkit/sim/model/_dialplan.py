@@ -1,10 +1,12 @@
 """The simulator's dialplan: ``context -> exten -> [ "App(data)", ... ]`` (priority 1..n).
 
-Only the applications an ARI test needs are executed (see ``SimModel._run_dialplan``):
-``NoOp``, ``Set(VAR=value)``, ``Stasis(app[,args...])``, ``Answer``, ``Wait(seconds)``,
-``Echo`` (stay until hung up) and ``Hangup``; any other application is treated as
-``NoOp``. An extension that does not exist hangs the channel up at once (cause 0,
-"Unknown"), like Asterisk's Local channel to a missing context.
+A step may carry a label, written before the application as in extensions.conf's
+``n(label),App(data)``: ``"(menu) Playback(press-1)"``. The applications in
+:data:`APPLICATIONS` are executed (``model/_apps.py``, ``SimModel._exec``); any other is
+refused when the dialplan is loaded, naming it and where it is: the simulator never
+skips a step silently. Arguments go through ``${...}`` and ``$[...]`` substitution when
+the step runs (``model/_expr.py``). An extension that does not exist hangs the channel
+up at once (cause 0, "Unknown"), like Asterisk's Local channel to a missing context.
 """
 
 from __future__ import annotations
@@ -42,7 +44,30 @@ LAB_DIALPLAN: DialplanSpec = {
     },
 }
 
-_STEP = re.compile(r"\s*(\w+)\s*(?:\((.*)\))?\s*\Z", re.DOTALL)
+_STEP = re.compile(r"\s*(?:\((\w+)\)\s*)?(\w+)\s*(?:\((.*)\))?\s*\Z", re.DOTALL)
+
+#: the applications the simulator runs (``pbx_findapp`` compares names case-insensitively)
+APPLICATIONS = (
+    "Answer",
+    "Busy",
+    "Congestion",
+    "Dial",
+    "Echo",
+    "Goto",
+    "GotoIf",
+    "GotoIfTime",
+    "Hangup",
+    "NoOp",
+    "Playback",
+    "Progress",
+    "Ringing",
+    "Set",
+    "Stasis",
+    "StasisBroadcast",
+    "Verbose",
+    "Wait",
+)
+_KNOWN = {name.lower() for name in APPLICATIONS}
 
 
 class DialplanError(ValueError):
@@ -55,6 +80,7 @@ class Step:
 
     app: str
     data: str
+    label: str | None = None
 
 
 class Dialplan:
@@ -70,9 +96,17 @@ class Dialplan:
                     if m is None:
                         raise DialplanError(
                             f"can't parse dialplan step {text!r} at {context},{exten},{priority}: "
-                            "write it as App(arguments), e.g. Stasis(channel-aa)"
+                            "write it as App(arguments), e.g. Stasis(channel-aa), with an "
+                            "optional label first: (menu) Playback(press-1)"
                         )
-                    parsed.append(Step(m.group(1), m.group(2) or ""))
+                    label, app, data = m.group(1), m.group(2), m.group(3) or ""
+                    if app.lower() not in _KNOWN:
+                        raise DialplanError(
+                            f"unknown dialplan application {app!r} at {context},{exten},"
+                            f"{priority}: the simulator runs {', '.join(APPLICATIONS)} "
+                            "(use NoOp() for a step it should pass over)"
+                        )
+                    parsed.append(Step(app, data, label))
                 self._steps[(str(context), str(exten))] = tuple(parsed)
 
     def step(self, context: str, exten: str, priority: int) -> Step | None:
@@ -81,6 +115,13 @@ class Dialplan:
         if steps is None or priority < 1 or priority > len(steps):
             return None
         return steps[priority - 1]
+
+    def find_label(self, context: str, exten: str, label: str) -> int | None:
+        """The priority labelled ``label`` (``ast_findlabel_extension``), or None."""
+        for priority, step in enumerate(self._steps.get((context, exten), ()), start=1):
+            if step.label == label:
+                return priority
+        return None
 
     def exists(self, context: str, exten: str) -> bool:
         """Whether the extension exists in the context."""

@@ -224,6 +224,9 @@ class Channel:
     attempt: Any = None
     linked: Channel | None = None
     dialer: str = "originate"
+    #: a Goto's target, taken by the dialplan loop after the step; Dial PROGRESS sent
+    jump: tuple[str, str, int] | None = None
+    progress_sent: bool = False
     #: made by POST /channels/create and not dialled yet; the far end's behaviour
     created_by_ari: bool = False
     pending_behaviour: Any = None

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivrkit.sim.model._channels import ChannelOps
+from ivrkit.sim.model._apps import AppOps
 from ivrkit.sim.model._endpoints import (
     ENDPOINT_TECHS,
     REFUSALS,
@@ -72,7 +72,7 @@ class Attempt:
     timer: Any = None
 
 
-class OutboundOps(ChannelOps, EndpointOps):
+class OutboundOps(AppOps, EndpointOps):
     """Device channels and the three diallers (see the module docstring)."""
 
     _pointer = itertools.count(0x7F3A2C001A40, 0x140)

@@ -192,7 +192,7 @@ class VariableOps(ModelCore):
             if builtin is not None:
                 return builtin
         if name == "EPOCH":
-            return str(int(self._wall_now()))
+            return str(int(self.wall_time()))
         if name == "SYSTEMNAME":
             return ""
         if name == "ENTITYID":
@@ -226,9 +226,6 @@ class VariableOps(ModelCore):
             self._varset(ch, name, value)
         elif old:
             self._varset(ch, name, "")
-
-    def _wall_now(self) -> float:
-        return self._wall0.timestamp() + (self.now() - self._t0)
 
     @staticmethod
     def _predefined(ch: Channel, name: str) -> str | None:
