@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -140,11 +141,16 @@ class ServiceControl:
         loop = asyncio.get_running_loop()
         installed: list[signal.Signals] = []
         try:
-            for sig in STOP_SIGNALS:
-                loop.add_signal_handler(sig, self.request_stop, sig.name)
+            handlers: list[tuple[signal.Signals, Callable[[], object]]] = [
+                *((sig, functools.partial(self.request_stop, sig.name)) for sig in STOP_SIGNALS),
+                (signal.SIGHUP, self.request_reload),
+            ]
+            for sig, handler in handlers:
+                try:
+                    loop.add_signal_handler(sig, handler)
+                except (NotImplementedError, RuntimeError):  # no Unix signals (Windows)
+                    continue
                 installed.append(sig)
-            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-            installed.append(signal.SIGHUP)
             yield
         finally:
             for sig in installed:  # invariant 3
