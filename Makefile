@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NODE_DIR   := tests/interop
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: install node redis demo test bench lint clean
+.PHONY: install node redis demo test fuzz bench lint clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ demo: install
 test: install node redis
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory lint
+
+# The fuzz tests (tests/fuzz) with 10x the suite's examples on fresh random seeds; prints
+# the counts (files, requests, frames, answers by status, tracebacks, dropped sockets).
+fuzz: install
+	IVRKIT_FUZZ_SCALE=10 $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 # Real prompt lengths from Debian's core sounds; without them (apt-get failed) the bench
 # uses the simulator's default table and says so in its output.

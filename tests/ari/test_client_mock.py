@@ -638,3 +638,46 @@ async def test_application_replaced_for_an_app_we_do_not_serve_is_ignored(
             f"ignored ApplicationReplaced for 'catalog': this client serves {APP!r}"
         ]
         assert len(transport.streams) == 1
+
+
+async def test_a_failed_lookup_during_resync_is_retried_not_fatal() -> None:
+    """One 500 on GET /channels/{id} while re-syncing used to escape as an ExceptionGroup,
+    which the retry loop did not catch: the client never became ready again."""
+    from ivrkit.ari import Reconnected
+
+    fake = FakeAri()
+    failures = {"left": 1}
+
+    def handle(req: Any) -> Response:
+        if req.path == "/channels/c3" and failures["left"]:
+            failures["left"] -= 1
+            return Response(500, {"message": "Internal Server Error"})
+        return fake.handle(req)
+
+    transport = MockTransport(handle)
+    signals: list[Any] = []
+    cfg = config(backoff_initial=1.0, backoff_max=2.0)
+    async with AriClient(cfg, transport=transport, random=lambda: 0.0) as client:
+        client.on(Reconnected, signals.append)
+        fake.channels["c3"] = channel("c3")  # entered Stasis while we were away
+        transport.stream.drop()
+        await until(lambda: len(signals) == 1, limit=60)
+        assert client.ready
+        assert signals[0].adopted == ("c3",)
+        assert failures["left"] == 0
+        assert client.statistics().calls == 1
+
+
+async def test_an_answer_with_a_null_id_is_refused_where_it_arrives() -> None:
+    """Fuzz finding: a playback answer with ``"id": null`` was accepted, and the next
+    re-sync built ``/playbacks/None`` and died on a TypeError (the client never came back)."""
+    from ivrkit.ari import TransportError
+
+    fake = FakeAri()
+    fake.status_override[("POST", "/channels/c1/play/pb1")] = Response(201, {"id": None})
+    async with AriClient(config(), transport=fake.transport()) as client:
+        fake.channels["c1"] = channel("c1")
+        with pytest.raises(
+            TransportError, match=r"unexpected response body for Playback \(id is None\)"
+        ):
+            await client.channels.play("c1", "sound:x", playback_id="pb1")

@@ -139,3 +139,36 @@ async def test_malformed_events_are_one_warning_line_and_change_no_call(
         async with asyncio.timeout(10):
             await runner.wait_no_calls()
     assert "Traceback" not in caplog.text
+
+
+async def test_a_stop_for_a_closed_call_makes_no_orphan_request() -> None:
+    """Fuzz finding: a StopPrompt carried out after the call's scope had closed created
+    the stop request's coroutine, then never awaited it (a RuntimeWarning, and the live
+    task count went up by one for good)."""
+    import gc
+    import warnings
+
+    from ivrkit.ivr import StopPrompt
+
+    ari = TinyAri()
+    transport = MockTransport(ari.handle)
+    runner = MenuRunner(load_menu(MENU), transcript=lambda _: None)
+    config = ConnectionConfig(
+        base_url="http://127.0.0.1:1", apps=(APP,), credentials=Credentials("u", "p")
+    )
+    client = AriClient(config, transport=transport)
+    runner.attach(client)
+    async with client:
+        transport.stream.push(event("StasisStart", args=[], channel=channel()))
+        await until(lambda: ari.plays == ["sound:hello"])
+        (call,) = runner._calls.values()
+        transport.stream.push(event("StasisEnd", channel=channel()))
+        await until(lambda: call.scope.closed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reason = await call._carry_out(StopPrompt(playback_id="c1-p1"))
+            gc.collect()
+        assert reason is not None
+        assert reason.startswith("CallEnded")
+        assert [str(w.message) for w in caught] == []
+        assert call.tasks == 0

@@ -264,3 +264,14 @@ def test_check_exits_2_with_a_cause_carrying_file_and_line(
     assert err.startswith(f"ivrkit failed: invalid menu definition {path} (1 problem)\n")
     assert f"  Cause: {path}:" in err
     assert "Traceback" not in err
+
+
+def test_an_unknown_field_with_a_line_break_in_its_name_stays_on_one_line() -> None:
+    """Fuzz finding: a key of "\\r" split its Cause over two lines (no file:line on one)."""
+    text = 'menus:\n  main:\n    "\\r": 1\n    "x\\u2028y": 2\n    options: []\n'
+    found = problems(text)
+    assert [p.partition(", expected")[0] for p in found] == [
+        "m.yaml:3: menus.main.\\r: unknown field `\\r`",
+        "m.yaml:4: menus.main.x\\u2028y: unknown field `x\\u2028y`",
+    ]
+    assert all(len(p.splitlines()) == 1 for p in found)

@@ -68,11 +68,20 @@ _M = TypeVar("_M", bound=_Model)
 def _decode(model: type[_M], body: Any, method: str, path: str) -> _M:
     """Decode a response body, or raise TransportError if it is not the expected object."""
     try:
-        return model.from_json(body)
+        decoded = model.from_json(body)
     except (KeyError, TypeError, AttributeError) as exc:
         raise TransportError(
             f"{method} {path}: unexpected response body for {model.__name__}: {body!r:.120}"
         ) from exc
+    ident = getattr(decoded, "id", "-")
+    if type(ident) is not str or not ident:
+        # an id is what later requests are built from: a null or numeric one would fail
+        # far from here (in a URL), so the answer itself is refused
+        raise TransportError(
+            f"{method} {path}: unexpected response body for {model.__name__} "
+            f"(id is {ident!r}): {body!r:.120}"
+        )
+    return decoded
 
 
 class _Namespace:

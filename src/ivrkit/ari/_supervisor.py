@@ -353,12 +353,17 @@ class Supervisor:
             if playback.id in scope.playbacks:
                 scope.playbacks[playback.id] = current
 
-        async with asyncio.TaskGroup() as tg:
-            for cid, app in listed.items():
-                if dispatch.scope_for_channel(cid) is None:
-                    tg.create_task(adopt(cid, app))
-            for scope, playback in dispatch.playing():
-                tg.create_task(check(scope, playback))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for cid, app in listed.items():
+                    if dispatch.scope_for_channel(cid) is None:
+                        tg.create_task(adopt(cid, app))
+                for scope, playback in dispatch.playing():
+                    tg.create_task(check(scope, playback))
+        except* AriError as group:
+            # one failed lookup fails the re-sync as an AriError, which start() reports
+            # and _resync_and_report retries (an ExceptionGroup would escape both)
+            raise _first(group) from None
         return adopted, ended, finished
 
     # -- REST over the websocket (Asterisk 20.13+/22.3+) ------------------------------
@@ -438,3 +443,9 @@ class Supervisor:
             if not future.done():
                 future.set_exception(error)
         self._pending.clear()
+
+
+def _first(group: BaseExceptionGroup[AriError]) -> AriError:
+    """The first AriError of a (possibly nested) exception group."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first

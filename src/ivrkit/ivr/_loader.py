@@ -188,13 +188,18 @@ class _Reader:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             where = f"{field}.{key}" if field else str(key)
             if not isinstance(key, str) or key not in allowed:
+                shown = _printable(str(key))
                 self.problem(
-                    key_node, where, f"unknown field `{key}`, expected one of {_one_of(allowed)}"
+                    key_node,
+                    f"{field}.{shown}" if field else shown,
+                    f"unknown field `{shown}`, expected one of {_one_of(allowed)}",
                 )
             elif key in out:
                 first = out[key].start_mark.line + 1
                 self.problem(
-                    key_node, where, f"duplicate field `{key}` (first given on line {first})"
+                    key_node,
+                    _printable(where),
+                    f"duplicate field `{_printable(key)}` (first given on line {first})",
                 )
             else:
                 out[key] = value_node
@@ -904,6 +909,12 @@ class _AnyName(tuple[str, ...]):
 def _short(text: str, limit: int = 40) -> str:
     """``text`` cut to ``limit`` characters, so one bad value cannot flood a message."""
     return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _printable(text: str) -> str:
+    """``text`` fit for one line of a message: short, with unprintables escaped."""
+    text = _short(text)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _number_text(text: str) -> str:

@@ -611,7 +611,7 @@ class _Call:
                 # Not awaited: the next prompt's request goes out at once (one round trip
                 # to react to a key, not two). Asterisk gives the same result in either
                 # order: a play queued behind the prompt starts as soon as it is stopped.
-                self._spawn(self._quietly(client.stop_playback_quietly(command.playback_id)))
+                self._spawn(self._stop_quietly(command.playback_id))
             elif isinstance(command, StartTimer):
                 self._start_timer(command)
             elif isinstance(command, CancelTimer):
@@ -668,10 +668,15 @@ class _Call:
         self.timers[timer_id] = self.scope.call_later(delay, expire)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = self.scope.spawn(coro)  # CallEnded (coro closed) once the scope is closed
         self.tasks += 1
-        task = self.scope.spawn(coro)
         task.add_done_callback(self._task_done)
         return task
+
+    async def _stop_quietly(self, playback_id: str) -> None:
+        # the request is made here, not by the caller of _spawn: a coroutine made for a
+        # scope that turns out closed would never be awaited
+        await self._quietly(self.scope.client.stop_playback_quietly(playback_id))
 
     def _task_done(self, _: object) -> None:
         self.tasks -= 1
