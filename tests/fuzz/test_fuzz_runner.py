@@ -38,6 +38,7 @@ from ivrkit.testing import run_virtual
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "asterisk-traces"
 APP = "channel-aa"
 A, B, C = "1700000000.1", "1700000000.2", "1700000000.3"
+A_PLAYBACK = "<A's playback>-p"  # made A's real id prefix (it has the runner's token) when fed
 MENU = load_menu(
     """\
 transcript:
@@ -102,7 +103,7 @@ FRAMES = recorded_frames()
 DROP = "<the socket drops here>"
 TYPES = sorted({f["type"] for f in FRAMES})
 NASTY = st.sampled_from(
-    [None, 0, -1, 2**70, 1e308, "", "x" * 500, [], {}, True, A, f"{A}-p1", f"{A}-p2",
+    [None, 0, -1, 2**70, 1e308, "", "x" * 500, [], {}, True, A, f"{A_PLAYBACK}1", f"{A_PLAYBACK}2",
      f"channel:{A}", "bridge:x", "PJSIP/ghost", "\ud800", {"id": None}, [A]]
 )  # fmt: skip
 
@@ -126,7 +127,7 @@ def mutated_frame(draw: st.DrawFn) -> str:
         elif op == "set":
             target[key] = copy.deepcopy(draw(NASTY))  # never share the constants
         elif op == "playback" and isinstance(frame.get("playback"), dict):
-            frame["playback"]["id"] = f"{A}-p{draw(st.integers(1, 4))}"
+            frame["playback"]["id"] = f"{A_PLAYBACK}{draw(st.integers(1, 4))}"
             frame["playback"]["target_uri"] = f"channel:{A}"
         else:
             frame["type"] = copy.deepcopy(draw(st.sampled_from(TYPES) | NASTY))
@@ -264,14 +265,16 @@ async def scenario(frames: list[str], mutations: list[Any]) -> None:
                 stream = transport.stream
                 COUNTS["runner reconnects"] += 1
             else:
-                stream.push(text)
+                stream.push(text.replace(A_PLAYBACK, f"{A}-{runner.token}-p"))
         COUNTS["runner frames fed"] += len(frames)
         stream.push(frame("FuzzSentinel"))
         await until(lambda: "FuzzSentinel" in sentinels)
         await asyncio.sleep(0.1)
         assert (b.machine.state, b.machine.menu, ari.plays[B], b_lines(lines)) == before
         # B goes on as a clean call: greeting ends, 1 plays its prompt, 2 enters `other`
-        stream.push(finished(f"{B}-p1", B))
+        greeting = b.machine.current_playback
+        assert greeting is not None
+        stream.push(finished(greeting, B))
         await until(lambda: b.machine.state is CallState.WAITING)
         stream.push(frame("ChannelDtmfReceived", digit="2", channel=channel(B)))
         await until(lambda: ari.plays[B] == ["sound:hello", "sound:other"])
