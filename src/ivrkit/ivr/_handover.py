@@ -21,6 +21,10 @@ Rules (the runner applies them; this module is pure):
 3. A call whose variable is missing or unreadable starts from the top (``CallStarted``):
    either nobody served it yet (it entered Stasis while no process was connected), or
    its checkpoint cannot be trusted (another format, a menu the new file lacks).
+4. So the state a call starts in is not written: a start from the top rebuilds it (the
+   start menu, no counts, the call data seeded from the channel). The first write is
+   the first change (a menu entered, a no-input or no-match counted, call data set):
+   in the guide's scenario, two writes per call.
 """
 
 from __future__ import annotations

@@ -516,7 +516,7 @@ class _Call:
             store.changed(self.scope.channel_id, self.machine.checkpoint)
         await self.execute(commands)
         if store is None:
-            await self._save_checkpoint()
+            await self._save_checkpoint(fresh=isinstance(event, CallStarted))
 
     # ---------------------------------------------------------------- takeover
 
@@ -547,8 +547,8 @@ class _Call:
         logger.info("call %s: taken over; resuming in menu %s", self.label, machine.menu)
         return CallResumed(wall_clock=time.time())
 
-    async def _save_checkpoint(self) -> None:
-        """Keep the channel's checkpoint current (ivr/_handover.py rule 1)."""
+    async def _save_checkpoint(self, *, fresh: bool = False) -> None:
+        """Keep the channel's checkpoint current (ivr/_handover.py rules 1 and 4)."""
         machine = self.machine
         if self.released or machine.state in (CallState.DONE, CallState.ERROR, CallState.IDLE):
             return
@@ -557,6 +557,8 @@ class _Call:
         if key == self.checkpoint:
             return
         self.checkpoint = key
+        if fresh:
+            return  # rule 4: a start from the top gives the same
         try:
             await self.scope.client.channels.set_variable(
                 self.scope.channel_id, CHECKPOINT_VARIABLE, encode_checkpoint(checkpoint)
