@@ -22,6 +22,7 @@ from ivr_script import ALICE, machine
 from test_ivr_collect import BANK, ESCALATING
 from test_ivr_flow import FLOW
 from test_ivr_machine import MENU
+from test_ivr_record import VOICEMAIL
 
 from ivrkit.ivr import (
     Answer,
@@ -44,7 +45,10 @@ from ivrkit.ivr import (
     PromptFailed,
     PromptFinished,
     PromptStarted,
+    RecordingFailed,
+    RecordingFinished,
     RunHandler,
+    StartRecording,
     StartTimer,
     StopPrompt,
     TimerExpired,
@@ -64,6 +68,8 @@ TREES = [
     # collects (fixed length, confirm, pattern, escalation), escalating menu prompts
     load_menu(BANK),
     load_menu(ESCALATING),
+    # recording with a prompt, review and on_fail
+    load_menu(VOICEMAIL),
 ]
 RESULTS: list[object] = [
     None,
@@ -79,10 +85,28 @@ RESULTS: list[object] = [
     steps.Play("sound:{status}"),
     "junk",
 ]
-SILENT = {CallState.WAITING, CallState.COLLECTING, CallState.HANDLER, CallState.TRANSFERRING}
+SILENT = {
+    CallState.WAITING,
+    CallState.COLLECTING,
+    CallState.HANDLER,
+    CallState.TRANSFERRING,
+    CallState.RECORDING,
+}
 MOVING = {CallState.GREETING, CallState.PLAYING}  # a prompt plays, whose end moves the call
 
-KINDS = ["digit", "finish", "fail", "start", "timer", "handler", "cmdfail", "hangup", "junk"]
+KINDS = [
+    "digit",
+    "finish",
+    "fail",
+    "start",
+    "timer",
+    "handler",
+    "cmdfail",
+    "hangup",
+    "junk",
+    "recorded",
+    "recfail",
+]
 
 
 class Tracker:
@@ -166,7 +190,7 @@ def _check(m: CallMachine, t: Tracker) -> None:
     # invariant: every live call has a next step
     if state in MOVING:
         assert m.current_playback is not None, f"{state.name} with nothing playing"
-    elif state in (CallState.WAITING, CallState.COLLECTING, CallState.HANDLER):
+    elif state in (CallState.WAITING, CallState.COLLECTING, CallState.HANDLER, CallState.RECORDING):
         assert m.running_timer is not None, f"{state.name} with no timer running"
     assert len(t.timers) <= 1
     assert (m.running_timer is None) == (not t.timers)
@@ -207,12 +231,19 @@ def _event(kind: str, pick: int, key: str, m: CallMachine, t: Tracker) -> Event:
         return HandlerFinished(name="shop.handlers:lookup", result=result, data=data)
     if kind == "cmdfail":
         failing = [
-            c for c in t.issued if isinstance(c, PlayPrompt | Answer | Transfer | RunHandler)
+            c
+            for c in t.issued
+            if isinstance(c, PlayPrompt | Answer | Transfer | RunHandler | StartRecording)
         ]
         command = failing[pick % len(failing)] if failing else Answer()
         return CommandFailed(command=command, reason="refused")
     if kind == "hangup":
         return CallerHungUp()
+    if kind in ("recorded", "recfail"):
+        name = m.recording if m.recording is not None and pick % 3 else f"old-{pick}"
+        if kind == "recorded":
+            return RecordingFinished(name=name, duration=pick)
+        return RecordingFailed(name=name, cause="disk full")
     return PromptFinished(playback_id=f"zz-{pick}")
 
 

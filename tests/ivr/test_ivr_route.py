@@ -122,7 +122,7 @@ menus:
         "(that day) or MM-DD (every year)",
         "r.yaml:11: menus.m.options.0.route.rules.2: expected exactly one action of `play`, "
         "`goto`, `back`, `top`, `hangup`, `continue`, `transfer`, `handler`, `collect`, "
-        "`route`, got none",
+        "`route`, `record`, got none",
         "r.yaml:13: menus.m.options.1.route.zone: missing field `zone` (or set `time_zone` at "
         "the top)",
     ]

@@ -45,6 +45,9 @@ from ivrkit.ari._events import (
     PlaybackContinuing,
     PlaybackFinished,
     PlaybackStarted,
+    RecordingFailed,
+    RecordingFinished,
+    RecordingStarted,
     StasisEnd,
     StasisStart,
     UnknownEvent,
@@ -251,6 +254,9 @@ class Dispatcher:
         cls = type(event)
         if cls in _CHANNEL_EVENTS or cls is StasisStart:
             return self._channels.get(event.channel.id)  # type: ignore[attr-defined]
+        if cls is RecordingStarted or cls is RecordingFinished or cls is RecordingFailed:
+            channel_id = event.recording.channel_id  # type: ignore[attr-defined]
+            return None if channel_id is None else self._channels.get(channel_id)
         if cls is PlaybackFinished or cls is PlaybackStarted or cls is PlaybackContinuing:
             return self._playback_owner(event)  # type: ignore[arg-type]
         if cls is ChannelEnteredBridge or cls is ChannelLeftBridge:

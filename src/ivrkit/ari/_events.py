@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivrkit.ari._models import Bridge, Channel, Playback
+from ivrkit.ari._models import Bridge, Channel, LiveRecording, Playback
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +117,21 @@ class PlaybackFinished(Event):
     """``playback.state`` is ``done`` or ``failed`` (a hang-up mid-prompt gives ``failed``)."""
 
     playback: Playback
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStarted(Event):
+    recording: LiveRecording
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFinished(Event):
+    recording: LiveRecording
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFailed(Event):
+    recording: LiveRecording
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,6 +281,12 @@ def _event_problem(event: Event) -> str | None:
     elif problem is None and isinstance(event, ChannelDtmfReceived):
         problem = _channel_problem(event.channel) or _text_problem(event.digit, "digit")
     elif problem is None and isinstance(
+        event, RecordingStarted | RecordingFinished | RecordingFailed
+    ):
+        problem = _ident_problem(event.recording.name, "recording.name") or _text_problem(
+            event.recording.target_uri, "recording.target_uri"
+        )
+    elif problem is None and isinstance(
         event, PlaybackStarted | PlaybackContinuing | PlaybackFinished
     ):
         playback = event.playback
@@ -380,6 +401,15 @@ def _playback_only(
     return decode
 
 
+def _recording_only(
+    cls: type[RecordingStarted] | type[RecordingFinished] | type[RecordingFailed],
+) -> Callable[..., Event]:
+    def decode(d: Mapping[str, Any]) -> Event:
+        return cls(recording=LiveRecording.from_json(d["recording"]), **_base(d))
+
+    return decode
+
+
 def _bridge_only(cls: type[BridgeCreated] | type[BridgeDestroyed]) -> Callable[..., Event]:
     def decode(d: Mapping[str, Any]) -> Event:
         return cls(bridge=Bridge.from_json(d["bridge"]), **_base(d))
@@ -416,6 +446,9 @@ _DECODERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "PlaybackContinuing": _playback_only(PlaybackContinuing),
     "PlaybackFinished": _playback_only(PlaybackFinished),
     "ApplicationReplaced": lambda d: ApplicationReplaced(**_base(d)),
+    "RecordingStarted": _recording_only(RecordingStarted),
+    "RecordingFinished": _recording_only(RecordingFinished),
+    "RecordingFailed": _recording_only(RecordingFailed),
     "BridgeCreated": _bridge_only(BridgeCreated),
     "BridgeDestroyed": _bridge_only(BridgeDestroyed),
     "ChannelEnteredBridge": _entered_bridge,

@@ -101,6 +101,39 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LiveRecording:
+    """A recording in progress or just ended (``state`` queued, recording, paused, done,
+    failed, canceled); ``duration`` in seconds once it is done; ``cause`` when failed."""
+
+    name: str
+    format: str = ""
+    state: str = ""
+    target_uri: str = ""
+    duration: int | None = None
+    cause: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LiveRecording:
+        duration = data.get("duration")
+        return cls(
+            name=data["name"],
+            format=data.get("format", ""),
+            state=data.get("state", ""),
+            target_uri=data.get("target_uri", ""),
+            duration=duration if type(duration) is int else None,
+            cause=data.get("cause", "") if isinstance(data.get("cause"), str) else "",
+            raw=data,
+        )
+
+    @property
+    def channel_id(self) -> str | None:
+        """The recorded channel's id, or None when the target is a bridge."""
+        kind, _, ident = self.target_uri.partition(":")
+        return ident if kind == "channel" and ident else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Playback:
     """A playback; ``target_uri`` is ``channel:<id>`` or ``bridge:<id>``."""
 

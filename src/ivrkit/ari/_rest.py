@@ -32,6 +32,7 @@ from ivrkit.ari._models import (
     AsteriskInfo,
     Bridge,
     Channel,
+    LiveRecording,
     Playback,
     Sound,
 )
@@ -230,6 +231,46 @@ class Channels(_Namespace):
             params={"variable": name, "value": value},
         )
 
+    async def record(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        format: str = "wav",
+        max_duration: int = 0,
+        max_silence: int = 0,
+        if_exists: str = "fail",
+        beep: bool = False,
+        terminate_on: str = "none",
+    ) -> LiveRecording:
+        """Start recording the channel into stored recording ``name`` (0: no limit);
+        RecordingStarted/Finished/Failed follow on the channel's call."""
+        return await self._c._typed(
+            LiveRecording,
+            "POST",
+            f"/channels/{_q(channel_id)}/record",
+            params={
+                "name": name,
+                "format": format,
+                "maxDurationSeconds": max_duration,
+                "maxSilenceSeconds": max_silence,
+                "ifExists": if_exists,
+                "beep": "true" if beep else "false",
+                "terminateOn": terminate_on,
+            },
+        )
+
+
+class Recordings(_Namespace):
+    """``/recordings``: stop live recordings, remove stored ones."""
+
+    async def stop(self, name: str) -> None:
+        """Stop and keep a live recording (RecordingFinished follows)."""
+        await self._c.request("POST", f"/recordings/live/{_q(name)}/stop")
+
+    async def delete_stored(self, name: str) -> None:
+        await self._c.request("DELETE", f"/recordings/stored/{_q(name)}")
+
 
 class Playbacks(_Namespace):
     """``/playbacks``: inspect, stop and control playbacks."""
@@ -358,6 +399,7 @@ class AriRest:
         self._id_seq = 0
         self.channels = Channels(self)
         self.playbacks = Playbacks(self)
+        self.recordings = Recordings(self)
         self.bridges = Bridges(self)
         self.applications = Applications(self)
         self.asterisk = AsteriskNamespace(self)

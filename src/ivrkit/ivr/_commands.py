@@ -110,6 +110,26 @@ class Note(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StartRecording(Command):
+    """Record the channel (POST /channels/{id}/record, ifExists=overwrite) into stored
+    recording ``name``; report RecordingFinished / RecordingFailed."""
+
+    name: str
+    format: str
+    beep: bool
+    max_duration: int
+    max_silence: int
+    terminate_on: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopRecording(Command):
+    """Stop (and keep) the live recording ``name``; a 404 means it already ended."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelHandler(Command):
     """The running handler took too long: cancel it; its result, if any, is not wanted."""
 
@@ -162,7 +182,9 @@ __all__ = [
     "RunEndHook",
     "RunHandler",
     "SetLanguage",
+    "StartRecording",
     "StartTimer",
     "StopPrompt",
+    "StopRecording",
     "Transfer",
 ]

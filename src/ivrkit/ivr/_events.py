@@ -108,6 +108,22 @@ class HandlerFinished(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFinished(Event):
+    """A recording the machine started ended and was stored (ARI RecordingFinished)."""
+
+    name: str
+    duration: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFailed(Event):
+    """A recording the machine started failed (ARI RecordingFailed)."""
+
+    name: str
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandFailed(Event):
     """The driver could not carry out a command (request refused, handler raised...)."""
 
@@ -132,5 +148,7 @@ __all__ = [
     "PromptFailed",
     "PromptFinished",
     "PromptStarted",
+    "RecordingFailed",
+    "RecordingFinished",
     "TimerExpired",
 ]

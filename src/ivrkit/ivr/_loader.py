@@ -44,6 +44,8 @@ from ivrkit.ivr._menu import (
     MenuTree,
     Option,
     PlayAction,
+    RecordAction,
+    Review,
     RouteAction,
     TimeRule,
     TopAction,
@@ -104,7 +106,22 @@ _ACTION_FIELDS = (
     "handler",
     "collect",
     "route",
+    "record",
 )
+_RECORD_FIELDS = (
+    "name",
+    "into",
+    "prompt",
+    "format",
+    "beep",
+    "max_duration",
+    "max_silence",
+    "terminate_on",
+    "review",
+    "then",
+    "on_fail",
+)
+_REVIEW_FIELDS = ("prompt", "listen", "keep", "again", "timeout")
 _ROUTE_FIELDS = ("zone", "rules", "otherwise")
 _RULE_FIELDS = ("dates", "days", "hours")
 _COLLECT_FIELDS = (
@@ -594,7 +611,67 @@ class _Reader:
             return self.collect_action(value, where)
         if key == "route":
             return self.route_action(value, where)
+        if key == "record":
+            return self.record_action(value, where)
         return self.transfer_action(value, where)
+
+    def record_action(self, node: yaml.Node, field: str) -> RecordAction | None:
+        fields = self.mapping(node, field, _RECORD_FIELDS)
+        if fields is None:
+            return None
+        kwargs: dict[str, Any] = {}
+        bad = False
+        for required in ("name", "then"):
+            if required not in fields:
+                self.problem(node, f"{field}.{required}", f"missing field `{required}`")
+                bad = True
+
+        def put(key: str, value: object) -> None:
+            nonlocal bad
+            if value is None or value is _MISSING:
+                bad = True
+            else:
+                kwargs[key] = value
+
+        for key in ("name", "into", "format"):
+            if key in fields:
+                put(key, self.string(fields[key], f"{field}.{key}"))
+        if "prompt" in fields:
+            put("prompt", self.prompts(fields["prompt"], f"{field}.prompt"))
+        if "beep" in fields:
+            put("beep", self.boolean(fields["beep"], f"{field}.beep"))
+        for key in ("max_duration", "max_silence"):
+            if key in fields:
+                put(key, self.number(fields[key], f"{field}.{key}"))
+        if "terminate_on" in fields:
+            term = fields["terminate_on"]
+            if isinstance(term, yaml.ScalarNode) and term.tag == _NULL:
+                kwargs["terminate_on"] = None
+            else:
+                put("terminate_on", self.match_value(term, f"{field}.terminate_on", "key"))
+        if "review" in fields:
+            put("review", self.review(fields["review"], f"{field}.review"))
+        for key in ("then", "on_fail"):
+            if key in fields:
+                put(key, self.action_mapping(fields[key], f"{field}.{key}"))
+        return None if bad else RecordAction(**kwargs)
+
+    def review(self, node: yaml.Node, field: str) -> Review | None:
+        fields = self.mapping(node, field, _REVIEW_FIELDS)
+        if fields is None:
+            return None
+        if "prompt" not in fields:
+            self.problem(node, f"{field}.prompt", "missing field `prompt`")
+            return None
+        kwargs: dict[str, Any] = {"prompt": self.prompts(fields["prompt"], f"{field}.prompt")}
+        for key in ("listen", "keep", "again"):
+            if key in fields:
+                kwargs[key] = self.match_value(fields[key], f"{field}.{key}", "key")
+        if "timeout" in fields:
+            kwargs["timeout"] = self.number(fields["timeout"], f"{field}.timeout")
+        if any(v is None for v in kwargs.values()):
+            return None
+        return Review(**kwargs)
 
     def zone(self, node: yaml.Node, field: str) -> tuple[tzinfo, str] | None:
         name = self.string(node, field)

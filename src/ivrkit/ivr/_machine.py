@@ -24,8 +24,10 @@ from ivrkit.ivr._commands import (
     RunEndHook,
     RunHandler,
     SetLanguage,
+    StartRecording,
     StartTimer,
     StopPrompt,
+    StopRecording,
     Transfer,
 )
 from ivrkit.ivr._events import (
@@ -39,10 +41,13 @@ from ivrkit.ivr._events import (
     PromptFailed,
     PromptFinished,
     PromptStarted,
+    RecordingFailed,
+    RecordingFinished,
     TimerExpired,
 )
 from ivrkit.ivr._exceptions import CheckpointError, IllegalEventError, IvrError, MachineError
 from ivrkit.ivr._menu import (
+    RECORD_GRACE,
     Action,
     BackAction,
     Checker,
@@ -56,6 +61,7 @@ from ivrkit.ivr._menu import (
     MenuTree,
     Option,
     PlayAction,
+    RecordAction,
     RouteAction,
     TopAction,
     TransferAction,
@@ -66,7 +72,8 @@ from ivrkit.ivr._state import TRANSITIONS, CallState
 from ivrkit.ivr._templates import render
 from ivrkit.ivr.steps import Step
 
-_TimerKind = Literal["no_input", "inter_digit", "filler", "handler"]
+_TimerKind = Literal["no_input", "inter_digit", "filler", "handler", "record"]
+_RecPhase = Literal["prompt", "recording", "review", "listen"]
 _HandlerKind = Literal["menu", "start"]
 MAX_ERRORS = 3
 """Errors in a row (no caller input between them) after which the call is handed back to
@@ -111,6 +118,10 @@ class CallMachine:
         "_pb_count",
         "_queue",
         "_queue_pos",
+        "_rec",
+        "_rec_name",
+        "_rec_phase",
+        "_rec_tries",
         "_resuming",
         "_stack",
         "_state",
@@ -164,6 +175,10 @@ class CallMachine:
         self._ask_confirming = False  # the entry is in; its confirmation is asked for
         self._swallow: str | None = None  # a terminator due after a full-length entry
         self._greetings = 0  # (re)greetings of the current menu visit, for escalation
+        self._rec: RecordAction | None = None  # the recording under way, if any
+        self._rec_name = ""
+        self._rec_phase: _RecPhase = "prompt"
+        self._rec_tries = 0  # silences at its review
 
     # ------------------------------------------------------------ checkpoints
 
@@ -268,6 +283,11 @@ class CallMachine:
         result only while ``state`` is HANDLER and this number is unchanged (a result that
         arrives after the machine gave up on the handler is not wanted)."""
         return self._handler_runs
+
+    @property
+    def recording(self) -> str | None:
+        """The name of the recording the machine waits on (state RECORDING), if any."""
+        return self._rec_name if self._state is CallState.RECORDING else None
 
     @property
     def live_playbacks(self) -> frozenset[str]:
@@ -396,6 +416,13 @@ class CallMachine:
             self._on_caller_gone()
         elif isinstance(event, HandlerFinished):
             self._on_handler_finished(event)
+        elif isinstance(event, RecordingFinished):
+            if self._state is CallState.RECORDING and event.name == self._rec_name:
+                self._cancel_timer()
+                self._rec_done()
+        elif isinstance(event, RecordingFailed):
+            if self._state is CallState.RECORDING and event.name == self._rec_name:
+                self._rec_failed(f"recording {event.name} failed: {event.cause or 'no cause'}")
         elif isinstance(event, CommandFailed):
             self._on_command_failed(event)
         # PromptStarted: informative only; the table keeps the state
@@ -446,6 +473,8 @@ class CallMachine:
             self._finish(Hangup())
         elif isinstance(command, Transfer) and state is CallState.TRANSFERRING:
             self._play(self._transfer_failed)
+        elif isinstance(command, StartRecording) and state is CallState.RECORDING:
+            self._rec_failed(f"recording {command.name} could not start: {reason}")
         elif isinstance(command, RunHandler) and state is CallState.HANDLER:
             self._end_handler()
             self._recover(f"handler {command.name} failed: {reason}")
@@ -460,6 +489,14 @@ class CallMachine:
             swallow, self._swallow = self._swallow, None
             if digit == swallow:
                 return  # the "#" that closes a full-length entry: already done
+        if self._rec is not None:
+            # keys while it records are Asterisk's (terminate_on); before the beep they
+            # wait for nothing; at the review they choose
+            if self._rec_phase in ("review", "listen") and self._rec.review is not None:
+                self._cancel_timer()
+                self._stop_current()
+                self._rec_digit(digit)
+            return
         if self._ask is not None and state is not CallState.HANDLER:
             self._cancel_timer()
             self._stop_current()
@@ -536,6 +573,17 @@ class CallMachine:
                 f"handler {handler.name} did not return within {self._timeout_of(handler):g} s"
             )
             return
+        if self._timer_kind == "record":
+            self._out.append(StopRecording(name=self._rec_name))  # the end got lost
+            self._rec_done()
+            return
+        if self._rec is not None:  # silence at the review
+            self._rec_tries += 1
+            if self._rec_tries >= 3:
+                self._rec_accept()
+            else:
+                self._rec_review()
+            return
         if self._ask is not None:
             if self._timer_kind == "inter_digit":
                 self._ask_complete()
@@ -603,6 +651,16 @@ class CallMachine:
             self._current = pb = f"{self._call_id}-p{self._pb_count}"
             self._live.add(pb)
             self._out.append(PlayPrompt(playback_id=pb, media=media))
+        elif self._rec is not None:
+            if self._rec_phase == "prompt":
+                self._rec_begin()
+            elif self._rec_phase == "listen":
+                self._rec_review()
+            else:  # the review prompt ended: wait for a key
+                self._state = CallState.WAITING
+                review = self._rec.review
+                assert review is not None
+                self._start_timer("no_input", review.timeout)
         elif self._ask is not None:
             if self._state is CallState.GREETING:
                 self._ask_listen()
@@ -612,6 +670,99 @@ class CallMachine:
             self._listen()
         else:
             self._return_to_menu()
+
+    # ------------------------------------------------------------ record
+
+    def _start_record(self, action: RecordAction) -> None:
+        name = self._render(action.name)
+        if name is None:
+            return
+        self._rec, self._rec_name, self._rec_tries = action, name, 0
+        self._rec_prompt()
+
+    def _rec_prompt(self) -> None:
+        rec = self._rec
+        assert rec is not None
+        self._rec_phase = "prompt"
+        self._state = CallState.PLAYING
+        self._queue, self._queue_pos = rec.prompt, 0
+        self._play_next()
+
+    def _rec_begin(self) -> None:
+        rec = self._rec
+        assert rec is not None
+        self._rec_phase = "recording"
+        self._state = CallState.RECORDING
+        self._out.append(
+            StartRecording(
+                name=self._rec_name,
+                format=rec.format,
+                beep=rec.beep,
+                max_duration=max(1, round(rec.max_duration)),
+                max_silence=round(rec.max_silence),
+                terminate_on=rec.terminate_on,
+            )
+        )
+        self._start_timer("record", rec.max_duration + RECORD_GRACE)
+
+    def _rec_done(self) -> None:
+        """The recording is stored: review it, or keep it."""
+        rec = self._rec
+        assert rec is not None
+        self._data[rec.into] = self._rec_name
+        if self._notes:
+            self._note("recorded", entry=self._rec_name, act=rec.then)
+        if rec.review is None:
+            self._rec_accept()
+        else:
+            self._rec_review()
+
+    def _rec_review(self) -> None:
+        rec = self._rec
+        assert rec is not None
+        assert rec.review is not None
+        self._rec_phase = "review"
+        self._state = CallState.GREETING
+        self._queue, self._queue_pos = rec.review.prompt, 0
+        self._play_next()
+
+    def _rec_digit(self, digit: str) -> None:
+        rec = self._rec
+        assert rec is not None
+        review = rec.review
+        assert review is not None
+        if digit == review.keep:
+            self._rec_accept()
+        elif digit == review.again:
+            self._rec_tries = 0
+            self._rec_prompt()
+        elif digit == review.listen:
+            self._rec_phase = "listen"
+            self._state = CallState.PLAYING
+            self._queue, self._queue_pos = (f"recording:{self._rec_name}",), 0
+            self._play_next()
+        else:
+            self._rec_review()
+
+    def _rec_accept(self) -> None:
+        rec = self._rec
+        assert rec is not None
+        self._rec = None
+        self._errors = 0
+        self._run(rec.then)
+
+    def _rec_failed(self, reason: str) -> None:
+        rec = self._rec
+        assert rec is not None
+        self._cancel_timer()
+        self._rec = None
+        if rec.on_fail is None:
+            self._recover(reason)
+        else:
+            self._out.append(
+                ReportError(reason=f"call {self._call_id} in menu {self._menu.name}: {reason}")
+            )
+            self._run(rec.on_fail)
 
     # ------------------------------------------------------------ collect
 
@@ -758,6 +909,7 @@ class CallMachine:
     def _enter_menu(self, name: str, *, greet: bool) -> None:
         menu = self._menu = self._tree.menus[name]
         self._handler_kind = "menu"
+        self._rec = None
         self._ask = None
         self._ask_confirming = False
         if greet and menu.language is not None:
@@ -806,6 +958,8 @@ class CallMachine:
             )
         elif isinstance(action, CollectAction):
             self._start_collect(action)
+        elif isinstance(action, RecordAction):
+            self._start_record(action)
         elif isinstance(action, RouteAction):
             wall = None if self._wall_offset is None else self._now + self._wall_offset
             chosen, rule = route_action(action, wall)
@@ -955,6 +1109,7 @@ class CallMachine:
         self._collected = ""
         self._ask = None
         self._ask_confirming = False
+        self._rec = None
         if self._errors >= MAX_ERRORS:
             self._out.append(
                 ReportError(
@@ -977,7 +1132,8 @@ class CallMachine:
         if "{" not in template:
             return template
         try:
-            return render(template, {**self._data, "digits": self._digits})
+            values = {**self._data, "digits": self._digits, "call_id": self._call_id}
+            return render(template, values)
         except KeyError as exc:
             self._recover(
                 f"{template!r} needs call-data field `{exc.args[0]}`, which the call lacks"

@@ -185,6 +185,46 @@ class CollectAction:
         return None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Review:
+    """After a recording: ``prompt`` ("1 to listen, 2 to keep, 3 to record again"), then
+    ``listen`` plays it back, ``keep`` keeps it, ``again`` records it again; another key
+    plays the prompt again, and ``timeout`` seconds of silence, 3 times, keep it."""
+
+    prompt: tuple[str, ...]
+    listen: str = "1"
+    keep: str = "2"
+    again: str = "3"
+    timeout: float = 5.0
+
+
+RECORD_GRACE = 5.0
+"""Seconds past ``max_duration`` after which the machine stops a recording itself (the
+RecordingFinished it waits for was lost): a call never waits on Asterisk forever."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordAction:
+    """Record the caller into stored recording ``name`` (a template: call-data fields and
+    ``{call_id}``), with a beep, up to ``max_duration`` seconds, ending after
+    ``max_silence`` seconds of silence (0: never) or at ``terminate_on``; then ``into``
+    holds the name (play it as ``recording:{into}``), ``review`` (optional) lets the
+    caller listen, keep or record again, and ``then`` runs. A failure runs ``on_fail``
+    (None: on_error)."""
+
+    name: str
+    then: Action
+    into: str = "recording"
+    prompt: tuple[str, ...] = ()
+    format: str = "wav"
+    beep: bool = True
+    max_duration: float = 60.0
+    max_silence: float = 5.0
+    terminate_on: str | None = "#"
+    review: Review | None = None
+    on_fail: Action | None = None
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -226,6 +266,7 @@ Action = (
     | HandlerAction
     | CollectAction
     | RouteAction
+    | RecordAction
 )
 
 
@@ -675,6 +716,58 @@ class Checker:
             if confirm.yes == confirm.no:
                 out.append((f"{where}.confirm.no", "must differ from `yes`"))
 
+    def record(self, action: RecordAction, where: str) -> None:
+        out = self.problems
+        try:
+            names = template_fields(action.name)
+        except ValueError as exc:
+            out.append((f"{where}.name", str(exc)))
+            names = ()
+        for name in names:
+            if name not in self.fields and name != "call_id":
+                out.append(
+                    (f"{where}.name", f"`{{{name}}}` in {action.name!r} is not a call-data field")
+                )
+        bare = action.name.replace("{", "").replace("}", "")
+        if not bare or any(not (c.isalnum() or c in "-_.") for c in bare):
+            out.append(
+                (
+                    f"{where}.name",
+                    f"recording name {action.name!r} may hold only letters, digits, - _ . "
+                    "and {fields}",
+                )
+            )
+        if not action.into.isidentifier() or action.into == "digits":
+            out.append((f"{where}.into", f"{action.into!r} must be a field name other than digits"))
+        if action.format not in ("wav", "gsm", "ulaw", "alaw", "sln", "g722", "wav49"):
+            out.append(
+                (
+                    f"{where}.format",
+                    f"unknown format {action.format!r} (wav, gsm, ulaw, alaw, sln, g722)",
+                )
+            )
+        if why := seconds_problem(action.max_duration):
+            out.append((f"{where}.max_duration", why))
+        if action.max_silence != 0 and (why := seconds_problem(action.max_silence)):
+            out.append((f"{where}.max_silence", why + " (or 0: no limit)"))
+        term = action.terminate_on
+        if term is not None and (len(term) != 1 or term not in KEY_CHARS):
+            out.append(
+                (f"{where}.terminate_on", f"must be one key of {KEY_CHARS} or null, got {term!r}")
+            )
+        self.media(action.prompt, f"{where}.prompt")
+        review = action.review
+        if review is not None:
+            self.media(review.prompt, f"{where}.review.prompt")
+            keys = (review.listen, review.keep, review.again)
+            for fname, key in zip(("listen", "keep", "again"), keys, strict=True):
+                if len(key) != 1 or key not in KEY_CHARS:
+                    out.append((f"{where}.review.{fname}", f"must be one key, got {key!r}"))
+            if len(set(keys)) != 3:
+                out.append((f"{where}.review", "listen, keep and again need three different keys"))
+            if why := seconds_problem(review.timeout):
+                out.append((f"{where}.review.timeout", why))
+
     def time_rule(self, rule: TimeRule, where: str) -> None:
         out = self.problems
         for i, date in enumerate(rule.dates):
@@ -758,6 +851,8 @@ class Checker:
                 out.append((f"{where}.transfer.timeout", why))
         elif isinstance(action, CollectAction):
             self.collect(action, f"{where}.collect")
+        elif isinstance(action, RecordAction):
+            self.record(action, f"{where}.record")
         elif isinstance(action, RouteAction):
             for i, rule in enumerate(action.rules):
                 self.time_rule(rule, f"{where}.route.rules.{i}")
@@ -802,6 +897,11 @@ def nested_actions(action: Action, where: str) -> list[tuple[str, Action]]:
         if action.on_fail is not None:
             out.append((f"{where}.collect.on_fail", action.on_fail))
         return out
+    if isinstance(action, RecordAction):
+        out = [(f"{where}.record.then", action.then)]
+        if action.on_fail is not None:
+            out.append((f"{where}.record.on_fail", action.on_fail))
+        return out
     if isinstance(action, RouteAction):
         routed = [(f"{where}.route.rules.{i}", r.action) for i, r in enumerate(action.rules)]
         return [*routed, (f"{where}.route.otherwise", action.otherwise)]
@@ -814,7 +914,7 @@ def produced_fields(action: Action) -> set[str]:
     stack = [action]
     while stack:
         current = stack.pop()
-        if isinstance(current, CollectAction):
+        if isinstance(current, CollectAction | RecordAction):
             out.add(current.into)
         stack.extend(a for _, a in nested_actions(current, ""))
     return out

@@ -20,6 +20,8 @@ A call is always in one of these states:
 * HANDLER: a Python handler runs, bounded by its timeout (the one timer; a filler prompt
   may play meanwhile); HandlerFinished brings the menu back or goes where it says.
 * TRANSFERRING: the caller is being (or has been) bridged to another endpoint.
+* RECORDING: Asterisk records the caller; RecordingFinished/Failed (or the safety timer,
+  max_duration + RECORD_GRACE) moves on.
 * DONE: the call left (hang-up by either side, continue in dialplan). Absorbing: every
   later event except CallStarted is accepted and produces nothing.
 * ERROR: the machine broke its own rules. Every later event is refused.
@@ -56,6 +58,8 @@ from ivrkit.ivr._events import (
     PromptFailed,
     PromptFinished,
     PromptStarted,
+    RecordingFailed,
+    RecordingFinished,
     TimerExpired,
 )
 
@@ -68,6 +72,7 @@ class CallState(enum.Enum):
     PLAYING = "PLAYING"
     HANDLER = "HANDLER"
     TRANSFERRING = "TRANSFERRING"
+    RECORDING = "RECORDING"
     DONE = "DONE"
     ERROR = "ERROR"
 
@@ -76,11 +81,22 @@ _S = CallState
 # Any state an action can lead to: a menu (GREETING/WAITING; COLLECTING or PLAYING when
 # typed-ahead keys are handled at once), its own states, or the end of the call.
 AFTER_ACTION: frozenset[CallState] = frozenset(
-    {_S.GREETING, _S.WAITING, _S.COLLECTING, _S.PLAYING, _S.HANDLER, _S.TRANSFERRING, _S.DONE}
+    {
+        _S.GREETING,
+        _S.WAITING,
+        _S.COLLECTING,
+        _S.PLAYING,
+        _S.HANDLER,
+        _S.TRANSFERRING,
+        _S.RECORDING,
+        _S.DONE,
+    }
 )
 # Events that can only report on something already issued, or be stale: harmless anywhere
 # the call is live, and in most states they change nothing.
 _PLAYBACK_EVENTS: tuple[type[Event], ...] = (PromptStarted, PromptFinished, PromptFailed)
+# A recording's end after the machine stopped waiting for it (its safety timer ran out).
+_RECORDING_EVENTS: tuple[type[Event], ...] = (RecordingFinished, RecordingFailed)
 
 
 _ANY = AFTER_ACTION
@@ -109,7 +125,7 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             }
         ),
         _S.GREETING: _row(
-            (PromptStarted,),
+            (PromptStarted, *_RECORDING_EVENTS),
             {
                 DigitReceived: _ANY,
                 # the current prompt ends: the next one starts, or the menu listens, which
@@ -122,17 +138,17 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             _S.GREETING,
         ),
         _S.WAITING: _row(
-            (*_PLAYBACK_EVENTS,),
+            (*_PLAYBACK_EVENTS, *_RECORDING_EVENTS),
             {DigitReceived: _ANY, TimerExpired: _ANY, CommandFailed: _ANY},
             _S.WAITING,
         ),
         _S.COLLECTING: _row(
-            (*_PLAYBACK_EVENTS,),
+            (*_PLAYBACK_EVENTS, *_RECORDING_EVENTS),
             {DigitReceived: _ANY, TimerExpired: _ANY, CommandFailed: _ANY},
             _S.COLLECTING,
         ),
         _S.PLAYING: _row(
-            (PromptStarted,),
+            (PromptStarted, *_RECORDING_EVENTS),
             {
                 # kept for the menu (type-ahead), or, in a collect, barging in on a retry
                 DigitReceived: _ANY,
@@ -145,7 +161,7 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             _S.PLAYING,
         ),
         _S.HANDLER: _row(
-            (PromptStarted, DigitReceived),
+            (PromptStarted, DigitReceived, *_RECORDING_EVENTS),
             {
                 # the filler's delay, or the handler's timeout (then on_error runs)
                 TimerExpired: _ANY,
@@ -158,12 +174,23 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
             _S.HANDLER,
         ),
         _S.TRANSFERRING: _row(
-            (*_PLAYBACK_EVENTS, DigitReceived),
+            (*_PLAYBACK_EVENTS, DigitReceived, *_RECORDING_EVENTS),
             {
                 TimerExpired: frozenset({_S.TRANSFERRING}),  # stale only
                 CommandFailed: _ANY,
             },
             _S.TRANSFERRING,
+        ),
+        # Asterisk records; keys are its (terminate_on), prompts are stale
+        _S.RECORDING: _row(
+            (*_PLAYBACK_EVENTS, DigitReceived),
+            {
+                TimerExpired: _ANY,  # its safety timer: the machine stops it and goes on
+                RecordingFinished: _ANY,
+                RecordingFailed: _ANY,
+                CommandFailed: _ANY,
+            },
+            _S.RECORDING,
         ),
         # absorbing: everything but a second CallStarted is accepted and does nothing
         _S.DONE: _row(
@@ -172,6 +199,7 @@ TRANSITIONS: Mapping[CallState, Mapping[type[Event], frozenset[CallState]]] = Ma
                 DigitReceived,
                 TimerExpired,
                 HandlerFinished,
+                *_RECORDING_EVENTS,
                 CommandFailed,
                 CallerHungUp,
             ),
@@ -198,6 +226,8 @@ def transition_table() -> str:
         PromptFailed,
         TimerExpired,
         HandlerFinished,
+        RecordingFinished,
+        RecordingFailed,
         CommandFailed,
         CallerHungUp,
     ]

@@ -71,6 +71,8 @@ from ivrkit.ari import (
     StasisStart,
     Timer,
 )
+from ivrkit.ari import RecordingFailed as AriRecordingFailed
+from ivrkit.ari import RecordingFinished as AriRecordingFinished
 from ivrkit.ivr._commands import (
     Answer,
     CancelHandler,
@@ -85,8 +87,10 @@ from ivrkit.ivr._commands import (
     RunEndHook,
     RunHandler,
     SetLanguage,
+    StartRecording,
     StartTimer,
     StopPrompt,
+    StopRecording,
     Transfer,
 )
 from ivrkit.ivr._durable import CallStore, resume_machine
@@ -102,6 +106,8 @@ from ivrkit.ivr._events import (
     PromptFailed,
     PromptFinished,
     PromptStarted,
+    RecordingFailed,
+    RecordingFinished,
     TimerExpired,
 )
 from ivrkit.ivr._exceptions import CheckpointError, IvrError
@@ -131,6 +137,8 @@ _ARI_EVENTS = (
     ChannelHangupRequest,
     StasisEnd,
     ChannelDestroyed,
+    AriRecordingFinished,
+    AriRecordingFailed,
 )
 
 
@@ -469,6 +477,11 @@ class _Call:
                     PromptFailed(playback_id=pid) if failed else PromptFinished(playback_id=pid),
                     at=self._lost_at() if event.synthetic else None,
                 )
+        elif isinstance(event, AriRecordingFinished):
+            duration = event.recording.duration
+            await self.feed(RecordingFinished(name=event.recording.name, duration=duration))
+        elif isinstance(event, AriRecordingFailed):
+            await self.feed(RecordingFailed(name=event.recording.name, cause=event.recording.cause))
         elif event.channel.id == own:  # hang-up request, StasisEnd, ChannelDestroyed
             if self.machine.state is not CallState.DONE:
                 await self.feed(CallerHungUp())
@@ -643,6 +656,19 @@ class _Call:
                 await client.channels.set_variable(
                     scope.channel_id, "CHANNEL(language)", command.language
                 )
+            elif isinstance(command, StartRecording):
+                await client.channels.record(
+                    scope.channel_id,
+                    command.name,
+                    format=command.format,
+                    max_duration=command.max_duration,
+                    max_silence=command.max_silence,
+                    if_exists="overwrite",  # a re-recording replaces the take
+                    beep=command.beep,
+                    terminate_on=command.terminate_on or "none",
+                )
+            elif isinstance(command, StopRecording):
+                await self._quietly(client.recordings.stop(command.name))
             elif isinstance(command, RunEndHook):
                 self.runner.run_end_hook(command.name, self.handlers, self.machine, scope)
             else:
