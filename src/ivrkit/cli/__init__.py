@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 # subcommand modules, in the order they appear in --help
 _COMMAND_MODULES = (
-    "ivrkit.cli._attendant",  # run, demo, check
+    "ivrkit.cli._attendant",  # run, check
+    "ivrkit.cli._demo",  # demo
     "ivrkit.cli._graph",  # graph
     "ivrkit.cli._sim",  # sim
     "ivrkit.cli._call",  # call

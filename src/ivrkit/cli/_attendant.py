@@ -1,10 +1,9 @@
-"""``ivrkit run``, ``ivrkit demo`` and ``ivrkit check``: the menu engine on the command line.
+"""``ivrkit run`` and ``ivrkit check``: the menu engine on the command line.
 
 * ``run [MENU.yaml]``: serve the menu (default: the guide's attendant) to a real Asterisk
   until SIGTERM or Ctrl-C, then hand live calls back to the dialplan (or drain them) and
   exit 0; SIGHUP reloads the menu (cli/_lifecycle.py).
-* ``demo``: the embedded Asterisk, the attendant and a scripted caller in one process,
-  on virtual time unless ``--realtime``; prints the call transcript.
+* (``demo`` is ``ivrkit.cli._demo``.)
 * ``check MENU.yaml``: validate a menu file and print its tree.
 
 A bad menu file is rejected (exit 2, every problem with file:line:field) before any
@@ -18,7 +17,6 @@ import asyncio
 import contextlib
 import gc
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,31 +40,6 @@ from ivrkit.ivr import (
     load_menu_file,
     resolve_handlers,
 )
-
-# The guide's scenario as a caller script (the format of `ivrkit sim --script`): press 1
-# during press-1, 2 during the restarted press-1, 8 likewise, stay silent past the 10 s
-# timeout, and hang up one second into the menu that follows "are you still there?".
-DEMO_SCRIPT = """\
-call: {from: PJSIP/alice, to: "1000"}
-wait_for_app: channel-aa
-steps:
-  - wait_for: sound:press-1
-  - wait: 0.3
-  - press: "1"
-  - wait_for: sound:press-1
-  - wait: 0.3
-  - press: "2"
-  - wait_for: sound:press-1
-  - wait: 0.3
-  - press: "8"
-  - wait_for: sound:press-1
-  - wait_for: sound:are-you-still-there
-  - wait_for: sound:press-1
-  - wait: 1
-  - hangup
-  - wait_for_hangup
-"""
-
 
 # ---------------------------------------------------------------- menus
 
@@ -276,58 +249,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-# ---------------------------------------------------------------- demo
-
-
-async def _demo(
-    tree: MenuTree,
-    handlers: dict[str, Any],
-    script: Any,
-    out: Callable[[str], None],
-) -> int:
-    from ivrkit.ari import AriClient, ConnectionConfig, Credentials
-    from ivrkit.ivr.runner import MenuRunner
-    from ivrkit.sim import ScriptError, Simulator, run_script
-
-    runner = MenuRunner(tree, transcript=out, handlers=handlers)
-    async with Simulator() as sim:
-        config = ConnectionConfig(
-            base_url=sim.url,
-            apps=("channel-aa",),
-            credentials=Credentials(sim.username, sim.password),
-        )
-        client = AriClient(config)
-        runner.attach(client)
-        async with client:
-            try:
-                await run_script(sim, script, log=lambda message: None)
-            except ScriptError as exc:
-                raise CliError("the demo caller's script failed", str(exc)) from exc
-            async with asyncio.timeout(10):
-                await runner.wait_no_calls()
-    return 0
-
-
-def demo(args: argparse.Namespace) -> int:
-    from ivrkit.sim import ScriptError, load_script, parse_script
-
-    tree, handlers = load_checked(args.menu)
-    try:
-        script = load_script(args.script) if args.script else parse_script(DEMO_SCRIPT, "demo")
-    except ScriptError as exc:
-        raise CliError("invalid caller script", *exc.problems) from exc
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-
-    coro = _demo(tree, handlers, script, out)
-    if args.realtime:
-        return asyncio.run(coro)
-    from ivrkit.testing import run_virtual
-
-    return run_virtual(coro)
-
-
 # ---------------------------------------------------------------- registration
 
 
@@ -356,18 +277,6 @@ def register(sub: Any) -> None:
     add_stop_options(p)
     add_observability_options(p)
     p.set_defaults(func=run)
-
-    p = sub.add_parser(
-        "demo",
-        help="the attendant and a scripted caller against the embedded Asterisk",
-        description="Start the embedded Asterisk, the attendant and a caller PJSIP/alice "
-        "who presses 1, 2 and 8, stays silent past the timeout, then hangs up; print the "
-        "transcript. Runs on virtual time (about a second) unless --realtime.",
-    )
-    p.add_argument("--menu", default=str(ATTENDANT_MENU), metavar="FILE")
-    p.add_argument("--script", metavar="FILE", help="caller script (format of ivrkit sim)")
-    p.add_argument("--realtime", action="store_true", help="pace the call on the wall clock")
-    p.set_defaults(func=demo)
 
     p = sub.add_parser(
         "check",

@@ -50,6 +50,8 @@ class Caller:
         #: when the phone dialled, on the loop clock (``heard`` times minus this are
         #: seconds since the call started, as ``ivrkit sim --script`` prints them)
         self.started_at = asyncio.get_running_loop().time()
+        #: when the channel was destroyed (either side), on the loop clock
+        self.ended_at: float | None = None
 
     # -- identity
     @property
@@ -94,6 +96,7 @@ class Caller:
 
     def destroyed(self, now: float) -> None:
         self._destroyed = True
+        self.ended_at = now
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()

@@ -29,9 +29,18 @@ class _StepFailed(Exception):
 
 
 async def run_script(
-    sim: Simulator, script: CallScript, log: Callable[[str], None] = print
+    sim: Simulator,
+    script: CallScript,
+    log: Callable[[str], None] = print,
+    *,
+    on_call: Callable[[Caller], None] | None = None,
+    on_step: Callable[[Step, float], None] | None = None,
 ) -> Caller:
-    """Place the call and run the steps; raises :class:`ScriptError` on the first failure."""
+    """Place the call and run the steps; raises :class:`ScriptError` on the first failure.
+
+    ``on_call(caller)`` is told the phone as soon as it dials (so a report can show what
+    it heard even when a step fails); ``on_step(step, at)`` each step that passed.
+    """
     loop = asyncio.get_running_loop()
     caller: Caller | None = None
     cursor = MediaCursor()
@@ -42,6 +51,8 @@ async def run_script(
             )
             log(f"calling {script.exten}@{script.context} as {caller.channel_name}")
             cursor.step_ended(caller.started_at)
+            if on_call is not None:
+                on_call(caller)
         limit = script.step_timeout + step.seconds
         where = f"{script.source}:{step.line}" if step.line else script.source
         try:
@@ -61,6 +72,8 @@ async def run_script(
                 f"{where}: {step.describe()}: failed: {exc} ({_heard_so_far(caller)})"
             ) from exc
         cursor.step_ended(loop.time())
+        if on_step is not None:
+            on_step(step, loop.time())
     if caller is None:
         raise ScriptError(f"{script.source}: the script has no step that places the call")
     return caller
@@ -133,6 +146,8 @@ async def _wait_quiet(caller: Caller) -> float:
         if caller.hung_up:
             ends_now = [h.end for h in caller.heard if h.end is not None]
             return max(ends_now) if ends_now else caller.started_at
+        if any(h.end is None for h in caller.heard):
+            continue  # the next prompt started before we resumed
         ends = [h.end for h in caller.heard if h.end is not None]
         quiet_since = max(ends) if ends else caller.started_at
         count = len(caller.heard)
