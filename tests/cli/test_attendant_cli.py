@@ -54,7 +54,7 @@ def test_demo_with_own_menu_and_script(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out.splitlines()
     assert out[:3] == ["PJSIP/alice-00000001 pressed 9", "PJSIP/alice-00000001 done", ""]
     assert out[3] == f"call 1000@default from PJSIP/alice-00000001, script {script}"
-    assert "hang-up: by the far end at 0.102 s" in out
+    assert any(line.startswith("hang-up: by the far end at ") for line in out)
 
 
 def test_demo_reports_a_bad_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
