@@ -348,6 +348,20 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("GET", "endpoints/PJSIP/fx-busy", "Endpoint")
         # a busy PJSIP endpoint: tech_cause 486 on the hang-up request and destroyed
         await call("POST", "channels", "Channel", endpoint="PJSIP/fx-busy", app="fx")
+        await call(
+            "POST", "channels", "Channel", endpoint="PJSIP/fx-ok", app="fx", channelId="fx-pj"
+        )
+        await call("GET", "channels/fx-pj/rtp_statistics", "RTPstat")
+        await call("POST", "channels/fx-pj/snoop", "Channel", app="fx", spy="in")
+        await call("POST", "channels/create", "Channel", endpoint="PJSIP/fx-ok", app="fx")
+        await call(
+            "POST",
+            "channels/externalMedia",
+            "Channel",
+            app="fx",
+            external_host="127.0.0.1:4000",
+            format="ulaw",
+        )
         await call("GET", "recordings/stored", "List[StoredRecording]")
         await call("GET", "recordings/stored/fx-rec", "StoredRecording")
         await call(
@@ -382,7 +396,9 @@ async def test_every_declared_model_field_is_produced_and_every_produced_field_d
             "1008": ("NoOp()", "StasisBroadcast(2000,^fx$,a:b,yes)", "Hangup()"),
         }
     }
-    async with Simulator(dialplan=dialplan, endpoints={"PJSIP/fx-busy": "busy"}) as sim:
+    async with Simulator(
+        dialplan=dialplan, endpoints={"PJSIP/fx-busy": "busy", "PJSIP/fx-ok": {"answer_after": 0}}
+    ) as sim:
         answers, events = await _exercise(sim)
     seen: dict[str, set[str]] = {}
     undeclared: set[str] = set()

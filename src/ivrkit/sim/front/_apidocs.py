@@ -90,6 +90,7 @@ _OWNER: Mapping[str, str] = {
     "Variables": "asterisk",
     "StoredRecording": "recordings",
     "Mailbox": "mailboxes",
+    "RTPstat": "channels",
     "Endpoint": "endpoints",
     "TextMessage": "endpoints",
     "LiveRecording": "recordings",

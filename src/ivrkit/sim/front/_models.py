@@ -90,6 +90,17 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     ),
     "DeviceState": (("name", "string", True), ("state", "string", True)),
     "StoredRecording": (("name", "string", True), ("format", "string", True)),
+    "RTPstat": (
+        ("txcount", "int", True),
+        ("rxcount", "int", True),
+        ("txploss", "int", True),
+        ("rxploss", "int", True),
+        ("local_ssrc", "int", True),
+        ("remote_ssrc", "int", True),
+        ("txoctetcount", "int", True),
+        ("rxoctetcount", "int", True),
+        ("channel_uniqueid", "string", True),
+    ),
     "Mailbox": (
         ("name", "string", True),
         ("old_messages", "int", True),

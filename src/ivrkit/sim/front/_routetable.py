@@ -78,6 +78,7 @@ OPERATIONS: list[Operation] = []
 _ROUTE_MODULES = (
     "ivrkit.sim.front._routes_asterisk",
     "ivrkit.sim.front._routes_channels",
+    "ivrkit.sim.front._routes_channel_ops",
     "ivrkit.sim.front._routes_bridges",
     "ivrkit.sim.front._routes_sounds",
     "ivrkit.sim.front._routes_playbacks",

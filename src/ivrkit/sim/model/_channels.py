@@ -299,19 +299,15 @@ class ChannelOps(ModelCore):
         if ch.state == state:
             return
         ch.state = state
+        if state == "Up" and ch.up_since is None:
+            ch.up_since = self.now()
         self._channel_event(ch, "ChannelStateChange")
-
-    def channel_action(self, channel_id: str, action: str) -> None:
-        ch = self._stasis_channel(channel_id)
-        if action == "answer":
-            self._answer(ch)
-        elif action == "ring" and ch.half == 2 and ch.peer is not None:
-            self._ring_peer(ch.peer)
 
     def _ring_peer(self, one: Channel) -> None:
         if one.state == "Down":
             self._set_state(one, "Ringing")
-            self._dial_event(one, "RINGING")
+            if one.dialer != "ari":  # an ARI dial publishes only its Dial ""
+                self._dial_event(one, "RINGING")
 
     def _answer(self, ch: Channel) -> None:
         if ch.state == "Up":
@@ -321,7 +317,8 @@ class ChannelOps(ModelCore):
         if one is None or one.gone or one.state == "Up":
             return
         self._set_state(one, "Up")
-        self._dial_event(one, "ANSWER")
+        if one.dialer != "ari":
+            self._dial_event(one, "ANSWER")
         if one.timeout_timer is not None:
             one.timeout_timer.cancel()
             one.timers.discard(one.timeout_timer)
@@ -344,13 +341,6 @@ class ChannelOps(ModelCore):
             one.runs_dialplan = True
             self._run_dialplan(one, context, exten, priority)
 
-    def mute(self, channel_id: str, direction: str, on: bool) -> None:
-        ch = self._channel(channel_id)
-        if direction not in ("both", "in", "out"):
-            raise AriError(400, "Invalid direction specified")
-        if ch.stasis_app is None:
-            raise AriError(409, "Channel not in Stasis application")
-
     def continue_in_dialplan(
         self,
         channel_id: str,
@@ -360,7 +350,7 @@ class ChannelOps(ModelCore):
         priority: int | None,
         label: str | None,
     ) -> None:
-        ch = self._stasis_channel(channel_id)
+        ch = self._controlled(channel_id)
         if context or extension or priority:
             where = (context or ch.context, extension or ch.exten, priority or 1)
         else:
@@ -386,9 +376,9 @@ class ChannelOps(ModelCore):
         Timing from the traces: digit *i* is reported at
         ``before + duration + 100 ms + i × (duration + between)``.
         """
+        ch = self._controlled(channel_id)
         if not dtmf:
             raise AriError(400, "DTMF is required")
-        ch = self._stasis_channel(channel_id)
         receiver = ch.peer if ch.half and ch.peer is not None else None
         start = max(self.now(), ch.dtmf_busy_until) - self.now()
         t = start + max(before, 0) / 1000 + DTMF_LATENCY
@@ -554,6 +544,11 @@ class ChannelOps(ModelCore):
             ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
         elif ch.runs_dialplan:
             ch.app_name, ch.app_data = "", ""
+        if ch.snoops:
+            self._end_snoops(ch)
+        if ch.moh is not None and ch.observer is not None:
+            ch.observer.media_ended(f"moh:{ch.moh}", self.now(), True)
+            ch.moh = None
         dialled = ch.attempt is not None and ch.attempt.ch is ch
         if dialled:
             self._dialled_channel_ends(ch)

@@ -328,6 +328,14 @@ class ModelCore:
             raise AriError(404, "Channel not found")
         return ch
 
+    def _controlled(self, channel_id: str) -> Channel:
+        """``find_control`` then ``channel_state_invalid`` (``resource_channels.c``): a
+        channel still Down, Rsrvd or Ringing is 412 "Channel in invalid state"."""
+        ch = self._stasis_channel(channel_id)
+        if ch.state in ("Down", "Rsrvd", "Ringing"):
+            raise AriError(412, "Channel in invalid state")
+        return ch
+
     def _stasis_channel(self, channel_id: str) -> Channel:
         ch = self._channel(channel_id)
         if ch.stasis_app is None:
@@ -451,6 +459,9 @@ class ModelCore:
 
     def _caller_endpoint(self, tech_resource: str) -> None:
         raise NotImplementedError  # EndpointOps
+
+    def _end_snoops(self, ch: Channel) -> None:
+        raise NotImplementedError  # ControlOps
 
     def _endpoint_source_exists(self, ident: str) -> bool:
         raise NotImplementedError  # EndpointOps

@@ -224,6 +224,14 @@ class Channel:
     attempt: Any = None
     linked: Channel | None = None
     dialer: str = "originate"
+    #: channel controls (model/_controls.py): muted directions, music on hold class,
+    #: silence generator, snoop channels on it (and the one a snoop watches), when Up
+    muted: set[str] = field(default_factory=set)
+    moh: str | None = None
+    silence: bool = False
+    snoops: list[Channel] = field(default_factory=list)
+    snooped: Channel | None = None
+    up_since: float | None = None
     #: a Goto's target, taken by the dialplan loop after the step; Dial PROGRESS sent
     jump: tuple[str, str, int] | None = None
     progress_sent: bool = False

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivrkit.sim.model._apps import AppOps
+from ivrkit.sim.model._controls import ControlOps
 from ivrkit.sim.model._endpoints import (
     ENDPOINT_TECHS,
     REFUSALS,
@@ -72,7 +72,7 @@ class Attempt:
     timer: Any = None
 
 
-class OutboundOps(AppOps, EndpointOps):
+class OutboundOps(ControlOps, EndpointOps):
     """Device channels and the three diallers (see the module docstring)."""
 
     _pointer = itertools.count(0x7F3A2C001A40, 0x140)
@@ -448,18 +448,6 @@ class OutboundOps(AppOps, EndpointOps):
         one.half, two.half = 1, 2
         one.peer, two.peer = two, one
         return one
-
-    def _created_enters_stasis(self, ch: Channel, app: str, args: list[str]) -> None:
-        """``ari_channel_thread``: ``Stasis(app,args)`` on the new channel."""
-        if ch.gone or ch.hanging:
-            return
-        ch.app_name, ch.app_data = "Stasis", ",".join([app, *args])
-        self.write_variable(ch, "STASISSTATUS", "")
-        if self.app_connected(app):
-            self._enter_stasis(ch, app, args)
-            return
-        self.write_variable(ch, "STASISSTATUS", "FAILED")
-        self._hangup(ch, 0, request=None)
 
     def dial_channel(self, channel_id: str, caller_id: str | None, timeout: int) -> None:
         """``POST /channels/{id}/dial`` (``ast_ari_channels_dial``'s checks, in order)."""

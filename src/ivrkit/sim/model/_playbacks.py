@@ -29,7 +29,7 @@ class PlaybackOps(ModelCore):
     def play_on_channel(
         self, channel_id: str, media: Sequence[str], lang: str | None, playback_id: str | None
     ) -> SimResponse:
-        ch = self._stasis_channel(channel_id)
+        ch = self._controlled(channel_id)
         if self.reaction is not None:
             self.reaction.play_requested(ch.id, self.now())
         return self._play(
