@@ -13,6 +13,7 @@ from _simari import Events, ari_session
 from ivrkit.sim import Caller, Simulator
 
 PLAN = {"default": {"1000": ["NoOp()", "Stasis(ctl)", "Hangup()"], "2000": ["Answer()", "Echo()"]}}
+NOT_HOST_PORT = "external_host must be <host>:<port> for all transports other than websocket"
 ENDPOINTS = {"PJSIP/bob": {"answer_after": 1}, "PJSIP/carol": "busy"}
 
 
@@ -170,9 +171,7 @@ async def test_external_media_and_snoop_channels() -> None:
             {"app": "ctl", "external_host": "nohost", "format": "ulaw"},
         ) == (
             400,
-            {
-                "message": "external_host must be <host>:<port> for all transports other than websocket"
-            },
+            {"message": NOT_HOST_PORT},
         )
         cid = caller.channel_id
         status, snoop = await ari.req(
