@@ -18,6 +18,7 @@ import pytest
 from _caller_helpers import attendant, sim_config
 
 from ivrkit.caller import CallReport, parse_script, place_call
+from ivrkit.cli import main
 from ivrkit.ivr import ATTENDANT_MENU, MenuTree, load_menu
 from ivrkit.sim import ScriptError, Simulator, run_script
 
@@ -163,3 +164,22 @@ async def test_wait_for_means_a_playback_that_starts_after_the_previous_step() -
     # the working attendant starts the menu again after are-you-still-there
     assert await on_sim(SILENCE_THEN_MENU) == ""
     assert await on_ari(SILENCE_THEN_MENU) == ""
+
+
+# ------------------------------------------------------------------ item 9: every problem
+
+
+def test_the_docs_error_sample_is_what_ivrkit_call_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (DOCS / "caller.md").read_text(encoding="utf-8")
+    [sample] = re.findall(r"```\n(ivrkit failed: invalid caller script\n.*?)```", text, re.S)
+    (tmp_path / "call.yaml").write_text(
+        "steps:\n  - wait_for: any\n  - presss: '1'\n  - hangup\n"
+        "  - wait_for_hangup\n  - wait_for: any\n  - wait: soon\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARI_USER", "u")
+    monkeypatch.setenv("ARI_PASSWORD", "p")
+    assert main(["call", "--script", "call.yaml", "1000"]) == 2
+    assert capsys.readouterr().err == sample
