@@ -8,6 +8,7 @@ be read off the channel itself.
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,34 @@ async def test_a_stop_signal_hands_live_calls_back_and_exits_0(sig: signal.Signa
         assert plays[0].startswith(f"/ari/channels/{caller.channel_id}/play/{caller.channel_id}-")
         assert not any(method == "DELETE" for method, _ in mine)
         await caller.hangup()
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+async def test_sigterm_at_a_random_moment_hands_every_call_back_with_nothing_after(
+    seed: int,
+) -> None:
+    """Three calls in different states (a feedback prompt, waiting, the greeting); the
+    stop lands at a seeded random moment: each call's last request is its continue."""
+    log = Log()
+    rng = random.Random(seed)
+    async with Simulator(dialplan=DIALPLAN, access_log=log) as sim:
+        async with ivrkit_run(sim) as run:
+            alice = await sim.call("PJSIP/alice", "1000")
+            bob = await sim.call("PJSIP/bob", "1000")
+            await alice.wait_for_playback("sound:press-1")
+            await bob.wait_for_playback("sound:press-1")
+            await alice.press("1")
+            carol = await sim.call("PJSIP/carol", "1000")
+            await asyncio.sleep(rng.uniform(0, 2.5))  # the random moment
+            run.send(signal.SIGTERM)
+            assert await run.wait_exit() == 0
+        assert "3 call(s) handed back to the dialplan" in "".join(run.err)
+        for caller in (alice, bob, carol):
+            await wait_in_dialplan(caller)
+            mine = log.for_channel(caller)
+            assert mine[-1] == ("POST", f"/ari/channels/{caller.channel_id}/continue"), mine
+            assert not any(method == "DELETE" for method, _ in mine)
+            await caller.hangup()
 
 
 async def test_drain_takes_no_new_calls_and_lets_live_ones_finish() -> None:
