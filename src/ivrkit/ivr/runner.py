@@ -317,7 +317,13 @@ class MenuRunner:
                 async with asyncio.timeout(self.tree.handler_timeout):
                     await handler(call, "")
             except Exception as exc:
-                logger.error("call %s: on_end handler %s failed: %r", scope.channel_id, name, exc)
+                logger.error(
+                    "call %s (%s): on_end handler %s failed: %r",
+                    scope.channel_id,
+                    scope.channel.name,
+                    name,
+                    exc,
+                )
 
         task = asyncio.get_running_loop().create_task(run())
         self._end_hooks.add(task)
