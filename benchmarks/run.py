@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         default=1000,
         help="calls live for the --metrics/--journey cost comparison (0: skip it)",
     )
-    parser.add_argument("--observability-rounds", type=int, default=2)
+    parser.add_argument("--observability-rounds", type=int, default=3)
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
     apps = args.apps.split(",")

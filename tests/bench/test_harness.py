@@ -137,9 +137,12 @@ def test_observability_comparison_interleaves_and_checks_the_journey(tmp_path: A
             "metrics_scraped_bytes": 900 if app == obs.ON else 0,
         }
 
-    result = obs.compare(fake_run, 3, 2, tmp_path)
-    assert order == [obs.OFF, obs.ON, obs.OFF, obs.ON]
+    work = {"engine_us_per_call": 80.0, "reporting_us_per_call": 100.0}
+    result = obs.compare(fake_run, 3, 2, tmp_path, micro_bench=lambda: work)
+    assert sorted(order) == sorted([obs.OFF, obs.ON] * 2)  # two pairs
     assert result["ratio_on_off"] == 1.05
     assert result["within_target"]
     assert result["journey_lines_per_call"] == 10.0
+    assert result["ratio_estimated_from_micro"] == 1.1  # 100 µs over 1 ms per call
+    assert result["paired_ratios"] == [1.05, 1.05]
     assert "1.05×" in obs.render(result)

@@ -9,12 +9,9 @@ something newer) is labelled ``"{METHOD} other"``.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 from ivrkit.ari._exceptions import AriError
-from ivrkit.ari._transport import Response
 from ivrkit.observe import AriRequest, Observer
 
 ROUTES = (
@@ -135,30 +132,15 @@ def operation(method: str, path: str) -> str:
     return f"{method} {route or 'other'}"
 
 
-async def observed(
-    send: Awaitable[Response], observer: Observer, method: str, path: str
-) -> Response:
-    """Await ``send`` and report it: status, or the error's class when none came back."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    try:
-        response = await send
-    except AriError as exc:
-        status = str(getattr(exc, "status", None) or type(exc).__name__)
-        observer.observe(
-            AriRequest(
-                operation=operation(method, path), status=status, seconds=loop.time() - started
-            )
-        )
-        raise
-    observer.observe(
-        AriRequest(
-            operation=operation(method, path),
-            status=str(response.status),
-            seconds=loop.time() - started,
-        )
-    )
-    return response
+def report(observer: Observer, method: str, path: str, status: str, seconds: float) -> None:
+    """Tell ``observer`` of one request (``AriRest.request`` times it inline)."""
+    observer.observe(AriRequest(operation=operation(method, path), status=status, seconds=seconds))
 
 
-__all__ = ["ROUTES", "observed", "operation"]
+def failure_status(exc: AriError) -> str:
+    """The status label of a request that got no HTTP status: the error's class."""
+    status = getattr(exc, "status", None)
+    return str(status) if status else type(exc).__name__
+
+
+__all__ = ["ROUTES", "failure_status", "operation", "report"]

@@ -162,7 +162,7 @@ class Observability:
         if stream is None:
             return
         with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+            self.journey.flush()  # the lines it holds, then the stream
         if stream is not sys.stdout:
             stream.close()
         self.journey_stream = None
