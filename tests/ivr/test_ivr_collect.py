@@ -160,9 +160,12 @@ def test_a_short_entry_ends_by_the_inter_digit_timeout_and_is_a_no_match() -> No
     assert c.m.state is CallState.COLLECTING
     assert c.expire() == ["sound:invalid-account"]  # 3 digits, 6 needed
     assert c.finish() == ["sound:enter-account"]
-    # a hash with nothing entered is silence, not an entry
+    # a hash with nothing entered is silence, not an entry: the first no-input (each kind
+    # of miss counts on its own for its prompts, VoiceXML style; both use up tries)
     c.finish_all()
-    assert c.keys("#") == ["sound:please-enter-6-digits"]
+    assert c.keys("#") == ["sound:are-you-still-there"]
+    c.finish_all()
+    assert c.expire() == ["sound:operator"]  # the third try: on_fail
 
 
 def test_variable_length_pattern_and_terminator() -> None:

@@ -27,6 +27,7 @@ from ivrkit.ivr import (
     ATTENDANT_MENU,
     Action,
     BackAction,
+    CollectAction,
     ContinueAction,
     GotoAction,
     HandlerAction,
@@ -35,10 +36,13 @@ from ivrkit.ivr import (
     MenuDefinitionError,
     MenuTree,
     PlayAction,
+    RecordAction,
+    RouteAction,
     TopAction,
     TransferAction,
     load_menu_file,
     resolve_handlers,
+    tree_warnings,
 )
 
 # ---------------------------------------------------------------- menus
@@ -72,6 +76,18 @@ def describe_action(action: Action) -> str:
         return f"continue in the dialplan at {where}" if where else "continue in the dialplan"
     if isinstance(action, TransferAction):
         return f"transfer to {action.endpoint} ({action.timeout:g} s)"
+    if isinstance(action, CollectAction):
+        size = f"{action.min_length}" + (
+            f"-{action.max_length}" if action.max_length != action.min_length else ""
+        )
+        return f"collect {size} digits into `{action.into}`, then {describe_action(action.then)}"
+    if isinstance(action, RouteAction):
+        rules = "; ".join(describe_action(r.action) for r in action.rules)
+        otherwise = describe_action(action.otherwise)
+        return f"route by the time in {action.zone_name or action.zone}: {rules}; else {otherwise}"
+    if isinstance(action, RecordAction):
+        then = describe_action(action.then)
+        return f"record `{action.name}` (up to {action.max_duration:g} s), then {then}"
     assert isinstance(action, HandlerAction)
     return f"run handler {action.name}"
 
@@ -108,6 +124,9 @@ def check(args: argparse.Namespace) -> int:
     for name, menu in tree.menus.items():
         for line in describe_menu(name, menu, name == tree.start):
             print(line)
+    for field, message in tree_warnings(tree):  # loads, but cannot be what was meant
+        at = tree.field_lines.get(field)
+        print(f"warning: {tree.source}{'' if at is None else f':{at}'}: {field}: {message}")
     return 0
 
 

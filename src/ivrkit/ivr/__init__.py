@@ -49,6 +49,7 @@ from ivrkit.ivr._exceptions import (
     MenuProblem,
 )
 from ivrkit.ivr._handler_call import HandlerCall
+from ivrkit.ivr._lint import tree_warnings
 from ivrkit.ivr._loader import ATTENDANT_MENU, load_menu, load_menu_file, resolve_handlers
 from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import (
@@ -142,6 +143,7 @@ __all__ = [
     "load_menu",
     "load_menu_file",
     "resolve_handlers",
+    "tree_warnings",
 ]
 
 for _name in __all__:

@@ -77,7 +77,7 @@ _TOP_FIELDS = (
 )
 _CALL_DATA_FIELDS = ("args", "variables", "defaults", "fields")
 _FILLER_FIELDS = ("play", "after")
-_HANDLER_FIELDS = ("name", "timeout", "filler")
+_HANDLER_FIELDS = ("name", "timeout", "filler", "goes_to")
 _MENU_FIELDS = (
     "greeting",
     "regreeting",
@@ -456,13 +456,19 @@ class _Reader:
             self.number(fields["timeout"], f"{field}.timeout") if "timeout" in fields else None
         )
         filler = self.filler(fields["filler"], f"{field}.filler") if "filler" in fields else None
+        goes_to = (
+            self.prompts(fields["goes_to"], f"{field}.goes_to", what="menu names")
+            if "goes_to" in fields
+            else ()
+        )
         if (
             name is None
             or ("timeout" in fields and timeout is None)
             or ("filler" in fields and filler is None)
+            or goes_to is None
         ):
             return None
-        return HandlerAction(name=name, timeout=timeout, filler=filler)
+        return HandlerAction(name=name, timeout=timeout, filler=filler, goes_to=goes_to)
 
     def transcript(self, node: yaml.Node) -> Transcript | None:
         fields = self.mapping(node, "transcript", TRANSCRIPT_FIELDS)

@@ -94,6 +94,7 @@ class CallMachine:
     __slots__ = (
         "_ask",
         "_ask_confirming",
+        "_ask_misses",
         "_ask_tries",
         "_call_id",
         "_channel",
@@ -172,6 +173,7 @@ class CallMachine:
         self._filler: Filler | None = None  # playing while the handler runs
         self._ask: CollectAction | None = None  # the collect under way, if any
         self._ask_tries = 0  # of the collect's tries, used up
+        self._ask_misses = {"no_input": 0, "no_match": 0}  # each kind's count: escalation
         self._ask_confirming = False  # the entry is in; its confirmation is asked for
         self._swallow: str | None = None  # a terminator due after a full-length entry
         self._greetings = 0  # (re)greetings of the current menu visit, for escalation
@@ -693,6 +695,8 @@ class CallMachine:
         assert rec is not None
         self._rec_phase = "recording"
         self._state = CallState.RECORDING
+        # named now: a caller who hangs up mid-message leaves it (Asterisk keeps the file)
+        self._data[rec.into] = self._rec_name
         self._out.append(
             StartRecording(
                 name=self._rec_name,
@@ -756,6 +760,7 @@ class CallMachine:
         assert rec is not None
         self._cancel_timer()
         self._rec = None
+        self._data.pop(rec.into, None)
         if rec.on_fail is None:
             self._recover(reason)
         else:
@@ -768,6 +773,7 @@ class CallMachine:
 
     def _start_collect(self, action: CollectAction) -> None:
         self._ask, self._ask_tries, self._ask_confirming = action, 0, False
+        self._ask_misses = {"no_input": 0, "no_match": 0}
         self._collected = ""
         if self._typed:
             self._ask_listen()  # type-ahead: the caller is already entering it
@@ -874,7 +880,9 @@ class CallMachine:
                 self._note("limit", act=ask.on_fail or self._menu.on_limit, cause=f"collect_{kind}")
             self._run(ask.on_fail or self._menu.on_limit)
             return
-        prompts = by_attempt(ask.no_input if kind == "no_input" else ask.no_match, self._ask_tries)
+        self._ask_misses[kind] += 1  # VoiceXML: each event counts on its own
+        attempt = self._ask_misses[kind]
+        prompts = by_attempt(ask.no_input if kind == "no_input" else ask.no_match, attempt)
         self._state = CallState.PLAYING
         self._queue, self._queue_pos = prompts, 0
         self._play_next()

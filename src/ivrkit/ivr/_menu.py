@@ -111,6 +111,7 @@ class HandlerAction:
     name: str
     timeout: float | None = None
     filler: Filler | None = None
+    goes_to: tuple[str, ...] = ()  # menus its Goto may return: `ivrkit check` follows them
 
 
 Escalating = tuple[tuple[int, tuple[str, ...]], ...]
@@ -862,6 +863,9 @@ class Checker:
                 out.append((f"{where}.handler.timeout", why))
             if action.filler is not None:
                 self.filler(action.filler, f"{where}.handler.filler")
+            for i, target in enumerate(action.goes_to):
+                if target not in self.menus:
+                    out.append((f"{where}.handler.goes_to.{i}", _unknown_menu(target, self.menus)))
         elif (
             isinstance(action, ContinueAction)
             and action.priority is not None

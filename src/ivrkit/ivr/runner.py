@@ -178,8 +178,11 @@ class MenuRunner:
         handlers: Mapping[str, HandlerFunc] | None = None,
         observer: Observer | None = None,
         store: CallStore | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.tree = tree
+        #: Unix time now; time-of-day routes read it through the machine (tests inject one)
+        self.wall_clock = wall_clock
         self.store = store
         if store is not None:
             store.on_lost = self._lost
@@ -236,11 +239,14 @@ class MenuRunner:
         )
 
     async def wait_no_calls(self) -> None:
-        """Return once no call is live (for demos and tests; bound it with a timeout)."""
+        """Return once no call is live and the ``on_end`` hooks of those that ended have
+        run (for demos and tests; bound it with a timeout)."""
         while self._calls:
             if self._idle is None or self._idle.is_set():
                 self._idle = asyncio.Event()  # shared by every waiter until it is set
             await self._idle.wait()
+        while self._end_hooks:
+            await asyncio.wait(set(self._end_hooks))
 
     async def release_calls(self) -> int:
         """Hand every live call back to the dialplan (clean shutdown); returns how many."""
@@ -291,10 +297,12 @@ class MenuRunner:
         scope.on(_ARI_EVENTS, call.on_event)
         resume = opening.checkpoint if opening is not None and opening.action == "resume" else None
         if resume is not None and await call.resume(resume):
-            await call.feed(CallResumed(wall_clock=time.time()))
+            await call.feed(CallResumed(wall_clock=self.wall_clock()))
             return
         await call.feed(
-            await _call_started(scope, start, self.tree) if resumed is None else resumed
+            await _call_started(scope, start, self.tree, self.wall_clock)
+            if resumed is None
+            else resumed
         )
 
     def run_end_hook(
@@ -348,7 +356,9 @@ class MenuRunner:
             self._idle.set()
 
 
-async def _call_started(scope: CallScope, start: StasisStart, tree: MenuTree) -> CallStarted:
+async def _call_started(
+    scope: CallScope, start: StasisStart, tree: MenuTree, wall_clock: Callable[[], float]
+) -> CallStarted:
     """The machine's CallStarted: the facts its call data is seeded from (the channel
     variables the file names are read first; an unset one is left out), and the wall
     clock (the core reads no clock; time-of-day routes need the hour)."""
@@ -367,7 +377,7 @@ async def _call_started(scope: CallScope, start: StasisStart, tree: MenuTree) ->
         caller_name=caller.name,
         language=channel.language,
         variables=tuple(variables),
-        wall_clock=time.time(),
+        wall_clock=wall_clock(),
     )
 
 
@@ -564,7 +574,7 @@ class _Call:
         self.machine = machine
         self.checkpoint = resume_key(checkpoint)
         logger.info("call %s: taken over; resuming in menu %s", self.label, machine.menu)
-        return CallResumed(wall_clock=time.time())
+        return CallResumed(wall_clock=self.runner.wall_clock())
 
     async def _save_checkpoint(self, *, fresh: bool = False) -> None:
         """Keep the channel's checkpoint current (ivr/_handover.py rules 1 and 4)."""
