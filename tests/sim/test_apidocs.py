@@ -203,6 +203,31 @@ async def test_description_is_served_like_asterisk_serves_it() -> None:
     assert events["models"]["Message"]["discriminator"] == "type"
 
 
+async def test_all_109_operations_of_asterisk_are_described_and_served() -> None:
+    """Issue 14: the simulator describes (and so serves) every operation Asterisk 22.10's
+    description has, in every one of its resources."""
+    theirs = {
+        (api["path"], op["httpMethod"], op["nickname"])
+        for name in NAMES[1:]
+        for api in _asterisk(name)["apis"]
+        for op in api["operations"]
+    }
+    assert len(theirs) == 109
+    async with Simulator() as sim:
+        docs = await _fetch_all(sim, "pbx.example:8088")
+    ours = {
+        (api["path"], op["httpMethod"], op["nickname"])
+        for name in NAMES[1:]
+        for api in docs[name]["apis"]
+        for op in api["operations"]
+    }
+    assert sorted(theirs - ours) == []
+    assert ours == theirs
+    assert [api["path"] for api in docs["resources"]["apis"]] == [
+        api["path"] for api in _asterisk("resources")["apis"]
+    ]
+
+
 async def test_every_declared_operation_is_served() -> None:
     """Routing finds every (path, method) the description declares (no 404/405 from it)."""
     async with Simulator() as sim, aiohttp.ClientSession(headers=_auth(sim)) as session:
@@ -305,7 +330,9 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("POST", "channels/fx-1/dtmf", "void", dtmf="1")
         await call("POST", "bridges", "Bridge", bridgeId="fx-br", name="b")
         await call("POST", "bridges/fx-br/addChannel", "void", channel="fx-1")
-        await call("GET", "bridges/fx-br", "Bridge")
+        await call("POST", "bridges/fx-br/videoSource/fx-1", "void")
+        await call("GET", "bridges/fx-br", "Bridge")  # with video_source_id
+        await call("DELETE", "bridges/fx-br/videoSource", "void")
         await call("GET", "bridges", "List[Bridge]")
         await call("POST", "bridges/fx-br/removeChannel", "void", channel="fx-1")
         # queued behind fx-pb; ends on 1 s of silence: talking/silence durations
@@ -352,6 +379,10 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
             "POST", "channels", "Channel", endpoint="PJSIP/fx-ok", app="fx", channelId="fx-pj"
         )
         await call("GET", "channels/fx-pj/rtp_statistics", "RTPstat")
+        await call("GET", "asterisk/modules", "List[Module]")
+        await call("GET", "asterisk/modules/res_ari.so", "Module")
+        await call("GET", "asterisk/logging", "List[LogChannel]")
+        await call("GET", "asterisk/config/dynamic/res_pjsip/endpoint/fx-ok", "List[ConfigTuple]")
         await call("POST", "channels/fx-pj/snoop", "Channel", app="fx", spy="in")
         await call("POST", "channels/create", "Channel", endpoint="PJSIP/fx-ok", app="fx")
         await call(

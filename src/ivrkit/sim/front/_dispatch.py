@@ -226,6 +226,12 @@ def build_args(
         if param.param_type == "path":
             args[param.name] = path_args[param.name]
             continue
+        if param.param_type == "body" and param.data_type == "object":
+            # the whole body is the argument (applications/eventFilter's ``filter``);
+            # a ``containers`` body parameter is the body's key of that name
+            if body_obj is not None:
+                args[param.name] = dict(body_obj)
+            continue
         value: Any = None
         if param.name in raw and raw[param.name] is not None:
             value = _convert(param, raw[param.name])

@@ -47,6 +47,7 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("name", "string", True),
         ("channels", "List[string]", True),
         ("video_mode", "string", False),
+        ("video_source_id", "string", False),
         ("creationtime", "Date", True),
     ),
     "Application": (
@@ -101,6 +102,20 @@ MODELS: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("rxoctetcount", "int", True),
         ("channel_uniqueid", "string", True),
     ),
+    "Module": (
+        ("name", "string", True),
+        ("description", "string", True),
+        ("use_count", "int", True),
+        ("status", "string", True),
+        ("support_level", "string", True),
+    ),
+    "LogChannel": (
+        ("channel", "string", True),
+        ("type", "string", True),
+        ("status", "string", True),
+        ("configuration", "string", True),
+    ),
+    "ConfigTuple": (("attribute", "string", True), ("value", "string", True)),
     "Mailbox": (
         ("name", "string", True),
         ("old_messages", "int", True),

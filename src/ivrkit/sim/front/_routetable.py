@@ -86,6 +86,7 @@ _ROUTE_MODULES = (
     "ivrkit.sim.front._routes_applications",
     "ivrkit.sim.front._routes_recordings",
     "ivrkit.sim.front._routes_endpoints",
+    "ivrkit.sim.front._routes_system",
 )
 
 #: The api-docs resources the simulator describes, in resources.json order, each with

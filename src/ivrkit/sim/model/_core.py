@@ -153,6 +153,8 @@ class ModelCore:
         for name in recipients:
             app = self.apps.get(name)
             if app is not None and app.sink is not None:
+                if (app.events_allowed or app.events_disallowed) and not _allowed(app, ev):
+                    continue
                 out = dict(ev)
                 out["application"] = name
                 app.sink(name, out)
@@ -248,7 +250,13 @@ class ModelCore:
         )
         bridge_ids = sorted(b.id for b in self.bridges.values() if app.name in b.subscribers)
         return application_json(
-            app.name, channel_ids, bridge_ids, sorted(app.endpoint_ids), sorted(app.device_names)
+            app.name,
+            channel_ids,
+            bridge_ids,
+            sorted(app.endpoint_ids),
+            sorted(app.device_names),
+            app.events_allowed,
+            app.events_disallowed,
         )
 
     def list_applications(self) -> list[JsonDict]:
@@ -505,3 +513,11 @@ class ModelCore:
         self, ch: Channel, data: str, context: str, exten: str, priority: int
     ) -> None:
         raise NotImplementedError  # BroadcastOps
+
+
+def _allowed(app: Application, ev: JsonDict) -> bool:
+    """``stasis_app_event_allowed``: not disallowed, and allowed (an empty list: all)."""
+    kind = ev.get("type")
+    if any(item.get("type") == kind for item in app.events_disallowed):
+        return False
+    return not app.events_allowed or any(item.get("type") == kind for item in app.events_allowed)

@@ -54,8 +54,8 @@ def playback_json(pb: Playback) -> JsonDict:
 
 
 def bridge_json(br: Bridge) -> JsonDict:
-    """The ARI ``Bridge`` object."""
-    return {
+    """The ARI ``Bridge`` object (``video_source_id`` only in ``single`` video mode)."""
+    out: JsonDict = {
         "id": br.id,
         "technology": "simple_bridge",
         "bridge_type": br.bridge_type,
@@ -64,8 +64,11 @@ def bridge_json(br: Bridge) -> JsonDict:
         "name": br.name,
         "channels": [ch.id for ch in br.channels],
         "creationtime": br.creationtime,
-        "video_mode": "talker",
+        "video_mode": "talker" if br.video_source is None else "single",
     }
+    if br.video_source is not None:
+        out["video_source_id"] = br.video_source
+    return out
 
 
 def event(type_: str, timestamp: str, asterisk_id: str, **fields: Any) -> JsonDict:
@@ -117,6 +120,8 @@ def application_json(
     bridge_ids: list[str],
     endpoint_ids: list[str],
     device_names: list[str] | None = None,
+    events_allowed: list[JsonDict] | None = None,
+    events_disallowed: list[JsonDict] | None = None,
 ) -> JsonDict:
     """The ARI ``Application`` object."""
     return {
@@ -125,6 +130,6 @@ def application_json(
         "bridge_ids": bridge_ids,
         "endpoint_ids": endpoint_ids,
         "device_names": device_names or [],
-        "events_allowed": [],
-        "events_disallowed": [],
+        "events_allowed": events_allowed or [],
+        "events_disallowed": events_disallowed or [],
     }

@@ -27,6 +27,7 @@ Hang-up orderings follow the traces; see ``_hangup`` for the exact sequence.
 
 from __future__ import annotations
 
+from ivrkit.sim.model._bridge_extras import BridgeExtraOps
 from ivrkit.sim.model._bridges import BridgeOps
 from ivrkit.sim.model._broadcast import BroadcastOps
 from ivrkit.sim.model._objects import (
@@ -47,11 +48,20 @@ from ivrkit.sim.model._outbound import OutboundOps
 from ivrkit.sim.model._playbacks import PlaybackOps
 from ivrkit.sim.model._recordings import RecordingOps
 from ivrkit.sim.model._states import StateOps
+from ivrkit.sim.model._system import SystemOps
 from ivrkit.sim.model._variables import VariableOps
 
 
 class SimModel(
-    OutboundOps, VariableOps, PlaybackOps, BridgeOps, RecordingOps, StateOps, BroadcastOps
+    OutboundOps,
+    VariableOps,
+    PlaybackOps,
+    BridgeOps,
+    BridgeExtraOps,
+    RecordingOps,
+    StateOps,
+    SystemOps,
+    BroadcastOps,
 ):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 

@@ -263,6 +263,10 @@ class Bridge:
     playbacks: PlaybackQueue = field(default_factory=PlaybackQueue)
     #: after DELETE with members: the channels that keep it alive (see Channel.held_bridges)
     holders: list[Channel] = field(default_factory=list)
+    #: model/_bridge_extras.py: variables, music on hold class, the single video source
+    variables: dict[str, str] = field(default_factory=dict)
+    moh: str | None = None
+    video_source: str | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -274,6 +278,9 @@ class Application:
     endpoint_ids: set[str] = field(default_factory=set)
     #: device state subscriptions (``deviceState:NAME``; "" = every device)
     device_names: set[str] = field(default_factory=set)
+    #: ``PUT /applications/{app}/eventFilter``: event types let through / held back
+    events_allowed: list[JsonDict] = field(default_factory=list)
+    events_disallowed: list[JsonDict] = field(default_factory=list)
 
 
 def parse_caller_id(text: str | None) -> tuple[str, str]:
