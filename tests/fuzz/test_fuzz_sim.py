@@ -15,6 +15,7 @@ server serves every example; each example is a few requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Coroutine, Iterator
@@ -128,6 +129,7 @@ class SimThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.history: list[str] = []  # the HTTP requests so far, for a dropped socket
         self.run(self._start())
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
@@ -282,9 +284,10 @@ def test_generated_ari_requests(sim: SimThread, data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             try:
                 status, answer = sim.run(sim.http(op["method"], path, query, body))
-            except aiohttp.ServerDisconnectedError:
+            except aiohttp.ServerDisconnectedError as exc:
                 COUNTS["dropped sockets"] += 1
-                raise
+                raise AssertionError(f"dropped: {what}; before: {sim.history[-3:]}") from exc
+            sim.history.append(what)
             COUNTS["sim HTTP requests"] += 1
             check_answer(status, answer, what)
         else:
@@ -354,3 +357,107 @@ def test_a_call_is_still_served_after_the_fuzzing(sim: SimThread) -> None:
 
     sim.run(serve())
     assert sim.run(sim.http("GET", "/asterisk/ping", [], None))[0] == 200
+
+
+request_lines = st.one_of(
+    st.sampled_from(
+        [
+            "GET /ari/events?app=channel-aa HTTP/1.1",
+            "GET /ari/events HTTP/1.1",
+            "GET /ari/events?app= HTTP/1.1",
+            "GET /ari/events?app=channel-aa&subscribeAll=maybe HTTP/1.1",
+            "POST /ari/events?app=channel-aa HTTP/1.1",
+            "GET /ari/asterisk/info HTTP/1.0",
+            "GET /ari/" + "x" * 9000 + " HTTP/1.1",
+            "GET /ari/events?app=%ff%fe HTTP/1.1",
+            "GET /ari/events?app=channel-aa HTTP/2.0",
+            "GET /ari/events?app=channel-aa HTTP/1.1 extra",
+            "G\x00T / HTTP/1.1",
+            "GET",
+            "",
+        ]
+    ),
+    st.text(max_size=30).map(lambda t: f"GET /ari/{t} HTTP/1.1"),
+)
+upgrade_headers = st.tuples(
+    st.lists(
+        st.sampled_from(
+            [
+                "Upgrade: websocket",
+                "Upgrade: WebSocket",
+                "Upgrade: h2c",
+                "Connection: Upgrade",
+                "Connection: keep-alive, Upgrade",
+                "Connection: close",
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Key: not base64!",
+                "Sec-WebSocket-Key: ",
+                "Sec-WebSocket-Version: 13",
+                "Sec-WebSocket-Version: 8",
+                "Sec-WebSocket-Version: banana",
+                "Sec-WebSocket-Protocol: ari",
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99",
+                "Authorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s=",
+                "Authorization: Basic !!!",
+                "Authorization: Bearer x",
+                "Content-Length: 5",
+                "Transfer-Encoding: chunked",
+            ]
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(
+        [
+            None,
+            None,
+            None,
+            "Content-Length: -1",
+            "Content-Length: 99999999999999999999",
+            "X-Long: " + "y" * 9000,
+            "Bad Header",
+            ": empty name",
+        ]
+    ),
+).map(lambda t: ["Host: 127.0.0.1", *t[0], *([t[1]] if t[1] else [])])
+
+
+async def raw_exchange(port: int, data: bytes) -> bytes:
+    """Send ``data`` on a fresh connection; the first line answered (b"" if none)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        try:
+            return await asyncio.wait_for(reader.readline(), 0.5)
+        except TimeoutError:
+            # an incomplete request (blank lines only, a body shorter than its
+            # Content-Length): the server waits for the rest, as any HTTP server does;
+            # ending our side must then close the connection
+            COUNTS["sim raw HTTP incomplete, server waited"] += 1
+            writer.write_eof()
+            return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+@fuzz_settings(examples=40)
+@given(request_lines, upgrade_headers, st.binary(max_size=20))
+def test_malformed_http_and_websocket_upgrades(
+    sim: SimThread, line: str, headers: list[str], body: bytes
+) -> None:
+    before = TRACEBACKS.seen
+    data = "\r\n".join([line, *headers, "", ""]).encode("utf-8", "surrogatepass") + body
+    COUNTS["sim raw HTTP requests"] += 1
+    first = sim.run(raw_exchange(sim.sim.port, data))
+    if not first:
+        COUNTS["sim raw HTTP closed without an answer"] += 1
+    else:
+        assert first.startswith(b"HTTP/"), first  # aiohttp echoes the version asked for
+        status = first.split()[1].decode()
+        COUNTS[f"sim raw HTTP answers {status}"] += 1
+        assert status != "500", first
+    assert not sim.ws.closed
+    assert sim.run(sim.http("GET", "/asterisk/ping", [], None))[0] == 200
+    assert TRACEBACKS.seen == before, TRACEBACKS.last

@@ -155,3 +155,27 @@ async def test_an_over_long_request_is_400_and_one_log_line(
     message = records[0].getMessage()
     assert "\n" not in message
     assert "(answered 400): Got more than 8190 bytes" in message
+
+
+async def test_a_client_gone_before_its_body_ended_is_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Fuzz finding: ``Content-Length: 5`` and then EOF logged the body read's traceback."""
+    async with Simulator() as sim:
+        reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+        auth = aiohttp.encode_basic_auth(sim.username, sim.password)
+        writer.write(
+            f"POST /ari/channels HTTP/1.1\r\nHost: a\r\nAuthorization: {auth}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 5\r\n\r\n{".encode()
+        )
+        await writer.drain()
+        writer.write_eof()
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+        # the simulator still serves
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{sim.url}/ari/asterisk/ping", headers={"Authorization": auth}) as resp,
+        ):
+            assert resp.status == 200
+    assert [r for r in caplog.records if r.exc_info] == []

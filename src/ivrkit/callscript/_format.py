@@ -258,7 +258,10 @@ def _call(source: str, node: yaml.Node, problems: list[str]) -> dict[str, str]:
 def parse_script(text: str, source: str = "<script>") -> CallScript:
     """Parse a caller script; raises :class:`ScriptError` listing every problem."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        # PyYAML's composer recurses once per level: a file nested ~1,000 deep
+        raise ScriptError(f"{source}: not valid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

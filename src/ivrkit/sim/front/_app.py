@@ -231,7 +231,13 @@ async def _answer(request: web.Request, handler: Any, state: SimState) -> web.St
 
 async def _rest(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    body = await request.read() if request.can_read_body else None
+    try:
+        body = await request.read() if request.can_read_body else None
+    except ConnectionResetError:
+        # the client went away before its body was complete: nothing is served and
+        # nobody is left to answer (the 400 is only for the log); not a simulator fault
+        _log.debug("%s %s: the client closed before its body ended", request.method, request.path)
+        return _json_response(400, {"message": "Error parsing request body"}, None, None)
     # the raw (still encoded) path: the dispatcher decodes it segment by segment
     raw = request.raw_path.partition("?")[0]
     raw_tail = raw[4:] if raw.startswith("/ari/") else raw

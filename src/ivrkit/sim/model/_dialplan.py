@@ -139,6 +139,10 @@ def load_dialplan(path: str | Path) -> DialplanSpec:
         raise DialplanError(f"failed to read {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise DialplanError(f"failed to parse {path}: {exc}") from exc
+    except (RecursionError, ValueError, ArithmeticError, LookupError) as exc:
+        # a tag that refuses its text (!!int ten, !!float ""), or nesting ~1,000 deep
+        what = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise DialplanError(f"failed to parse {path}: {what}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise DialplanError(
             f"{path}: a dialplan maps contexts to extensions to step lists, e.g. "

@@ -114,6 +114,10 @@ def load_endpoints(path: str | Path) -> dict[str, EndpointBehaviour]:
         raise EndpointConfigError(f"failed to read {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise EndpointConfigError(f"failed to parse {path}: {exc}") from exc
+    except (RecursionError, ValueError, ArithmeticError, LookupError) as exc:
+        # a tag that refuses its text (!!int ten, !!float ""), or nesting ~1,000 deep
+        what = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise EndpointConfigError(f"failed to parse {path}: {what}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
