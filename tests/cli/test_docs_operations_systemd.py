@@ -70,6 +70,12 @@ def test_stop_timeout_leaves_room_for_the_drain_and_the_hand_back(tmp_path: Path
     assert seconds(service["TimeoutStopSec"]) >= args.drain_timeout + HANDBACK_MARGIN
     assert shlex.split(service["ExecReload"])[1:] == ["-HUP", "$MAINPID"]
     assert service.get("KillMode", "control-group") in {"mixed", "control-group"}
+    # a replaced process exits 0 and must not be restarted to take its calls back
+    assert service["Restart"] == "on-failure"
+    # startup failures (Asterisk not up yet) restart forever instead of hitting the
+    # default start limit (5 in 10 s); a crash's calls wait at most RestartSec
+    assert unit()["Unit"]["StartLimitIntervalSec"] == "0"
+    assert seconds(service["RestartSec"]) <= 5
 
 
 @pytest.mark.realtime
