@@ -20,11 +20,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivrkit.cli import CliError
 from ivrkit.cli._attendant import describe_action, load_checked
 from ivrkit.ivr import ATTENDANT_MENU, MenuTree, Option
+
+if TYPE_CHECKING:  # imported when a demo runs (the CLI starts without the simulator)
+    from ivrkit.callscript import CallScript, Step
+    from ivrkit.sim import Caller
 
 APP, EXTEN = "channel-aa", "1000"
 
@@ -58,9 +62,9 @@ class _Run:
     """One scripted call and what it showed."""
 
     title: str
-    script: Any  # CallScript
-    caller: Any = None  # ivrkit.sim.Caller, once dialled
-    passed: list[tuple[Any, float]] = field(default_factory=list)  # (Step, loop time)
+    script: CallScript
+    caller: Caller | None = None  # once dialled
+    passed: list[tuple[Step, float]] = field(default_factory=list)  # with the loop time
     failure: str = ""
     hung_up_by_us: bool = False
 
@@ -89,7 +93,7 @@ def example_digits(option: Option) -> str:
     return "".join(out)
 
 
-def explore_scripts(tree: MenuTree) -> list[tuple[str, Any]]:
+def explore_scripts(tree: MenuTree) -> list[tuple[str, CallScript]]:
     """One call per option of the start menu: wait for the greeting, dial, listen."""
     from ivrkit.callscript import CallScript, Step
 
@@ -165,7 +169,7 @@ def report_lines(run: _Run) -> list[str]:
     return lines
 
 
-def _where(script: Any, step: Any) -> str:
+def _where(script: CallScript, step: Step) -> str:
     return f"{script.source}:{step.line}" if step.line else script.source
 
 
@@ -175,7 +179,7 @@ def _where(script: Any, step: Any) -> str:
 async def _serve(
     tree: MenuTree,
     handlers: dict[str, Any],
-    dialplan: Any,
+    dialplan: Any,  # a dialplan spec, or None for the default
     runs: list[_Run],
     out: Callable[[str], None],
 ) -> int:
@@ -201,10 +205,10 @@ async def _serve(
         async with client:
             for run in runs:
 
-                def placed(caller: Any, run: _Run = run) -> None:
+                def placed(caller: Caller, run: _Run = run) -> None:
                     run.caller = caller
 
-                def passed(step: Any, at: float, run: _Run = run) -> None:
+                def passed(step: Step, at: float, run: _Run = run) -> None:
                     run.passed.append((step, at))
 
                 try:
