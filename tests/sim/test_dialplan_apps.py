@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from _simari import Ari, ari_session
+from _simari import Ari, ari_session, eventually
 
 from ivrkit.sim import Caller, DialplanError, Simulator
 from ivrkit.sim.model._expr import check_condition, evaluate, substitute, timing_matches
@@ -85,6 +85,11 @@ PLAN: dict[str, dict[str, Any]] = {
         "401": ["Dial(PJSIP/erin,2)", "Set(RESULT=${DIALSTATUS})", "Echo()"],
         "402": ["Dial(PJSIP/nobody)", "Set(RESULT=${DIALSTATUS}:${HANGUPCAUSE})", "Echo()"],
         "403": ["Dial(PJSIP/bob,10)", "Set(NOT_REACHED=1)"],
+        "410": ["Dial(PJSIP/carol&PJSIP/ann,10)", "Set(NOT_REACHED=1)"],
+        "411": ["Dial(PJSIP/carol&PJSIP/dave,10)", "Set(RESULT=${DIALSTATUS})", "Echo()"],
+        "420": ["Dial(Local/2000@default,10)", "Set(NOT_REACHED=1)"],
+        "421": ["Dial(Local/2999@default,10)", "Set(RESULT=${DIALSTATUS})", "Echo()"],
+        "2000": ["Answer()", "Echo()"],
         "500": ["Answer()", "Hangup(USER_BUSY)"],
     },
     "open": {"s": ["Set(BRANCH=open)", "Echo()"]},
@@ -92,6 +97,8 @@ PLAN: dict[str, dict[str, Any]] = {
     "result": {"3": ["Set(LOOPED=three)", "Echo()"]},
 }
 ENDPOINTS = {
+    "PJSIP/ann": {"answer_after": 1},
+    "PJSIP/dave": "congestion",
     "PJSIP/bob": {"answer_after": 1, "hangup_after": 2},
     "PJSIP/carol": "busy",
     "PJSIP/erin": "noanswer",
@@ -167,6 +174,33 @@ async def test_dial_reports_dialstatus_and_connects_the_caller() -> None:
         assert what[1].startswith("connected:PJSIP/bob-")
         assert [c[1] for c in sim.endpoint("PJSIP/bob").calls] == ["hungup"]
         assert sim.stats()["channels"] == 0
+
+
+async def test_dial_calls_every_destination_and_local_channels() -> None:
+    async with Simulator(dialplan=PLAN, endpoints=ENDPOINTS) as sim:
+        # carol is busy at once, ann answers after 1 s: ann wins, DIALSTATUS=ANSWER
+        both = await sim.call("PJSIP/alice", "410")
+        async with asyncio.timeout(10):
+            await sim.wait_for_call("PJSIP/ann", "answered")
+        assert [c[1] for c in sim.endpoint("PJSIP/carol").calls] == ["busy"]
+        assert await _var(sim, both, "DIALSTATUS") == "ANSWER"
+        await both.hangup()
+        # every destination refused: handle_cause counts busy before congestion
+        refused = await sim.call("PJSIP/alice", "411")
+        assert await _var(sim, refused, "RESULT") == "BUSY"
+        await refused.hangup()
+        # Dial(Local/...): the ;2 half runs 2000 (Answer, Echo) and the caller is connected
+        local = await sim.call("PJSIP/alice", "420")
+        await eventually(
+            lambda: any(w.startswith("connected:Local/") for w, _ in local.indications)
+        )
+        assert await _var(sim, local, "DIALSTATUS") == "ANSWER"
+        await local.hangup()
+        await local.wait_for_hangup()
+        missing = await sim.call("PJSIP/alice", "421")
+        assert await _var(sim, missing, "RESULT") == "CHANUNAVAIL"
+        await missing.hangup()
+        await eventually(lambda: sim.stats()["channels"] == 0)
 
 
 async def test_dial_events_name_the_caller_for_a_subscribed_app() -> None:

@@ -304,6 +304,9 @@ class ChannelOps(ModelCore):
         self._channel_event(ch, "ChannelStateChange")
 
     def _ring_peer(self, one: Channel) -> None:
+        if one.attempt is not None and one.attempt.mode == "app":
+            self._far_ringing(one.attempt)  # a Local destination of Dial()
+            return
         if one.state == "Down":
             self._set_state(one, "Ringing")
             if one.dialer != "ari":  # an ARI dial publishes only its Dial ""
@@ -315,6 +318,9 @@ class ChannelOps(ModelCore):
         self._set_state(ch, "Up")
         one = ch.peer if ch.half == 2 else None
         if one is None or one.gone or one.state == "Up":
+            return
+        if one.attempt is not None and one.attempt.mode == "app":
+            self._far_answered(one.attempt)  # a Local destination of Dial()
             return
         self._set_state(one, "Up")
         if one.dialer != "ari":

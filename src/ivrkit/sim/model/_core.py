@@ -459,6 +459,12 @@ class ModelCore:
     def _caller_leaves_dial(self, ch: Channel) -> None:
         raise NotImplementedError  # OutboundOps
 
+    def _far_ringing(self, att: Any) -> None:
+        raise NotImplementedError  # OutboundOps
+
+    def _far_answered(self, att: Any) -> None:
+        raise NotImplementedError  # OutboundOps
+
     def _dialled_channel_ends(self, ch: Channel) -> None:
         raise NotImplementedError  # OutboundOps
 

@@ -222,6 +222,8 @@ class Channel:
     #: it is connected to by Dial(), how it was dialled
     device: Any = None
     attempt: Any = None
+    #: as the caller of Dial(): its destinations (a DialGroup) while they are called
+    dialing: Any = None
     linked: Channel | None = None
     dialer: str = "originate"
     #: channel controls (model/_controls.py): muted directions, music on hold class,

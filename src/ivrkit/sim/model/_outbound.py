@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ivrkit.sim.model._controls import ControlOps
@@ -51,8 +51,25 @@ from ivrkit.sim.model._replies import AriError
 #: (``chan_rtp.c`` ``unicast_rtp_call``, ``chan_audiosocket.c``, ``chan_websocket.c``)
 MEDIA_TECHS = ("UnicastRTP", "AudioSocket", "WebSocket")
 _IMMEDIATE = EndpointBehaviour(result="answer", after=0.0)
+#: a Local destination of Dial(): its far end is its ;2 half's dialplan
+_LOCAL = EndpointBehaviour(result="noanswer")
 #: SIP status → cause text of ``tech_cause`` is only reported by chan_pjsip
 _TECH_CAUSE_TECHS = ("PJSIP",)
+
+
+@dataclass(eq=False, slots=True)
+class DialGroup:
+    """One ``Dial()``: the caller, its destinations and where its dialplan goes on."""
+
+    caller: Channel
+    resume: tuple[str, str, int]
+    attempts: list[Attempt] = field(default_factory=list)
+    timer: Any = None
+    rang: bool = False
+    done: bool = False
+    busy: int = 0
+    congestion: int = 0
+    nochan: int = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -67,9 +84,8 @@ class Attempt:
     on_answer: Callable[[], None] | None = None
     answered: bool = False
     over: bool = False
-    #: Dial(): the caller's dialplan position to go on from, and the timeout handle
-    resume: tuple[str, str, int] | None = None
-    timer: Any = None
+    #: Dial(): the group of destinations this one belongs to
+    group: DialGroup | None = None
 
 
 class OutboundOps(ControlOps, EndpointOps):
@@ -198,8 +214,10 @@ class OutboundOps(ControlOps, EndpointOps):
         self._set_state(att.ch, "Ringing")
         if att.mode != "ari":
             self._dial_event(att.ch, "RINGING", caller=att.caller)
-        if att.caller is not None and att.caller.observer is not None:
-            att.caller.observer.indicated("ringing", self.now())
+        group = att.group
+        if group is not None and not group.rang:  # app_dial passes ringing on once
+            group.rang = True
+            self._indicate(group.caller, "ringing")
 
     def _far_answered(self, att: Attempt) -> None:
         if att.over:
@@ -208,11 +226,11 @@ class OutboundOps(ControlOps, EndpointOps):
         ch = att.ch
         self._record_call(ch, "answered")
         self._set_state(ch, "Up")
-        if att.mode != "ari":
+        if att.group is not None:
+            # wait_for_answer: CANCEL to the others first, then Dial ANSWER (app_dial.c)
+            self._group_answered(att.group, att)
+        elif att.mode != "ari":
             self._dial_event(ch, "ANSWER", caller=att.caller)
-        if att.timer is not None:
-            att.timer.cancel()
-            att.timer = None
         hangup_after = att.behaviour.hangup_after
         if hangup_after is not None:
             self._at(ch, hangup_after, self._far_hangs_up, ch)
@@ -244,114 +262,167 @@ class OutboundOps(ControlOps, EndpointOps):
         self._hangup_request(ch, cause, False)
         self._dial_event(ch, status, caller=att.caller)
         self._destroy(ch, cause)
-        if att.mode == "app" and att.caller is not None:
-            self._dial_over(att, status)
 
     # -- Dial() (apps/app_dial.c)
     def _app_dial(self, ch: Channel, data: str, resume: tuple[str, str, int]) -> bool:
-        """Run ``Dial(TECH/resource[&...],timeout,options)``; ``True``: go on at once."""
+        """``Dial(TECH/resource[&TECH/resource...][,timeout[,options]])``: every target
+        is called at once and the first to answer wins; ``True``: go on at once."""
         parts = data.split(",")
-        targets = [t for t in parts[0].split("&") if t.strip()]
+        targets = [t.strip() for t in parts[0].split("&") if t.strip()]
         try:
             timeout = float(parts[1]) if len(parts) > 1 and parts[1].strip() else 0.0
         except ValueError:
             timeout = 0.0
         self.write_variable(ch, "DIALSTATUS", "")
-        if not targets:
+        group = DialGroup(ch, resume)
+        for target in targets:
+            tech, _, resource = target.partition("/")
+            peer = self._app_dial_request(ch, tech, resource, group)
+            if peer is None:
+                # "Unable to create channel of type ...": the last destination sets the cause
+                group.nochan += 1
+                ch.hangup_cause = 3 if tech in ENDPOINT_TECHS or tech == "Local" else 66
+        if not group.attempts:
             self.write_variable(ch, "DIALSTATUS", "CHANUNAVAIL")
             return True
-        tech, _, resource = targets[0].strip().partition("/")
+        ch.dialing = group
+        if timeout > 0:
+            group.timer = self._at(ch, timeout, self._app_dial_timeout, group)
+        for att in list(group.attempts):
+            if att.behaviour is _LOCAL:
+                self._at(att.ch, 0.0, self._call_local, att)
+            else:
+                self._place_call(att)
+        return False
+
+    def _app_dial_request(
+        self, ch: Channel, tech: str, resource: str, group: DialGroup
+    ) -> Channel | None:
+        """``ast_request`` for one destination, set up as app_dial sets up a peer."""
         if tech.lower() == "local":
-            return self._app_dial_local(ch, resource, timeout, resume)
-        made = self._request_device(tech, resource, None, (ch.caller_name, ch.caller_number))
-        if made is None:
-            # "Unable to create channel of type ...": the last destination sets the cause
-            ch.hangup_cause = 3 if tech in ENDPOINT_TECHS else 66
-            self.write_variable(ch, "DIALSTATUS", "CHANUNAVAIL")
-            return True
-        peer, behaviour = made
+            target, _, ctx = resource.partition("@")
+            ctx = ctx.split("/")[0] or "default"
+            if not resource or not self.dialplan.exists(ctx, target):
+                return None
+            peer = self._create_local(resource, None, None)
+            two = peer.peer
+            assert two is not None
+            two.caller_name, two.caller_number = ch.caller_name, ch.caller_number
+            behaviour = _LOCAL
+        else:
+            made = self._request_device(tech, resource, None, (ch.caller_name, ch.caller_number))
+            if made is None:
+                return None
+            peer, behaviour = made
         peer.app_name, peer.app_data = "AppDial", "(Outgoing Line)"
+        peer.caller_name, peer.caller_number = ch.caller_name, ch.caller_number
         peer.connected_name, peer.connected_number = ch.caller_name, ch.caller_number
         peer.language = ch.language
+        peer.dialstring = resource
+        peer.dialer = "app"
         for name, level in ch.inherit.items():
             value = ch.variables.get(name)
             if value is not None:
-                prefix = "__" if level == 2 else ""
-                self.write_variable(peer, prefix + name, value)
+                self.write_variable(peer, ("__" if level == 2 else "") + name, value)
         self.write_variable(peer, "DIALEDPEERNUMBER", resource)
-        att = Attempt(peer, "app", resource, behaviour, caller=ch, resume=resume)
+        att = Attempt(peer, "app", resource, behaviour, caller=ch, group=group)
         att.on_answer = lambda: self._app_dial_answered(att)
-        ch.attempt = att
+        peer.attempt = att
+        group.attempts.append(att)
         self._dial_event(peer, "", caller=ch)
-        if timeout > 0:
-            att.timer = self._at(ch, timeout, self._app_dial_timeout, att)
-        self._place_call(att)
-        return False
+        return peer
 
-    def _app_dial_local(
-        self, ch: Channel, resource: str, timeout: float, resume: tuple[str, str, int]
-    ) -> bool:
-        """``Dial(Local/...)``: not simulated beyond "the extension exists"."""
-        target, _, ctx = resource.partition("@")
-        if not self.dialplan.exists(ctx.split("/")[0] or "default", target):
-            self.write_variable(ch, "DIALSTATUS", "CHANUNAVAIL")
-            return True
-        raise AriError(500, "Dial(Local/...) is not simulated: dial a simulated endpoint")
+    def _call_local(self, att: Attempt) -> None:
+        """``ast_call`` on a Local ``;1``: its ``;2`` runs the dialplan; ``;2``'s ringing
+        and answer come back through ``_ring_peer``/``_answer``."""
+        one = att.ch
+        two = one.peer
+        if att.over or one.gone or two is None or two.gone:
+            return
+        two.runs_dialplan = True
+        self._run_dialplan(two, two.context, two.exten, 1)
+
+    def _group_answered(self, group: DialGroup, winner: Attempt) -> None:
+        """The first answer: the other destinations get CANCEL and are hung up with
+        cause 26 (``hanguptree(..., AST_CAUSE_ANSWERED_ELSEWHERE)``)."""
+        group.done = True
+        if group.timer is not None:
+            group.timer.cancel()
+            group.caller.timers.discard(group.timer)
+            group.timer = None
+        for att in group.attempts:
+            if att is not winner and not att.over:
+                att.over = True
+                self._record_call(att.ch, "noanswer")
+                self._dial_event(att.ch, "CANCEL", caller=group.caller)
+                self._end_peer(att.ch, 26)
+        self._dial_event(winner.ch, "ANSWER", caller=group.caller)
 
     def _app_dial_answered(self, att: Attempt) -> None:
         caller, peer = att.caller, att.ch
         assert caller is not None
         if caller.state != "Up":
             self._answer(caller)
+        caller.dialing = None
         caller.linked = peer
         peer.linked = caller
         self.write_variable(caller, "DIALSTATUS", "ANSWER")
-        if caller.observer is not None:
-            caller.observer.indicated(f"connected:{peer.name}", self.now())
+        self._indicate(caller, f"connected:{peer.name}")
 
-    def _app_dial_timeout(self, att: Attempt) -> None:
-        att.timer = None
-        if att.over or att.answered:
+    def _app_dial_timeout(self, group: DialGroup) -> None:
+        """Nobody answered in time: NOANSWER to each (``publish_dial_end_event``), then
+        ``hanguptree(..., -1)``: their cause stays unset."""
+        group.timer = None
+        if group.done:
             return
-        att.over = True
-        self._record_call(att.ch, "noanswer")
-        # publish_dial_end_event(NOANSWER), then hanguptree(-1): the cause stays unset
-        self._dial_event(att.ch, "NOANSWER", caller=att.caller)
-        self._end_peer(att.ch, 0)
-        self._dial_over(att, "NOANSWER")
+        group.done = True
+        for att in group.attempts:
+            if not att.over and not att.answered:
+                att.over = True
+                self._record_call(att.ch, "noanswer")
+                self._dial_event(att.ch, "NOANSWER", caller=group.caller)
+                self._end_peer(att.ch, 0)
+        self._dial_over(group, "NOANSWER")
 
     def _end_peer(self, peer: Channel, cause: int) -> None:
         if peer.gone:
             return
         peer.hanging = True
         peer.hangup_cause = cause
+        if peer.half == 1 and peer.peer is not None and not peer.peer.gone:
+            self._hangup(peer, cause, request=(cause, False))
+            return
         self._destroy(peer, cause)
 
-    def _dial_over(self, att: Attempt, status: str) -> None:
+    def _dial_over(self, group: DialGroup, status: str) -> None:
         """``Dial()`` returns without a connection: DIALSTATUS, then the next priority."""
-        caller = att.caller
-        if caller is None or caller.gone or caller.hanging or caller.attempt is not att:
+        caller = group.caller
+        group.done = True
+        if caller.gone or caller.hanging or caller.dialing is not group:
             return
-        caller.attempt = None
+        caller.dialing = None
         self.write_variable(caller, "DIALSTATUS", status)
-        if att.resume is not None:
-            context, exten, priority = att.resume
-            self._run_dialplan(caller, context, exten, priority)
+        context, exten, priority = group.resume
+        self._run_dialplan(caller, context, exten, priority)
 
     def _caller_leaves_dial(self, ch: Channel) -> None:
-        """The caller hangs up while dialling (CANCEL to the far end, DIALSTATUS=CANCEL)
-        or while connected (the far end is hung up too)."""
-        att = ch.attempt
-        if att is not None and att.caller is ch:
-            ch.attempt = None
-            peer = att.ch
-            if not att.answered and not att.over:
-                att.over = True
-                self._record_call(peer, "noanswer")
-                self._dial_event(peer, "CANCEL", caller=ch)
-                self.write_variable(ch, "DIALSTATUS", "CANCEL")
-                self._end_peer(peer, ch.hangup_cause or 16)
-                return
+        """The caller hangs up while dialling (CANCEL to every destination,
+        DIALSTATUS=CANCEL) or while connected (the far end is hung up too)."""
+        group = ch.dialing
+        if group is not None:
+            ch.dialing = None
+            group.done = True
+            if group.timer is not None:
+                group.timer.cancel()
+                group.timer = None
+            self.write_variable(ch, "DIALSTATUS", "CANCEL")
+            for att in group.attempts:
+                if not att.over and not att.answered:
+                    att.over = True
+                    self._record_call(att.ch, "noanswer")
+                    self._dial_event(att.ch, "CANCEL", caller=ch)
+                    self._end_peer(att.ch, ch.hangup_cause or 16)
+            return
         peer = ch.linked
         if peer is not None and not peer.gone and not peer.hanging:
             ch.linked = None
@@ -370,23 +441,42 @@ class OutboundOps(ControlOps, EndpointOps):
         self._dial_event(ch, _dial_status(ch.hangup_cause), caller=att.caller)
 
     def _dialled_channel_gone(self, ch: Channel) -> None:
-        """After its ``ChannelDestroyed``: a ``Dial()`` caller goes on (not answered) or
-        is hung up too (it was connected: no ``g`` option)."""
+        """After its ``ChannelDestroyed``: a ``Dial()`` caller counts the cause and goes
+        on once every destination is gone (``handle_cause``: all busy → BUSY, else
+        congestion → CONGESTION, else unreachable → CHANUNAVAIL, else NOANSWER), or is
+        hung up too if it was connected to this one (no ``g`` option)."""
         att = ch.attempt
         ch.attempt = None
-        if att is None or att.mode != "app" or att.caller is None:
+        if att is None or att.group is None:
             return
-        caller = att.caller
+        group = att.group
+        caller = group.caller
         if att.answered:
             if caller.linked is ch:
                 caller.linked = None
                 ch.linked = None
-                caller.attempt = None
                 if not caller.gone and not caller.hanging:
                     self._hangup(caller, 16, request=(16, True))
             return
-        if caller.attempt is att:
-            self._dial_over(att, _dial_status(ch.hangup_cause))
+        cause = ch.hangup_cause
+        if cause == 17:
+            group.busy += 1
+        elif cause == 34:
+            group.congestion += 1
+        elif cause not in (0, 16, 19):
+            group.nochan += 1
+        if group.done or any(not a.over and not a.answered for a in group.attempts):
+            return
+        if group.busy:
+            status = "BUSY"
+        elif group.congestion:
+            status = "CONGESTION"
+        elif group.nochan and group.nochan == len(group.attempts):
+            status = "CHANUNAVAIL"
+        else:
+            status = "NOANSWER"
+        caller.hangup_cause = cause
+        self._dial_over(group, status)
 
     # -- /channels/create and /channels/{id}/dial
     def create_channel(
