@@ -20,7 +20,7 @@ from ivrkit.testing import RedisServer
 
 pytestmark = pytest.mark.realtime
 
-TTL = 0.3
+TTL = 1.0  # short, but long enough that a loaded machine does not starve a heartbeat
 AST = "02:fc:00:00:00:01"
 
 
@@ -110,9 +110,9 @@ async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
     await until(lambda: dead.stats.writes >= 10, "checkpoints not written")
     await _kill(dead)
 
-    got: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {"a": [], "b": []}
-    survivors = [_store(redis_server, "a"), _store(redis_server, "b")]
-    for name, store in zip("ab", survivors, strict=True):
+    got: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {"a": [], "b": [], "c": []}
+    survivors = [_store(redis_server, name) for name in "abc"]
+    for name, store in zip("abc", survivors, strict=True):
 
         async def orphan(
             ast: str, channel: str, cp: Mapping[str, Any] | None, name: str = name
@@ -121,12 +121,15 @@ async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
             got[name].append((channel, cp))
 
         store.on_orphan = orphan
+        # a and b are connected to that Asterisk and may take its calls; c is not
+        await store.calls(AST if name != "c" else "another-asterisk").resolve()
         await store.start()
     try:
         await until(lambda: len(got["a"]) + len(got["b"]) >= 10, "calls not taken over")
         await asyncio.sleep(TTL * 2)  # a second scan must not hand any call out again
         taken = sorted(ch for ch, _ in got["a"] + got["b"])
         assert taken == sorted(f"ch{i}" for i in range(10))
+        assert got["c"] == []
         for channel, cp in got["a"] + got["b"]:
             assert cp == {"menu": "main", "i": int(channel[2:])}
         # the new owner resumes it: the StasisStart after the move finds it is ours
@@ -168,6 +171,7 @@ async def test_split_brain_the_stale_owner_is_fenced_out_and_backs_off(
 
     async with _store(redis_server, "winner") as winner:
         winner.on_orphan = orphan
+        await winner.calls(AST).resolve()
         await until(lambda: taken == ["ch1"], "the winner did not take the call over")
         assert (await winner.calls(AST).open("ch1")).action == "resume"
         winner.calls(AST).changed("ch1", lambda: {"menu": "sales", "by": "winner"})

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ivrkit.cli import CliError
+from ivrkit.cli._cluster import add_cluster_options
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy, add_stop_options
 from ivrkit.cli._observability import Observability, add_observability_options
 from ivrkit.ivr import (
@@ -257,14 +258,48 @@ async def _serve(
 
 def run(args: argparse.Namespace) -> int:
     tree, handlers = load_checked(args.menu)
-    config = connection_config(args, rest_transport=args.rest_transport)
+    args.url = args.url or ["http://localhost:8088"]
     policy = StopPolicy(mode=args.on_stop, drain_timeout=args.drain_timeout)
+    if len(args.url) > 1 or args.cluster:  # several Asterisks, a cluster: cli/_cluster.py
+        return _run_cluster(args, tree, handlers, policy)
+    args.url = args.url[0]
+    config = connection_config(args, rest_transport=args.rest_transport)
     watch = Observability.from_args(args)
     try:
         return asyncio.run(
             _serve(tree, handlers, config, policy, signals=True, menu_file=args.menu, watch=watch)
         )
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
+        return 130
+
+
+def _run_cluster(
+    args: argparse.Namespace, tree: MenuTree, handlers: dict[str, Any], policy: StopPolicy
+) -> int:
+    from ivrkit.cli import _cluster
+
+    opts = _cluster.options_from(args)
+    app = _cluster.app_name(opts)
+    configs = [
+        connection_config(
+            argparse.Namespace(**{**vars(args), "url": url, "app": app}),
+            rest_transport=args.rest_transport,
+        )
+        for url in opts.urls
+    ]
+    try:
+        return asyncio.run(
+            _cluster.serve(
+                tree,
+                handlers,
+                configs,
+                opts,
+                policy,
+                reload=lambda: load_checked(args.menu),
+                started=freeze_startup_heap,
+            )
+        )
+    except KeyboardInterrupt:
         return 130
 
 
@@ -282,9 +317,14 @@ def register(sub: Any) -> None:
         "See docs/operations.md.",
     )
     p.add_argument("menu", nargs="?", default=str(ATTENDANT_MENU), metavar="MENU.yaml")
-    p.add_argument("--url", default="http://localhost:8088", help="default %(default)s")
+    p.add_argument(
+        "--url",
+        action="append",
+        help="ARI base URL (default http://localhost:8088); repeat it for several Asterisks",
+    )
     p.add_argument("--app", default="channel-aa", help="Stasis app name (default %(default)s)")
     add_credential_options(p)
+    add_cluster_options(p)
     p.add_argument(
         "--rest-transport",
         choices=("http", "websocket", "auto"),

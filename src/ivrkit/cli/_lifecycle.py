@@ -41,15 +41,14 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ivrkit.cli import CliError
 
 if TYPE_CHECKING:  # the runner pulls in aiohttp; ``ivrkit check`` must not pay for it
     from ivrkit.ivr import MenuTree
-    from ivrkit.ivr.runner import MenuRunner
 
 StopMode = Literal["continue", "drain"]
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -78,12 +77,31 @@ class StopReport:
     refused: int
 
 
+class Served(Protocol):
+    """What stopping and reloading need of the calls being served: a ``MenuRunner``, or
+    several behind one face (one per Asterisk, cli/_cluster.py)."""
+
+    @property
+    def live_calls(self) -> int: ...
+
+    @property
+    def calls_refused(self) -> int: ...
+
+    def replace_menu(self, tree: MenuTree, handlers: Mapping[str, Any] | None = None) -> None: ...
+
+    def refuse_new_calls(self) -> None: ...
+
+    async def release_calls(self) -> int: ...
+
+    async def wait_no_calls(self) -> None: ...
+
+
 class ServiceControl:
     """Signals → stop and reload requests for one ``MenuRunner`` (see the module doc)."""
 
     def __init__(
         self,
-        runner: MenuRunner,
+        runner: Served,
         policy: StopPolicy,
         *,
         reload: Callable[[], tuple[MenuTree, dict[str, Any]]] | None = None,

@@ -17,20 +17,26 @@ Scripts build their keys from the prefix (standalone Redis, not Redis Cluster).
 
 from __future__ import annotations
 
-# OPEN(prefix, call, me, key_ttl) -> {status, token, checkpoint|false}
+# OPEN(prefix, call, me, key_ttl, adopted) -> {status, token, checkpoint|false}
 # A call entered Stasis in *our* application. Asterisk decides which application holds a
 # channel (a claim, a move, the one app name), so the call is ours now whoever held it
 # before; a previous owner that still believes otherwise holds a stale token and is
 # fenced out at its next write. status:
 #   "new"    nobody owned it: it is ours now (token fresh);
 #   "ours"   we already own it (we took it over and moved it here): resume it;
-#   "taken"  another owner had it (dead, or about to learn it lost it): resume it.
+#   "taken"  another owner had it (dead, or about to learn it lost it): resume it;
+#   "foreign" (only for an adopted call) a live owner has it: leave it alone.
 OPEN = """
 local p, call, me = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'call:' .. call
 local owner = redis.call('HGET', key, 'owner')
 if owner == me then
   return {'ours', redis.call('HGET', key, 'token'), redis.call('HGET', key, 'cp')}
+end
+if owner and ARGV[5] == '1' and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
+  -- adopted (found by a re-sync, not given by Asterisk just now) while its live owner is
+  -- moving it away: a worker that comes back does not fight for the calls it lost
+  return {'foreign', owner, false}
 end
 local status = 'new'
 if owner then
@@ -138,13 +144,14 @@ return found
 
 # APP_LEASE(prefix, app, me, ttl_ms) -> 1 if we hold the application name now.
 # The active/standby fallback for Asterisk without StasisBroadcast: one app name, held
-# by whoever holds this lease.
+# by whoever holds this lease; taken over only once its holder's heartbeat is gone too,
+# so the calls the new holder adopts are orphans (OPEN takes them).
 APP_LEASE = """
 local key = ARGV[1] .. 'app:' .. ARGV[2]
 local holder = redis.call('GET', key)
-if holder == ARGV[3] or not holder then
-  redis.call('SET', key, ARGV[3], 'PX', ARGV[4])
-  return 1
+if holder and holder ~= ARGV[3] and redis.call('EXISTS', ARGV[1] .. 'alive:' .. holder) == 1 then
+  return 0  -- the active worker still beats: its calls are not orphans yet
 end
-return 0
+redis.call('SET', key, ARGV[3], 'PX', ARGV[4])
+return 1
 """

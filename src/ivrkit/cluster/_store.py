@@ -138,6 +138,9 @@ class ClusterStore:
         self._takeover = self._redis.register_script(_scripts.TAKEOVER)
         self._heartbeat = self._redis.register_script(_scripts.HEARTBEAT)
         self._orphans = self._redis.register_script(_scripts.ORPHANS)
+        self._app_lease = self._redis.register_script(_scripts.APP_LEASE)
+        # the Asterisks we are connected to: only their calls can we take over
+        self._asterisks: set[str] = set()
         self._entries: dict[str, _Entry] = {}
         self._finished: dict[str, str] = {}  # call -> token, to delete at the next flush
         self._wake = asyncio.Event()
@@ -199,18 +202,25 @@ class ClusterStore:
 
     # -- per call (through AsteriskCalls) -------------------------------------------
 
-    async def _open_call(self, view: AsteriskCalls, channel_id: str) -> Opening:
+    async def _open_call(
+        self, view: AsteriskCalls, channel_id: str, adopted: bool = False
+    ) -> Opening:
         call = f"{view.asterisk_id}/{channel_id}"
         entry = _Entry(view, channel_id)
         self._finished.pop(call, None)
         try:
-            status, token, cp = await self._open(args=[self.prefix, call, self.owner, self.key_ttl])
+            status, token, cp = await self._open(
+                args=[self.prefix, call, self.owner, self.key_ttl, "1" if adopted else "0"]
+            )
         except (*_REDIS_ERRORS, redis_errors.RedisError) as exc:
             # invariant 2: serve it now, register it when Redis is back
             self._unhealthy(exc)
             entry.dirty = True
             self._entries[call] = entry
             return Opening("start")
+        if status == "foreign":
+            logger.info("cluster: call %s is being taken over by %s; leaving it", call, token)
+            return Opening("skip")
         if status == "taken":
             logger.info("cluster: call %s came to us from another owner", call)
         entry.token = str(token)
@@ -334,6 +344,8 @@ class ClusterStore:
         """Take over the calls of owners whose heartbeat is gone (invariant 3)."""
         found = await self._orphans(args=[self.prefix, self.owner])
         for dead, call in zip(found[::2], found[1::2], strict=True):
+            if call.rpartition("/")[0] not in self._asterisks:
+                continue  # on an Asterisk we are not connected to: a peer that is takes it
             result = await self._takeover(args=[self.prefix, call, self.owner, dead, self.key_ttl])
             if not result:
                 continue  # another survivor was faster, or it ended
@@ -345,6 +357,13 @@ class ClusterStore:
                     await self.on_orphan(asterisk_id, channel_id, _decode_cp(result[1]))
                 except Exception:
                     logger.exception("cluster: could not resume call %s", call)
+
+    async def hold_app(self, app: str) -> bool:
+        """Take or renew the lease on an application name (active/standby mode)."""
+        result = await self._app_lease(
+            args=[self.prefix, app, self.owner, int(self.lease_ttl * 1000)]
+        )
+        return bool(result)
 
     async def release(self, asterisk_id: str, channel_id: str) -> None:
         """Forget a call we took over but could not resume (its channel is gone)."""
@@ -370,11 +389,17 @@ class AsteriskCalls:
         self.asterisk_id = asterisk_id if isinstance(asterisk_id, str) else ""
         self.on_lost = on_lost
 
-    async def open(self, channel_id: str) -> Opening:
+    async def resolve(self) -> str:
+        """The Asterisk id (asked for once, when it was given as a coroutine function)."""
         if self._resolve is not None:
             self.asterisk_id = await self._resolve()
             self._resolve = None
-        return await self.store._open_call(self, channel_id)
+        self.store._asterisks.add(self.asterisk_id)
+        return self.asterisk_id
+
+    async def open(self, channel_id: str, *, adopted: bool = False) -> Opening:
+        await self.resolve()
+        return await self.store._open_call(self, channel_id, adopted)
 
     def changed(self, channel_id: str, snapshot: Snapshot) -> None:
         self.store._changed(self, channel_id, snapshot)

@@ -32,21 +32,31 @@ class CallOpening(Protocol):
 class CallStore(Protocol):
     on_lost: Callable[[str], Awaitable[None]] | None
 
-    async def open(self, channel_id: str) -> CallOpening: ...
+    async def open(self, channel_id: str, *, adopted: bool = False) -> CallOpening:
+        """``adopted``: the call was found in our app by a re-sync (a restart, a standby
+        taking the app name), not handed to us by Asterisk just now."""
+        ...
 
     def changed(self, channel_id: str, snapshot: Callable[[], Mapping[str, Any]]) -> None: ...
 
     def closed(self, channel_id: str) -> None: ...
 
 
+def previous_prompt(checkpoint: Mapping[str, Any]) -> str | None:
+    """The id of the last prompt the checkpointed machine asked for: it may still be
+    playing, so stop it before the re-greeting (or the new prompt queues behind it)."""
+    issued, call_id = checkpoint.get("playbacks"), checkpoint.get("call_id")
+    if isinstance(issued, int) and issued > 0 and isinstance(call_id, str):
+        return f"{call_id}-p{issued}"
+    return None
+
+
 def resume_machine(
-    tree: MenuTree, checkpoint: Mapping[str, Any], *, notes: bool = False
+    tree: MenuTree, checkpoint: Mapping[str, Any], call_id: str, *, notes: bool = False
 ) -> tuple[CallMachine, str | None]:
-    """The machine that carries on a checkpointed call, and the id of the prompt that may
-    still be playing from before (stop it before the re-greeting, or the new prompt
-    would queue behind it). Raises CheckpointError when it cannot be resumed."""
-    machine = CallMachine.resume(tree, checkpoint, notes=notes)
-    issued = checkpoint.get("playbacks")
-    channel = checkpoint.get("call_id")
-    previous = f"{channel}-p{issued}" if isinstance(issued, int) and issued > 0 else None
-    return machine, previous
+    """The machine that carries on a checkpointed call in ``call_id``'s id namespace (this
+    process's: ids of the old one can never be re-issued, ivr/_handover.py rule 2), and
+    the old prompt to stop. Raises CheckpointError when it cannot be resumed."""
+    rebased = {**checkpoint, "call_id": call_id, "playbacks": 0, "timers": 0}
+    machine = CallMachine.resume(tree, rebased, notes=notes)
+    return machine, previous_prompt(checkpoint)

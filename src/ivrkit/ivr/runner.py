@@ -93,7 +93,7 @@ from ivrkit.ivr._commands import (
     StopRecording,
     Transfer,
 )
-from ivrkit.ivr._durable import CallStore, resume_machine
+from ivrkit.ivr._durable import CallStore, previous_prompt, resume_machine
 from ivrkit.ivr._events import (
     DTMF_DIGITS,
     CallerHungUp,
@@ -283,7 +283,11 @@ class MenuRunner:
             )
             await _hand_back(scope, "drain")
             return
-        opening = None if self.store is None else await self.store.open(scope.channel_id)
+        opening = (
+            None
+            if self.store is None
+            else await self.store.open(scope.channel_id, adopted=start.synthetic)
+        )
         if opening is not None and opening.action == "skip":
             return  # a live worker of the cluster owns this call: not a word to Asterisk
         call = _Call(self, scope, start.channel.name)
@@ -600,7 +604,10 @@ class _Call:
         """Carry on a call checkpointed elsewhere; False (start afresh) if it cannot be."""
         try:
             machine, previous = resume_machine(
-                self.machine.tree, checkpoint, notes=self.runner.observer is not None
+                self.machine.tree,
+                checkpoint,
+                self.machine.call_id,
+                notes=self.runner.observer is not None,
             )
         except CheckpointError as exc:
             logger.warning("call %s: cannot resume (%s); starting it afresh", self.label, exc)
@@ -881,4 +888,11 @@ class _Call:
         self.runner._forget(self)
 
 
-__all__ = ["HANDBACK_VARIABLE", "TRANSFER_APP_ARG", "MenuRunner", "RunnerStatistics"]
+__all__ = [
+    "HANDBACK_VARIABLE",
+    "TRANSFER_APP_ARG",
+    "CallStore",
+    "MenuRunner",
+    "RunnerStatistics",
+    "previous_prompt",
+]
