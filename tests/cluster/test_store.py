@@ -20,12 +20,15 @@ from ivrkit.testing import RedisServer
 
 pytestmark = pytest.mark.realtime
 
-TTL = 1.0  # short, but long enough that a loaded machine does not starve a heartbeat
+# The workers that die or freeze get a short lease (takeovers come quickly); those that
+# must stay alive a long one, so that a loaded machine never starves their heartbeat
+TTL = 0.5
+LIVE_TTL = 2.0
 AST = "02:fc:00:00:00:01"
 
 
-def _store(redis: RedisServer, worker: str, **kw: Any) -> ClusterStore:
-    return ClusterStore(redis.url, worker=worker, lease_ttl=TTL, **kw)
+def _store(redis: RedisServer, worker: str, ttl: float = TTL, **kw: Any) -> ClusterStore:
+    return ClusterStore(redis.url, worker=worker, lease_ttl=ttl, **kw)
 
 
 async def _kill(store: ClusterStore) -> None:
@@ -111,7 +114,7 @@ async def test_a_dead_workers_calls_are_taken_over_by_exactly_one_survivor(
     await _kill(dead)
 
     got: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {"a": [], "b": [], "c": []}
-    survivors = [_store(redis_server, name) for name in "abc"]
+    survivors = [_store(redis_server, name, LIVE_TTL) for name in "abc"]
     for name, store in zip("abc", survivors, strict=True):
 
         async def orphan(
@@ -169,7 +172,7 @@ async def test_split_brain_the_stale_owner_is_fenced_out_and_backs_off(
     async def orphan(ast: str, channel: str, cp: Mapping[str, Any] | None) -> None:
         taken.append(channel)
 
-    async with _store(redis_server, "winner") as winner:
+    async with _store(redis_server, "winner", LIVE_TTL) as winner:
         winner.on_orphan = orphan
         await winner.calls(AST).resolve()
         await until(lambda: taken == ["ch1"], "the winner did not take the call over")

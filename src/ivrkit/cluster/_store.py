@@ -253,10 +253,15 @@ class ClusterStore:
         beat = self.lease_ttl / 3
         backoff = 0.05
         last_beat = loop.time()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, last_beat + beat - loop.time())):
-                    await self._wake.wait()
+        while not self._closing:
+            # asyncio.wait, not asyncio.timeout: on Python 3.11 a cancellation that lands
+            # as the timeout expires can come out as TimeoutError, and aclose() would wait
+            # for this loop forever
+            woken = loop.create_task(self._wake.wait())
+            try:
+                await asyncio.wait({woken}, timeout=max(0.0, last_beat + beat - loop.time()))
+            finally:
+                woken.cancel()
             if self._wake.is_set():
                 await asyncio.sleep(self.flush_interval)  # gather the burst
             self._wake.clear()
