@@ -47,12 +47,15 @@ async def serving(
     dialplan: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
     endpoints: Mapping[str, object] | None = None,
     wall_clock: Callable[[], float] | None = None,
+    observer: Any = None,
     **sim_options: Any,
 ) -> AsyncIterator[Line]:
     """The example ``menu`` (a path under examples/) served by a MenuRunner."""
     tree: MenuTree = load_menu_file(EXAMPLES / menu)
     lines: list[str] = []
-    extra = {} if wall_clock is None else {"wall_clock": wall_clock}
+    extra: dict[str, Any] = {} if wall_clock is None else {"wall_clock": wall_clock}
+    if observer is not None:
+        extra["observer"] = observer
     runner = MenuRunner(tree, transcript=lines.append, **extra)
     async with Simulator(dialplan=dialplan, endpoints=endpoints, **sim_options) as sim:
         config = ConnectionConfig(

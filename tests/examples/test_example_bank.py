@@ -118,3 +118,31 @@ async def test_teller_transfer_and_operator_continue() -> None:
             await press_after(bob, "sound:hello", "0")
             await bob.wait_for_hangup()  # extension 0 does not exist: Asterisk hangs up
     assert heard(bob) == ["sound:hello"]
+
+
+async def test_the_flow_is_reported_to_observers() -> None:
+    from ivrkit.observe import Recorder, Step
+
+    recorder = Recorder()
+    async with serving("bank/bank.yaml", observer=recorder) as line:
+        alice = await line.call()
+        async with asyncio.timeout(120):
+            await enter(alice, "123456", "1234")
+            await alice.wait_for_playback("number:1500")
+            await alice.hangup()
+        bob = await line.call()
+        async with asyncio.timeout(120):
+            await enter(bob, "999999", "0000")
+            await bob.wait_for_hangup()
+    steps = [r for r in recorder.records if isinstance(r, Step)]
+    kinds = [(s.step, s.entry) for s in steps if s.step == "collected"]
+    assert kinds == [
+        ("collected", "123456"),
+        ("collected", "1234"),
+        ("collected", "999999"),
+        ("collected", "0000"),
+    ]
+    finished = [(s.outcome, s.action) for s in steps if s.step == "handler_finished"]
+    assert finished == [("ok", "goto"), ("error", None)]
+    (recovered,) = [s for s in steps if s.step == "recovered"]
+    assert "core banking is down" in str(recovered.error)

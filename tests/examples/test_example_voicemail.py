@@ -19,7 +19,10 @@ def mailbox() -> list[dict[str, str]]:
 
 
 async def test_record_listen_keep(mailbox: list[dict[str, str]]) -> None:
-    async with serving("voicemail/voicemail.yaml") as line:
+    from ivrkit.observe import Recorder, Step
+
+    recorder = Recorder()
+    async with serving("voicemail/voicemail.yaml", observer=recorder) as line:
         alice = await line.call()
         async with asyncio.timeout(120):
             await alice.wait_until_heard("sound:vm-intro")
@@ -32,6 +35,9 @@ async def test_record_listen_keep(mailbox: list[dict[str, str]]) -> None:
     (message,) = mailbox
     assert message["from"] == "6001"
     assert message["recording"].startswith("vm-6001-")
+    steps = [(r.step, r.outcome) for r in recorder.records if isinstance(r, Step)]
+    assert ("record_started", None) in steps
+    assert ("record_finished", "ok") in steps
     listened = [m for m in heard(alice) if m.startswith("recording:")]
     assert listened == [f"recording:{message['recording']}"]
 

@@ -20,12 +20,16 @@ No I/O, no clock: times are the loop times the runner passes in.
 from __future__ import annotations
 
 from ivrkit.ivr._commands import (
+    CancelHandler,
     Command,
     ContinueInDialplan,
     Hangup,
     Note,
     PlayPrompt,
+    ReportError,
     RunHandler,
+    SetLanguage,
+    StartRecording,
     StopPrompt,
     Transfer,
 )
@@ -38,6 +42,8 @@ from ivrkit.ivr._events import (
     PromptFailed,
     PromptFinished,
     PromptStarted,
+    RecordingFailed,
+    RecordingFinished,
 )
 from ivrkit.observe import CallInfo, Observer, Step
 
@@ -94,7 +100,12 @@ class CallTap:
         elif isinstance(event, PromptFinished | PromptFailed):
             self._prompt_ended(event, now)
         elif isinstance(event, HandlerFinished):
-            self._handler_done(now, "ok", None)
+            result = None if event.result is None else type(event.result).__name__.lower()
+            self._handler_done(now, "ok", None, result)
+        elif isinstance(event, RecordingFinished):
+            self.step("record_finished", target=event.name, outcome="ok", seconds=event.duration)
+        elif isinstance(event, RecordingFailed):
+            self.step("record_finished", target=event.name, outcome="failed", cause=event.cause)
         elif isinstance(event, CommandFailed):
             self._failed(event.command, event.reason, now)
         elif isinstance(event, CallerHungUp):
@@ -130,6 +141,14 @@ class CallTap:
             elif isinstance(command, Transfer):
                 self._transfer = (command.endpoint, now)
                 self.step("transfer_started", target=command.endpoint)
+            elif isinstance(command, CancelHandler):
+                self._handler_done(now, "timeout", "did not return in time")
+            elif isinstance(command, ReportError):
+                self.step("recovered", error=command.reason)
+            elif isinstance(command, StartRecording):
+                self.step("record_started", target=command.name)
+            elif isinstance(command, SetLanguage):
+                self.step("language", target=command.language)
 
     def transfer_bridged(self, now: float) -> None:
         if self._transfer is not None:
@@ -173,12 +192,19 @@ class CallTap:
         else:
             self.step("prompt_finished", prompt=media, playback_id=pid)
 
-    def _handler_done(self, now: float, outcome: str, error: str | None) -> None:
+    def _handler_done(
+        self, now: float, outcome: str, error: str | None, action: str | None = None
+    ) -> None:
         if self._handler is not None:
             name, since = self._handler
             self._handler = None
             self.step(
-                "handler_finished", target=name, outcome=outcome, seconds=now - since, error=error
+                "handler_finished",
+                target=name,
+                outcome=outcome,
+                seconds=now - since,
+                error=error,
+                action=action,
             )
 
     def _failed(self, command: Command, reason: str, now: float) -> None:

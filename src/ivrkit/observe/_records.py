@@ -37,6 +37,15 @@ STEP_KINDS = frozenset(
         "transfer_started",  # target = endpoint
         "transfer_finished",  # outcome ok|failed; cause; seconds
         "error",  # something of ours failed on this call; error
+        # the programmable flow (docs/menus.md): reported by the machine's notes and the tap
+        "recovered",  # a recovered error (handler, template, recording): error; on_error ran
+        "collected",  # a collect's entry; action, target: what runs next
+        "collect_no_match",  # a refused collect entry; cause
+        "routed",  # a time-of-day route chose; cause: rule N | otherwise
+        "record_started",  # target = recording name
+        "record_finished",  # outcome ok|failed; seconds; cause
+        "recorded",  # the recording kept for the call; entry = its name
+        "language",  # target = the channel's new language
     }
 )
 
