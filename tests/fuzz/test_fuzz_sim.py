@@ -70,7 +70,25 @@ OPERATIONS = operations()
 
 junk_text = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["", " ", "%", "%00", "..", "/", "a/b", "?x=1", "#", "\x00", "é", "\ud800"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "%",
+            "%00",
+            "..",
+            "/",
+            "a/b",
+            "?x=1",
+            "#",
+            "\x00",
+            "\x08",
+            "\r",
+            "\x7f",
+            "é",
+            "\ud800",
+        ]
+    ),
     st.just(Big("9" * 5000)),
     st.just(Big("-" + "9" * 5000)),
     st.just(Big("x" * 3000)),

@@ -179,3 +179,24 @@ async def test_a_client_gone_before_its_body_ended_is_no_traceback(
         ):
             assert resp.status == 200
     assert [r for r in caplog.records if r.exc_info] == []
+
+
+async def test_a_playback_id_with_a_control_character_is_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Fuzz finding: ``POST /channels/{id}/play/%08`` put the id in the Location header;
+    aiohttp refused to write it and dropped the connection (a traceback, no answer)."""
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
+        auth = {"Authorization": aiohttp.encode_basic_auth(sim.username, sim.password)}
+        ws = await session.ws_connect(f"{sim.url}/ari/events", params=key(sim))
+        caller = await sim.call("PJSIP/alice", "1000")
+        for raw, shown in (("%08", "%08"), ("%0D", "%0D"), ("%7F", "%7F")):
+            url = f"{sim.url}/ari/channels/{caller.channel_id}/play/{raw}"
+            async with session.post(
+                url, params={"media": "sound:hello-world"}, headers=auth
+            ) as resp:
+                assert resp.status == 201
+                assert resp.headers["Location"] == f"/ari/playbacks/{shown}"
+        await caller.hangup()
+        await ws.close()
+    assert [r for r in caplog.records if r.exc_info] == []

@@ -26,6 +26,7 @@ import binascii
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -123,12 +124,30 @@ class SimState:
 STATE = web.AppKey("ivrkit_sim_state", SimState)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _header_safe(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """Headers aiohttp will write: control characters percent-encoded.
+
+    Asterisk writes ``Location: /ari/playbacks/<id>`` with the id as given
+    (res/res_ari.c ast_ari_response_created: ``"Location: /%s%s\\r\\n"``), so an id
+    holding a control character goes out raw. aiohttp refuses such a header and drops
+    the connection instead of answering, so the simulator encodes them (%08): the one
+    difference a client can see, and only for ids no client should choose.
+    """
+    if not headers or not any(_CONTROL.search(v) for v in headers.values()):
+        return headers
+    return {k: _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", v) for k, v in headers.items()}
+
+
 def _json_response(
     status: int,
     body: Any,
     headers: Mapping[str, str] | None = None,
     reason: str | None = None,
 ) -> web.Response:
+    headers = _header_safe(headers)
     if body is None:
         return web.Response(status=status, headers=headers, reason=reason)
     if isinstance(body, bytes):  # a file (getStoredFile): Content-Type in headers
