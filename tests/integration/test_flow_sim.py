@@ -30,6 +30,7 @@ MENU = textwrap.dedent(
           - {key: "1", handler: "flow:lookup"}
           - {key: "2", handler: {name: "flow:stuck", filler: {play: [tone:ring], after: 1}}}
           - {key: "3", goto: gold}
+          - {key: "4", handler: {name: "flow:slow", filler: {moh: null, after: 1}}}
       gold:
         greeting: ["sound:{tier}-menu"]
         language: fr
@@ -63,13 +64,23 @@ async def stuck(call: HandlerCall, digits: str) -> None:
     await asyncio.sleep(3600)
 
 
+async def slow(call: HandlerCall, digits: str) -> None:
+    await asyncio.sleep(3)
+
+
 async def end(call: HandlerCall, digits: str) -> None:
     ended.append(dict(call.data))
     if len(ended) == 2:
         two_ended.set()
 
 
-HANDLERS = {"flow:start": start, "flow:lookup": lookup, "flow:stuck": stuck, "flow:end": end}
+HANDLERS = {
+    "flow:start": start,
+    "flow:lookup": lookup,
+    "flow:stuck": stuck,
+    "flow:slow": slow,
+    "flow:end": end,
+}
 
 
 def config(sim: Simulator) -> ConnectionConfig:
@@ -100,6 +111,10 @@ async def test_data_results_timeouts_and_hooks(caplog: pytest.LogCaptureFixture)
                     await bob.press("2")
                     await bob.wait_for_playback("tone:ring")
                     await bob.wait_for_playback("sound:welcome")
+                # a slow handler with music on hold (the default class) as its filler
+                await bob.press("4")
+                await bob.wait_for_playback("moh:default")
+                await bob.wait_for_playback("sound:welcome")
                 await bob.hangup()
                 # a gold caller (channel variable): on_start routes to its menu, in French
                 alice = await sim.call("PJSIP/alice", "1000")

@@ -343,7 +343,7 @@ menus:
         "f.yaml:3: on_end: handler 'not a handler' must look like package.module:function",
         "f.yaml:4: handler_timeout: must be a number of seconds above 0 and at most 3600, got 0",
         "f.yaml:5: filler.after: must be a number of seconds, 0 or more",
-        "f.yaml:5: filler.play: a filler needs at least one media URI",
+        "f.yaml:5: filler.play: a filler needs at least one media URI to `play`, or a `moh` class",
         "f.yaml:6: call_data.args.0: '1x' must be a field name (a-z, 0-9, _)",
         "f.yaml:6: call_data.defaults.ok: expected a string, number, boolean or null, got a list",
         "f.yaml:9: menus.main.on_error.handler.name: missing field `name` "
@@ -351,3 +351,20 @@ menus:
         "f.yaml:11: menus.main.options.0.handler.timeout: expected a number of seconds, got a "
         "string ('soon')",
     ]
+
+
+def test_music_on_hold_as_the_filler() -> None:
+    from ivrkit.ivr import StartMusicOnHold, StopMusicOnHold
+
+    text = FLOW.replace("filler: {play: [tone:ring], after: 2}", "filler: {moh: jazz, after: 2}")
+    m, _ = start(text, args=("A17",))
+    m.handle(HandlerFinished(name=GREET), 1)
+    m.handle(digit("4"), 2)
+    out = m.handle(TimerExpired(timer_id=tm(2)), 4)
+    assert out == (
+        StartTimer(timer_id=tm(3), seconds=18.0, deadline=22.0),
+        StartMusicOnHold(moh_class="jazz"),
+    )
+    out = m.handle(HandlerFinished(name="shop.ivr:slow"), 7)
+    assert out[:2] == (CancelTimer(timer_id=tm(3)), StopMusicOnHold())
+    assert plays(out) == ["sound:welcome"]

@@ -219,6 +219,15 @@ class Channels(_Namespace):
             params={"dtmf": dtmf, "between": between, "duration": duration},
         )
 
+    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
+        """Music on hold on the channel (``mohClass`` None: Asterisk's default class)."""
+        await self._c.request(
+            "POST", f"/channels/{_q(channel_id)}/moh", params={"mohClass": moh_class}
+        )
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self._c.request("DELETE", f"/channels/{_q(channel_id)}/moh")
+
     async def get_variable(self, channel_id: str, name: str) -> str:
         """A channel variable's value; raises NotFound when it is not set."""
         body = await self._c.request(

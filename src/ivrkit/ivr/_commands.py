@@ -130,6 +130,18 @@ class StopRecording(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StartMusicOnHold(Command):
+    """Play music on hold on the channel (POST /channels/{id}/moh); None: default class."""
+
+    moh_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopMusicOnHold(Command):
+    """Stop the channel's music on hold (DELETE /channels/{id}/moh)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelHandler(Command):
     """The running handler took too long: cancel it; its result, if any, is not wanted."""
 
@@ -182,8 +194,10 @@ __all__ = [
     "RunEndHook",
     "RunHandler",
     "SetLanguage",
+    "StartMusicOnHold",
     "StartRecording",
     "StartTimer",
+    "StopMusicOnHold",
     "StopPrompt",
     "StopRecording",
     "Transfer",

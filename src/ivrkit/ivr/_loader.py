@@ -76,7 +76,7 @@ _TOP_FIELDS = (
     "menus",
 )
 _CALL_DATA_FIELDS = ("args", "variables", "defaults", "fields")
-_FILLER_FIELDS = ("play", "after")
+_FILLER_FIELDS = ("play", "moh", "after")
 _HANDLER_FIELDS = ("name", "timeout", "filler", "goes_to")
 _MENU_FIELDS = (
     "greeting",
@@ -432,14 +432,22 @@ class _Reader:
         fields = self.mapping(node, field, _FILLER_FIELDS)
         if fields is None:
             return None
-        if "play" not in fields:
-            self.problem(node, f"{field}.play", "missing field `play` (the media to play)")
+        if ("play" in fields) == ("moh" in fields):
+            self.problem(
+                node,
+                f"{field}.play",
+                "give `play` (media to play round) or `moh` (a music-on-hold class), one of them",
+            )
             return None
-        media = self.prompts(fields["play"], f"{field}.play")
+        media = self.prompts(fields["play"], f"{field}.play") if "play" in fields else ()
+        moh = None
+        if "moh" in fields:
+            moh_node = fields["moh"]
+            moh = "" if moh_node.tag == _NULL else self.string(moh_node, f"{field}.moh")
         after = self.number(fields["after"], f"{field}.after") if "after" in fields else 1.0
-        if media is None or after is None:
+        if media is None or after is None or ("moh" in fields and moh is None):
             return None
-        return Filler(media=media, after=after)
+        return Filler(media=media, after=after, moh=moh)
 
     def handler_action(self, node: yaml.Node, field: str) -> HandlerAction | None:
         if isinstance(node, yaml.ScalarNode):

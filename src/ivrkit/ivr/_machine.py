@@ -24,8 +24,10 @@ from ivrkit.ivr._commands import (
     RunEndHook,
     RunHandler,
     SetLanguage,
+    StartMusicOnHold,
     StartRecording,
     StartTimer,
+    StopMusicOnHold,
     StopPrompt,
     StopRecording,
     Transfer,
@@ -111,6 +113,7 @@ class CallMachine:
         "_handler_runs",
         "_live",
         "_menu",
+        "_moh",
         "_no_input",
         "_no_match",
         "_notes",
@@ -171,6 +174,7 @@ class CallMachine:
         self._handler_runs = 0
         self._handler_left = 0.0  # of its timeout, once the filler timer has run
         self._filler: Filler | None = None  # playing while the handler runs
+        self._moh = False  # the filler's music on hold is on
         self._ask: CollectAction | None = None  # the collect under way, if any
         self._ask_tries = 0  # of the collect's tries, used up
         self._ask_misses = {"no_input": 0, "no_match": 0}  # each kind's count: escalation
@@ -1043,12 +1047,17 @@ class CallMachine:
     def _start_filler(self) -> None:
         self._queue, self._queue_pos = (), 0
         self._start_timer("handler", self._handler_left)
+        filler = self._filler
+        if filler is not None and filler.moh is not None:
+            self._moh = True
+            self._out.append(StartMusicOnHold(moh_class=filler.moh or None))
+            return
         self._play_filler()
 
     def _play_filler(self) -> None:
         """The filler's next media, round and round until the handler returns."""
         filler = self._filler
-        if filler is None or self._current is not None:
+        if filler is None or self._current is not None or not filler.media:
             return
         self._queue = filler.media
         self._queue_pos %= len(filler.media)
@@ -1064,6 +1073,9 @@ class CallMachine:
         """The handler is over (returned, failed or given up on): stop its timer and filler."""
         self._cancel_timer()
         self._stop_current()
+        if self._moh:
+            self._moh = False
+            self._out.append(StopMusicOnHold())
         self._handler = None
         self._filler = None
 

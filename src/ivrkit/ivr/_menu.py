@@ -92,11 +92,13 @@ class TransferAction:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Filler:
-    """Keep a slow handler's caller company: after ``after`` seconds, ``media`` (music,
-    a tone, a "please wait") plays, over and over, until the handler returns."""
+    """Keep a slow handler's caller company: after ``after`` seconds, ``media`` (a tone, a
+    "please wait") plays over and over, or the channel's music on hold of class ``moh``
+    ("" for the default class) plays, until the handler returns."""
 
-    media: tuple[str, ...]
+    media: tuple[str, ...] = ()
     after: float = 1.0
+    moh: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -806,8 +808,11 @@ class Checker:
 
     def filler(self, filler: Filler, where: str) -> None:
         self.media(filler.media, f"{where}.play")
-        if not filler.media:
-            self.problems.append((f"{where}.play", "a filler needs at least one media URI"))
+        if not filler.media and filler.moh is None:
+            why = "a filler needs at least one media URI to `play`, or a `moh` class"
+            self.problems.append((f"{where}.play", why))
+        elif filler.media and filler.moh is not None:
+            self.problems.append((f"{where}.play", "give `play` or `moh`, not both"))
         if not filler.after >= 0:
             self.problems.append((f"{where}.after", "must be a number of seconds, 0 or more"))
 

@@ -87,8 +87,10 @@ from ivrkit.ivr._commands import (
     RunEndHook,
     RunHandler,
     SetLanguage,
+    StartMusicOnHold,
     StartRecording,
     StartTimer,
+    StopMusicOnHold,
     StopPrompt,
     StopRecording,
     Transfer,
@@ -690,6 +692,10 @@ class _Call:
                     beep=command.beep,
                     terminate_on=command.terminate_on or "none",
                 )
+            elif isinstance(command, StartMusicOnHold):
+                await client.channels.start_moh(scope.channel_id, command.moh_class)
+            elif isinstance(command, StopMusicOnHold):
+                await self._quietly(client.channels.stop_moh(scope.channel_id))
             elif isinstance(command, StopRecording):
                 await self._quietly(client.recordings.stop(command.name))
             elif isinstance(command, RunEndHook):
