@@ -374,6 +374,10 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
         await call("GET", "endpoints", "List[Endpoint]")
         await call("GET", "endpoints/PJSIP/fx-busy", "Endpoint")
         # a busy PJSIP endpoint: tech_cause 486 on the hang-up request and destroyed
+        await call(
+            "POST", "applications/fx/subscription", "Application", eventSource="endpoint:PJSIP"
+        )
+        sim.send_text("PJSIP/fx-ok", "hello", variables={"K": "v"})
         await call("POST", "channels", "Channel", endpoint="PJSIP/fx-busy", app="fx")
         await call(
             "POST", "channels", "Channel", endpoint="PJSIP/fx-ok", app="fx", channelId="fx-pj"

@@ -202,3 +202,41 @@ def test_endpoint_configuration_errors_name_the_entry(tmp_path: Any) -> None:
         load_endpoints(bad)
     with pytest.raises(EndpointConfigError, match="answer_after"):
         Simulator(endpoints={"PJSIP/x": {"answer_after": "soon"}})
+
+
+async def test_subscribed_apps_see_endpoint_changes_and_messages() -> None:
+    """res/stasis/app.c: ``sub_endpoint_update_handler`` sends EndpointStateChange for
+    every new snapshot (channels added or removed, state); ``message_received_handler``
+    sends TextMessageReceived with the endpoint and the message (from, to, body,
+    variables: ``res/stasis/messaging.c``)."""
+    async with (
+        Simulator(endpoints=ENDPOINTS) as sim,
+        ari_session(sim) as ari,
+        ari.events("out") as ev,
+    ):
+        await sim.wait_for_app("out")
+        assert await ari.req(
+            "POST", "applications/out/subscription", {"eventSource": "endpoint:PJSIP/nobody"}
+        ) == (422, {"message": "Unable to find event source endpoint:PJSIP/nobody"})
+        status, app = await ari.req(
+            "POST", "applications/out/subscription", {"eventSource": "endpoint:PJSIP/bob"}
+        )
+        assert (status, app["endpoint_ids"]) == (200, ["PJSIP/bob"])
+        _, channel = await _originate(ari, "PJSIP/bob")
+        change = await ev.next("EndpointStateChange")
+        assert change["endpoint"]["channel_ids"] == [channel["id"]]
+        sim.send_text("PJSIP/bob", "hi", variables={"X-Ref": "7"})
+        text = await ev.next("TextMessageReceived")
+        assert text["message"] == {
+            "from": "<sip:bob@127.0.0.1>",
+            "to": "sip:asterisk@127.0.0.1",
+            "body": "hi",
+            "variables": {"X-Ref": "7"},
+        }
+        assert text["endpoint"]["resource"] == "bob"
+        sim.endpoint("PJSIP/bob", "unavailable")
+        offline = await ev.next("EndpointStateChange")
+        assert offline["endpoint"]["state"] == "offline"
+        await ari.req("DELETE", f"channels/{channel['id']}")
+        gone = await ev.next("EndpointStateChange")
+        assert gone["endpoint"]["channel_ids"] == []

@@ -209,6 +209,19 @@ class Simulator:
             return model.set_endpoint(name, "answer" if behaviour is None else behaviour)
         return model.endpoints[name]
 
+    def send_text(
+        self,
+        endpoint: str,
+        body: str,
+        *,
+        sender: str | None = None,
+        to: str = "sip:asterisk@127.0.0.1",
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
+        """``endpoint`` (``PJSIP/bob``) sends an out-of-call message: the applications
+        subscribed to it (``endpoint:PJSIP/bob``) get ``TextMessageReceived``."""
+        self.model.endpoint_sends_text(endpoint, body, sender=sender, to=to, variables=variables)
+
     async def wait_for_call(self, endpoint: str, outcome: str | None = None) -> list[str]:
         """Until ``endpoint`` has a call that reached ``outcome`` (``ringing``,
         ``answered``, ``busy``, ``congestion``, ``noanswer``, ``hungup``; None: any);

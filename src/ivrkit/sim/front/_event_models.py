@@ -329,8 +329,6 @@ NOT_SENT: Mapping[str, str] = {
     "ChannelUnhold": "callers do not put calls on hold",
     "ContactStatusChange": "no SIP registrations",
     "PeerStatusChange": "no SIP peers",
-    "EndpointStateChange": "endpoints have no state changes",
-    "TextMessageReceived": "no out-of-call messages",
     "ChannelTransfer": "no SIP REFER",
 }
 

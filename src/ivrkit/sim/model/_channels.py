@@ -66,6 +66,7 @@ class ChannelOps(ModelCore):
             creationtime=self.timestamp(),
         )
         self.channels[ch.id] = ch
+        self._endpoint_channels_changed(ch)
         return ch
 
     def incoming_call(
@@ -570,6 +571,7 @@ class ChannelOps(ModelCore):
         ch.gone = True
         ch.stasis_app = None
         self.channels.pop(ch.id, None)
+        self._endpoint_channels_changed(ch)
         if self.reaction is not None:
             self.reaction.channel_gone(ch.id)
         for name in list(ch.subscribers):

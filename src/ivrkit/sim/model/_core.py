@@ -480,6 +480,9 @@ class ModelCore:
     def _endpoint_source_exists(self, ident: str) -> bool:
         raise NotImplementedError  # EndpointOps
 
+    def _endpoint_channels_changed(self, ch: Channel) -> None:
+        raise NotImplementedError  # EndpointOps
+
     def _start_recording(self, target: PlaybackQueue, rec: LiveRecording) -> None:
         raise NotImplementedError  # RecordingOps
 

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from ivrkit.sim.model._core import ModelCore
+from ivrkit.sim.model._json import event
 from ivrkit.sim.model._objects import (
     RESULTS,
     Channel,
@@ -146,7 +147,10 @@ class EndpointOps(ModelCore):
         if ep is None:
             ep = self.endpoints[name] = Endpoint(tech, resource, parsed)
         else:
+            was = ep.state
             ep.behaviour = parsed
+            if ep.state != was:
+                self._endpoint_event(ep)  # online <-> offline
         return ep
 
     def _caller_endpoint(self, tech_resource: str) -> None:
@@ -252,6 +256,65 @@ class EndpointOps(ModelCore):
         ):
             raise AriError(400, "Only string values in the 'variables' object allowed")
         return {str(k): v for k, v in variables.items()}
+
+    # -- events for applications subscribed to endpoints (res/stasis/app.c)
+    def _endpoint_watchers(self, ep: Endpoint) -> list[str]:
+        names = [
+            app.name
+            for app in self.apps.values()
+            if ep.name in app.endpoint_ids or ep.tech in app.endpoint_ids
+        ]
+        names += [n for n in self.all_events_apps if n not in names]
+        return names
+
+    def _endpoint_channels_changed(self, ch: Channel) -> None:
+        """A channel of an endpoint came or went: its snapshot changed, so subscribed
+        applications get ``EndpointStateChange`` (``sub_endpoint_update_handler``)."""
+        if not self.endpoints:
+            return
+        tech, _, rest = ch.name.partition("/")
+        ep = self.endpoints.get(f"{tech}/{rest.rpartition('-')[0]}")
+        if ep is not None:
+            self._endpoint_event(ep)
+
+    def _endpoint_event(self, ep: Endpoint) -> None:
+        recipients = self._endpoint_watchers(ep)
+        if recipients:
+            body = self._endpoint_json(ep)
+            ev = event("EndpointStateChange", self.timestamp(), self.asterisk_id, endpoint=body)
+            self._deliver(recipients, ev)
+
+    def endpoint_sends_text(
+        self,
+        name: str,
+        body: str,
+        *,
+        sender: str | None = None,
+        to: str = "sip:asterisk@127.0.0.1",
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
+        """The phone or trunk ``name`` sends an out-of-call MESSAGE: applications
+        subscribed to it get ``TextMessageReceived`` (``message_received_handler``)."""
+        ep = self.endpoints.get(name)
+        if ep is None:
+            raise EndpointConfigError(f"no endpoint {name!r}: configure it first")
+        recipients = self._endpoint_watchers(ep)
+        if not recipients:
+            return
+        message = {
+            "from": sender if sender is not None else f"<sip:{ep.resource}@127.0.0.1>",
+            "to": to,
+            "body": body,
+            "variables": dict(variables or {}),
+        }
+        ev = event(
+            "TextMessageReceived",
+            self.timestamp(),
+            self.asterisk_id,
+            endpoint=self._endpoint_json(ep),
+            message=message,
+        )
+        self._deliver(recipients, ev)
 
     # -- the far end
     def _endpoint_for(self, tech: str, resource: str) -> Endpoint | None:
