@@ -421,6 +421,7 @@ class _Call:
         "bridge_id",
         "bridged",
         "checkpoint",
+        "checkpoint_writer",
         "handler_task",
         "handlers",
         "label",
@@ -454,6 +455,7 @@ class _Call:
         self.played: set[str] = set()
         self.handler_task: asyncio.Task[None] | None = None
         self.checkpoint = ""  # resume_key of the checkpoint last written to the channel
+        self.checkpoint_writer: asyncio.Task[None] | None = None
         self.last_now = float("-inf")  # the loop time of the last event fed (invariant 9)
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
@@ -551,7 +553,10 @@ class _Call:
             store.changed(self.scope.channel_id, self.machine.checkpoint)
         await self.execute(commands)
         if store is None:
-            await self._save_checkpoint(fresh=isinstance(event, CallStarted))
+            if isinstance(event, CallStarted):
+                await self._save_checkpoint(fresh=True)  # rule 4: no request
+            else:
+                self._checkpoint_soon()
 
     # ---------------------------------------------------------------- takeover
 
@@ -582,25 +587,45 @@ class _Call:
         logger.info("call %s: taken over; resuming in menu %s", self.label, machine.menu)
         return CallResumed(wall_clock=self.runner.wall_clock())
 
-    async def _save_checkpoint(self, *, fresh: bool = False) -> None:
-        """Keep the channel's checkpoint current (ivr/_handover.py rules 1 and 4)."""
+    def _checkpoint_soon(self) -> None:
+        """Write the checkpoint without holding up the call's next event.
+
+        On Asterisk a variable set runs on the channel's control thread, behind a playing
+        prompt (docs/simulator.md, "Ordering"), so it is answered only when the prompt
+        ends; awaited here, it would hold the caller's key press until then. One writer
+        per call, writing the latest state for as long as it keeps changing.
+        """
+        writer = self.checkpoint_writer
+        if writer is None or writer.done():
+            with contextlib.suppress(CallEnded):  # the call ended: nothing to keep
+                self.checkpoint_writer = self.scope.spawn(self._write_checkpoints())
+
+    async def _write_checkpoints(self) -> None:
+        while await self._save_checkpoint():
+            pass
+
+    async def _save_checkpoint(self, *, fresh: bool = False) -> bool:
+        """Keep the channel's checkpoint current (ivr/_handover.py rules 1 and 4); True if
+        the channel's copy was out of date and has been written."""
         machine = self.machine
         if self.released or machine.state in (CallState.DONE, CallState.ERROR, CallState.IDLE):
-            return
+            return False
         checkpoint = machine.checkpoint()
         key = resume_key(checkpoint)
         if key == self.checkpoint:
-            return
+            return False
         self.checkpoint = key
         if fresh:
-            return  # rule 4: a start from the top gives the same
+            return False  # rule 4: a start from the top gives the same
         try:
             await self.scope.client.channels.set_variable(
                 self.scope.channel_id, CHECKPOINT_VARIABLE, encode_checkpoint(checkpoint)
             )
-        except AriError as exc:  # the call is leaving; the next change tries again
+        except (AriError, CallEnded) as exc:  # the call is leaving; the next change retries
             self.checkpoint = ""
             logger.debug("call %s: checkpoint not saved: %r", self.label, exc)
+            return False
+        return True
 
     async def resume(self, checkpoint: Mapping[str, Any]) -> bool:
         """Carry on a call checkpointed elsewhere; False (start afresh) if it cannot be."""

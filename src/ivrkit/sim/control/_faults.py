@@ -21,13 +21,13 @@ Asterisks do, at an exact moment:
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from ivrkit.sim.control._callers import Caller
 from ivrkit.sim.front._app import SimState
+from ivrkit.sim.front._wire import compact
 
 
 @dataclass(eq=False, slots=True)
@@ -130,7 +130,7 @@ class Faults:
                 return web.Response(status=503)
             return web.Response(
                 status=rule.status,
-                text=json.dumps({"message": rule.message}),
+                text=compact({"message": rule.message}),
                 content_type="application/json",
             )
         return None

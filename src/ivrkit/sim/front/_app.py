@@ -35,14 +35,18 @@ from aiohttp import WSMsgType, web
 
 from ivrkit.sim.front import _apidocs, _restws
 from ivrkit.sim.front._dispatch import dispatch
+from ivrkit.sim.front._wire import CACHE_CONTROL, JSON, SERVER, compact
 from ivrkit.sim.model._model import SimModel
 from ivrkit.sim.model._objects import ReactionHooks
+from ivrkit.sim.model._replies import Pending, SimResponse
 
 _log = logging.getLogger("ivrkit.sim")
 
 REALM = 'Basic realm="Asterisk REST Interface"'
 #: unsent frames after which a websocket whose client does not read is cut off
 MAX_BACKLOG = 100_000
+#: longest a request waits for its events to be written before it is answered anyway
+FLUSH_BOUND = 1.0
 _MISSING_APP_PAGE = (
     '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
     "<html><head>\r\n<title>400 Bad Request</title>\r\n</head><body>\r\n"
@@ -64,6 +68,34 @@ class EventSocket:
     #: with a reaction probe: index in ``frames`` -> channel id of a ChannelDtmfReceived
     probe: ReactionHooks | None = None
     dtmf_marks: dict[int, str] = field(default_factory=dict)
+    #: frames queued and frames written since the socket opened, and requests waiting
+    #: for the frames queued before them to be written (``flushed``)
+    queued: int = 0
+    written: int = 0
+    flush_waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+
+    def push(self, frame: str) -> None:
+        self.frames.append(frame)
+        self.queued += 1
+        self.wake.set()
+
+    async def flushed(self) -> None:
+        """Until every frame queued so far has been written to the transport."""
+        if self.written >= self.queued or self.cut_off or self.ws.closed:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.flush_waiters.append((self.queued, fut))
+        await fut
+
+    def release_flushed(self, everyone: bool = False) -> None:
+        keep = []
+        for target, fut in self.flush_waiters:
+            if everyone or self.written >= target:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                keep.append((target, fut))
+        self.flush_waiters = keep
 
     @property
     def base_path(self) -> str:
@@ -85,12 +117,12 @@ class EventSocket:
             self.cut_off = True
             self.frames.clear()
             self.dtmf_marks.clear()
+            self.release_flushed(everyone=True)
             self.drop()
             return
-        self.frames.append(json.dumps(ev))
+        self.push(compact(ev))
         if self.probe is not None and ev["type"] == "ChannelDtmfReceived":
             self.dtmf_marks[len(self.frames) - 1] = ev["channel"]["id"]
-        self.wake.set()
 
     def drop(self) -> None:
         """Cut the connection without a close frame (a network failure)."""
@@ -155,8 +187,8 @@ def _json_response(
     return web.Response(
         status=status,
         reason=reason,
-        body=json.dumps(body).encode(),
-        content_type="application/json",
+        body=compact(body).encode(),
+        content_type=JSON,
         headers=headers,
     )
 
@@ -268,7 +300,39 @@ async def _rest(request: web.Request) -> web.StreamResponse:
         body,
         request.headers.get("Content-Type"),
     )
+    if result.pending is not None:  # queued behind the channel's media (model/_control_thread)
+        outcome = await _settled(result.pending)
+        if outcome is not None:
+            result = outcome
+        result.events_first = True
+    if result.events_first:  # the command's events go out before its answer
+        await _events_written(state)
     return _json_response(result.status, result.body, result.headers or None, result.phrase)
+
+
+async def _settled(pending: Pending) -> SimResponse | None:
+    fut: asyncio.Future[SimResponse | None] = asyncio.get_running_loop().create_future()
+
+    def settle(outcome: SimResponse | None) -> None:
+        if not fut.done():
+            fut.set_result(outcome)
+
+    pending.then(settle)
+    return await fut
+
+
+async def _events_written(state: SimState) -> None:
+    """Until every events socket has written what was queued so far (bounded: a client
+    that does not read cannot hold a request; Asterisk's HTTP thread does not wait for
+    websockets at all, its events simply come first)."""
+    waiting = [sock.flushed() for sock in state.sockets if sock.written < sock.queued]
+    if not waiting:
+        return
+    try:
+        async with asyncio.timeout(FLUSH_BOUND):
+            await asyncio.gather(*waiting)
+    except TimeoutError:
+        pass
 
 
 async def _api_docs(request: web.Request) -> web.StreamResponse:
@@ -285,7 +349,8 @@ async def _events(request: web.Request) -> web.StreamResponse:
     apps = tuple(a for a in request.query.get("app", "").split(",") if a)
     if not apps:
         return web.Response(status=400, text=_MISSING_APP_PAGE, content_type="text/html")
-    ws = web.WebSocketResponse(protocols=("ari",), autoping=True)
+    # Asterisk never negotiates permessage-deflate (_wire), so neither does the simulator
+    ws = web.WebSocketResponse(protocols=("ari",), autoping=True, compress=False)
     if not ws.can_prepare(request).ok:
         return _json_response(400, {"message": "Expected a websocket upgrade"})
     await ws.prepare(request)
@@ -324,16 +389,26 @@ async def _read_loop(sock: EventSocket, model: SimModel) -> None:
     async for msg in sock.ws:
         if msg.type == WSMsgType.TEXT:
             reply = _restws.handle_frame(
-                msg.data, model=model, application=sock.apps[0], base_path=sock.base_path
+                msg.data,
+                model=model,
+                application=sock.apps[0],
+                base_path=sock.base_path,
+                later=lambda answer: sock.push(compact(answer)),
             )
             if reply is not None:
-                sock.frames.append(json.dumps(reply))
-                sock.wake.set()
+                sock.push(compact(reply))
         elif msg.type == WSMsgType.ERROR:
             break
 
 
 async def _write_loop(sock: EventSocket) -> None:
+    try:
+        await _write_frames(sock)
+    finally:
+        sock.release_flushed(everyone=True)
+
+
+async def _write_frames(sock: EventSocket) -> None:
     ws = sock.ws
     while not ws.closed:
         await sock.wake.wait()
@@ -349,9 +424,19 @@ async def _write_loop(sock: EventSocket) -> None:
                 await ws.send_str(frame)
             except (ConnectionError, RuntimeError):
                 return
+            sock.written += 1
+            if sock.flush_waiters:
+                sock.release_flushed()
             if marks and index in marks and sock.probe is not None:
                 # written to the transport just now: the reaction clock starts here
                 sock.probe.dtmf_written(marks.pop(index), asyncio.get_running_loop().time())
+
+
+async def _asterisk_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Asterisk's own headers on every answer (``_wire``)."""
+    response.headers["Server"] = SERVER
+    if response.status != 101:
+        response.headers.setdefault("Cache-Control", CACHE_CONTROL)
 
 
 async def _on_shutdown(app: web.Application) -> None:
@@ -368,4 +453,5 @@ def create_app(state: SimState) -> web.Application:
     app.router.add_route("*", "/ari/{tail:.*}", _rest)
     app.router.add_route("*", "/{tail:.*}", _rest)
     app.on_shutdown.append(_on_shutdown)
+    app.on_response_prepare.append(_asterisk_headers)
     return app

@@ -268,7 +268,12 @@ def dispatch(
     body: bytes | None,
     content_type: str | None,
 ) -> SimResponse:
-    """Serve one ARI request against ``model``; never raises."""
+    """Serve one ARI request against ``model``; never raises.
+
+    The answer says how it must wait (``pending``, ``events_first``): the model's
+    channel commands run on the channel's control thread (``model/_control_thread.py``).
+    """
+    model.begin_request()
     try:
         op, path_args = match(method, path)
         if op.handler is None:
@@ -277,10 +282,15 @@ def dispatch(
         args = build_args(op, path_args, query, body_obj)
         result = op.handler(model, args)
     except AriError as exc:
-        return exc.response()
+        result = exc.response()
     except Exception:  # a simulator bug: answer 500, keep serving, say so in the log
         _log.exception("simulator bug while serving %s %s", method, path)
-        return SimResponse(500, {"message": "Internal simulator error"})
+        result = SimResponse(500, {"message": "Internal simulator error"})
+    finally:
+        hold = model.end_request()
     if not isinstance(result, SimResponse):
         raise TypeError(f"handler {op.nickname} returned {type(result).__name__}")
+    if hold is not None:
+        result.pending = hold.pending
+        result.events_first = hold.events_first
     return result

@@ -24,13 +24,15 @@ per-frame work is one ``json.loads``, one dispatch and one ``json.dumps``.
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ivrkit.sim.front import _apidocs
 from ivrkit.sim.front._dispatch import dispatch, loads_like_jansson
+from ivrkit.sim.front._wire import compact
+from ivrkit.sim.model._replies import SimResponse
 
 _log = logging.getLogger("ivrkit.sim")
 
@@ -39,9 +41,8 @@ _log = logging.getLogger("ivrkit.sim")
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 _JSON = "application/json"
-#: Compact JSON as Asterisk writes ``message_body``; one encoder reused (``json.dumps``
-#: with ``separators`` builds a new encoder per call).
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Compact JSON as Asterisk writes ``message_body`` (``_wire``).
+_COMPACT = compact
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -77,13 +78,20 @@ def _text(value: Any) -> str:
 
 
 def handle_frame(
-    text: str, *, model: Any, application: str, base_path: str | None = None
+    text: str,
+    *,
+    model: Any,
+    application: str,
+    base_path: str | None = None,
+    later: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Serve one websocket text frame; the ``RESTResponse`` message to send back.
 
     ``base_path`` (``http://<Host of the upgrade request>/ari``) is used for api-docs
     requests (without it their ``basePath`` is empty). Never raises: a simulator bug
-    becomes a 500 answer.
+    becomes a 500 answer. A request queued on a channel's control thread (behind its
+    media, ``model/_control_thread.py``) returns ``None`` and is answered through ``later``
+    once it has run (recorded: protocol-catalog step 62, t5).
     """
     try:
         request = loads_like_jansson(text)
@@ -100,7 +108,7 @@ def handle_frame(
     tid = _text(request.get("transaction_id"))
     rid = _text(request.get("request_id"))
     try:
-        return _serve(request, model, application, tid, rid, base_path)
+        return _serve(request, model, application, tid, rid, base_path, later)
     except Exception:  # a simulator bug: answer, keep the socket, say so in the log
         _log.exception("simulator bug while serving a RESTRequest")
         return _answer(
@@ -122,7 +130,8 @@ def _serve(
     tid: str,
     rid: str,
     base_path: str | None,
-) -> dict[str, Any]:
+    later: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any] | None:
     kind = request.get("type")
     if kind is None:
         return _answer(
@@ -173,4 +182,15 @@ def _serve(
         raw_body,
         content_type if isinstance(content_type, str) else None,
     )
+    if result.pending is not None and later is not None:
+        answer = result
+
+        def settled(outcome: SimResponse | None) -> None:
+            final = outcome or answer
+            later(
+                _answer(model, application, tid, rid, final.status, final.reason, path, final.body)
+            )
+
+        result.pending.then(settled)
+        return None
     return _answer(model, application, tid, rid, result.status, result.reason, path, result.body)

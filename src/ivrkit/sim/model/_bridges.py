@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 
@@ -100,25 +101,32 @@ class BridgeOps(ModelCore):
                 raise AriError(422, "Channel not in Stasis application")
             chans.append(ch)
         for ch in chans:
-            if ch.bridge is br or (ch.peer is not None and ch.peer.bridge is br):
-                # already in, or its own Local peer is: Asterisk adds nothing (traces, step 54)
-                continue
-            if ch.bridge is not None:
-                self._bridge_remove(ch.bridge, ch)
-            br.channels.append(ch)
-            ch.bridge = br
-            if ch.stasis_app is not None:  # the app now watches the bridge too
-                br.subscribers.setdefault(ch.stasis_app, None)
-            self._bridge_channel_event(br, ch, "ChannelEnteredBridge")
-            if len(br.channels) == 2:
-                # two parties: each one's connected line is the other's caller (trace step 54)
-                a, b = br.channels
-                a.connected_name, a.connected_number = b.caller_name, b.caller_number
-                b.connected_name, b.connected_number = a.caller_name, a.caller_number
-            if len(br.channels) >= 2:
-                self._bridge_peer_vars(br)
-                for member in [ch] + [m for m in br.channels if m is not ch]:
-                    self._channel_event(member, "ChannelConnectedLine")
+            # addChannel runs on each channel's control thread in turn, and the request
+            # waits for it (_control_thread: EVENTS_FIRST, QUEUED_BEHIND_MEDIA)
+            self._channel_command(ch, functools.partial(self._join_bridge, br, ch), sync=True)
+
+    def _join_bridge(self, br: Bridge, ch: Channel) -> None:
+        if br.id not in self.bridges or ch.gone or ch.stasis_app is None:
+            return  # gone while the command waited: Asterisk's add fails, answered 204
+        if ch.bridge is br or (ch.peer is not None and ch.peer.bridge is br):
+            # already in, or its own Local peer is: Asterisk adds nothing (traces, step 54)
+            return
+        if ch.bridge is not None:
+            self._bridge_remove(ch.bridge, ch)
+        br.channels.append(ch)
+        ch.bridge = br
+        if ch.stasis_app is not None:  # the app now watches the bridge too
+            br.subscribers.setdefault(ch.stasis_app, None)
+        self._bridge_channel_event(br, ch, "ChannelEnteredBridge")
+        if len(br.channels) == 2:
+            # two parties: each one's connected line is the other's caller (trace step 54)
+            a, b = br.channels
+            a.connected_name, a.connected_number = b.caller_name, b.caller_number
+            b.connected_name, b.connected_number = a.caller_name, a.caller_number
+        if len(br.channels) >= 2:
+            self._bridge_peer_vars(br)
+            for member in [ch] + [m for m in br.channels if m is not ch]:
+                self._channel_event(member, "ChannelConnectedLine")
 
     def remove_from_bridge(self, bridge_id: str, channel_ids: Sequence[str] | None) -> None:
         if not channel_ids:
@@ -133,6 +141,10 @@ class BridgeOps(ModelCore):
                 raise AriError(422, "Channel not in this bridge")
             chans.append(ch)
         for ch in chans:
+            self._channel_command(ch, functools.partial(self._leave_bridge, br, ch), sync=True)
+
+    def _leave_bridge(self, br: Bridge, ch: Channel) -> None:
+        if ch.bridge is br:  # else: left meanwhile (Asterisk: "Not in bridge", answered 204)
             self._bridge_remove(br, ch)
 
     def _bridge_remove(self, br: Bridge, ch: Channel) -> None:

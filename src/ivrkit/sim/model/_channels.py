@@ -4,6 +4,7 @@ DTMF, variables and the hang-up sequences recorded from Asterisk.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -362,6 +363,12 @@ class ChannelOps(ModelCore):
             where = (context or ch.context, extension or ch.exten, priority or 1)
         else:
             where = (ch.context, ch.exten, ch.priority + 1)
+        # app_control_continue is an asynchronous command (res/stasis/control.c)
+        self._channel_command(ch, functools.partial(self._continue, ch, where), sync=False)
+
+    def _continue(self, ch: Channel, where: tuple[str, str, int]) -> None:
+        if ch.gone or ch.stasis_app is None:
+            return
         self._leave_stasis(ch, hangup=False)
         if not ch.runs_dialplan:
             self._hangup(ch, 16, request=(16, True))
@@ -386,6 +393,15 @@ class ChannelOps(ModelCore):
         ch = self._controlled(channel_id)
         if not dtmf:
             raise AriError(400, "DTMF is required")
+        # app_control_dtmf is an asynchronous command (res/stasis/control.c)
+        send = functools.partial(self._send_dtmf, ch, dtmf, before, between, duration, after)
+        self._channel_command(ch, send, sync=False)
+
+    def _send_dtmf(
+        self, ch: Channel, dtmf: str, before: int, between: int, duration: int, after: int
+    ) -> None:
+        if ch.gone:
+            return
         receiver = ch.peer if ch.half and ch.peer is not None else None
         start = max(self.now(), ch.dtmf_busy_until) - self.now()
         t = start + max(before, 0) / 1000 + DTMF_LATENCY

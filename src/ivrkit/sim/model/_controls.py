@@ -14,12 +14,16 @@ itself (hold music, silence, muting) is not simulated.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 from ivrkit.sim.model._apps import AppOps
 from ivrkit.sim.model._json import channel_json
 from ivrkit.sim.model._objects import Channel, JsonDict
-from ivrkit.sim.model._replies import AriError
+from ivrkit.sim.model._replies import AriError, SimResponse
+
+#: ``ast_ari_channels_answer`` when its command fails (res/ari/resource_channels.c)
+_ANSWER_FAILED = SimResponse(500, {"message": "Failed to answer channel"})
 
 #: music on hold classes a default musiconhold.conf defines
 MOH_CLASSES = ("default",)
@@ -38,11 +42,24 @@ class ControlOps(AppOps):
     """The channel control operations (see the module docstring)."""
 
     def channel_action(self, channel_id: str, action: str) -> None:
-        """answer, ring, ring_stop, hold, unhold, progress (``stasis_app_control_*``)."""
+        """answer, ring, ring_stop, hold, unhold, progress (``stasis_app_control_*``).
+
+        Each is a command on the channel's control thread (``_control_thread``): answer
+        is synchronous (``res/res_stasis_answer.c``), the others asynchronous.
+        """
         ch = self._controlled(channel_id)
         if action == "answer":
-            self._answer(ch)
-        elif action == "ring":
+            self._channel_command(
+                ch, functools.partial(self._answer, ch), sync=True, failure=_ANSWER_FAILED
+            )
+        else:
+            act = functools.partial(self._channel_act, ch, action)
+            self._channel_command(ch, act, sync=False)
+
+    def _channel_act(self, ch: Channel, action: str) -> None:
+        if ch.gone:
+            return
+        if action == "ring":
             self._indicate(ch, "ringing")
             if ch.half == 2 and ch.peer is not None:
                 self._ring_peer(ch.peer)
@@ -62,7 +79,11 @@ class ControlOps(AppOps):
         if direction not in ("both", "in", "out"):
             raise AriError(400, "Invalid direction specified")
         sides = {"in", "out"} if direction == "both" else {direction}
-        ch.muted = ch.muted | sides if on else ch.muted - sides
+
+        def apply() -> None:  # app_control_mute/unmute: asynchronous commands
+            ch.muted = ch.muted | sides if on else ch.muted - sides
+
+        self._channel_command(ch, apply, sync=False)
 
     def start_moh(self, channel_id: str, moh_class: str | None) -> None:
         """``app_control_moh_start``: progress first if not Up, then the music (a class

@@ -25,6 +25,7 @@ from ivrkit.sim.model._objects import (
     Application,
     Bridge,
     Channel,
+    ChannelCommand,
     Endpoint,
     JsonDict,
     LiveRecording,
@@ -35,7 +36,7 @@ from ivrkit.sim.model._objects import (
     Sink,
     StoredRecording,
 )
-from ivrkit.sim.model._replies import AriError
+from ivrkit.sim.model._replies import AriError, SimResponse
 from ivrkit.sim.model._sounds import SoundLibrary
 
 
@@ -475,7 +476,7 @@ class ModelCore:
         raise NotImplementedError  # EndpointOps
 
     def _end_snoops(self, ch: Channel) -> None:
-        raise NotImplementedError  # ControlOps
+        raise NotImplementedError  # ControlThreadOps
 
     def _endpoint_source_exists(self, ident: str) -> bool:
         raise NotImplementedError  # EndpointOps
@@ -508,6 +509,25 @@ class ModelCore:
 
     def _stop_target_playbacks(self, target: PlaybackQueue, state: str) -> None:
         raise NotImplementedError  # PlaybackOps
+
+    def _run_command(self, command: ChannelCommand) -> None:
+        raise NotImplementedError  # ControlThreadOps
+
+    def _progress(self, ch: Channel) -> None:
+        raise NotImplementedError  # PlaybackOps
+
+    def _channel_command(
+        self,
+        ch: Channel,
+        run: Callable[[], None],
+        *,
+        sync: bool,
+        failure: SimResponse | None = None,
+    ) -> None:
+        raise NotImplementedError  # ControlThreadOps
+
+    def _flush_commands(self, target: PlaybackQueue) -> None:
+        raise NotImplementedError  # ControlThreadOps
 
     def _bridge_remove(self, br: Bridge, ch: Channel) -> None:
         raise NotImplementedError  # BridgeOps

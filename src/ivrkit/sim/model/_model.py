@@ -30,6 +30,7 @@ from __future__ import annotations
 from ivrkit.sim.model._bridge_extras import BridgeExtraOps
 from ivrkit.sim.model._bridges import BridgeOps
 from ivrkit.sim.model._broadcast import BroadcastOps
+from ivrkit.sim.model._control_thread import ControlThreadOps
 from ivrkit.sim.model._objects import (
     ASTERISK_ID,
     ASTERISK_VERSION,
@@ -62,6 +63,7 @@ class SimModel(
     StateOps,
     SystemOps,
     BroadcastOps,
+    ControlThreadOps,
 ):
     """The simulated Asterisk. All public methods raise :class:`AriError` on bad input.
 

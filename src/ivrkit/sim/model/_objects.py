@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ivrkit.sim.model._replies import Pending, SimResponse
+
 ASTERISK_ID = "02:fc:00:00:00:01"
 ASTERISK_VERSION = "20.20.1"
 
@@ -138,6 +140,30 @@ class PlaybackQueue:
     #: the recording running now, and those waiting (``LiveRecording``s)
     recording: LiveRecording | None = None
     waiting: deque[LiveRecording] = field(default_factory=deque)
+    #: other channel commands waiting behind the media (``model/_control_thread.py``)
+    commands: deque[ChannelCommand] = field(default_factory=deque)
+
+    def idle(self) -> bool:
+        """Nothing runs on this channel's control thread and nothing waits for it."""
+        return (
+            self.current is None
+            and self.recording is None
+            and not self.queue
+            and not self.waiting
+            and not self.commands
+        )
+
+
+@dataclass(eq=False, slots=True)
+class ChannelCommand:
+    """A channel operation queued on its control thread (``model/_control_thread.py``)."""
+
+    run: Callable[[], None]
+    seq: int
+    #: for a synchronous command: settles the request's answer once ``run`` has run
+    pending: Pending | None = None
+    #: what the request answers if the channel leaves Stasis before the command runs
+    failure: SimResponse | None = None
 
 
 @dataclass(eq=False, slots=True)

@@ -89,8 +89,16 @@ class PlaybackOps(ModelCore):
         queue in the order asked for, see ``PlaybackQueue``)."""
         if target.current is not None or target.recording is not None:
             return
-        while target.queue or target.waiting:
-            if target.waiting and (not target.queue or target.waiting[0].seq < target.queue[0].seq):
+        while target.queue or target.waiting or target.commands:
+            heads = [q[0].seq for q in (target.queue, target.waiting, target.commands) if q]
+            first = min(heads)
+            if target.commands and target.commands[0].seq == first:
+                # another operation asked for after the media (_control_thread, rule 2)
+                self._run_command(target.commands.popleft())
+                if target.current is not None or target.recording is not None:
+                    return
+                continue
+            if target.waiting and target.waiting[0].seq == first:
                 self._start_recording(target, target.waiting.popleft())
                 if target.recording is not None:
                     return
@@ -112,6 +120,8 @@ class PlaybackOps(ModelCore):
         if isinstance(pb.target, Bridge) and pb.index == 0:
             # Asterisk plays into a bridge through an Announcer channel (traces, step 55)
             self._bridge_peer_vars(pb.target, f"Announcer/ARI-{self._name_suffix()};2")
+        if isinstance(pb.target, Channel) and pb.index == 0 and pb.target.state != "Up":
+            self._progress(pb.target)
         seconds = self.media_seconds(pb.media[pb.index], pb.language)
         pb.state = "playing"
         pb.elapsed = 0.0
@@ -141,6 +151,20 @@ class PlaybackOps(ModelCore):
         pb.item_seconds = seconds
         if seconds != FOREVER:
             pb.timer = self._at(None, seconds, self._item_done, pb)
+
+    def _progress(self, ch: Channel) -> None:
+        """Media on an unanswered channel (_control_thread, PROGRESS_ON_MEDIA).
+
+        ``play_on_channel`` indicates ``AST_CONTROL_PROGRESS`` first when the channel is
+        not Up (res/res_stasis_playback.c); on the ``;2`` half of a Local pair that frame
+        reaches the ``;1`` half, whose originate is still dialling, and ``main/dial.c``
+        publishes ``Dial`` ``dialstatus: PROGRESS`` for it, once per playback.
+        """
+        one = ch.peer if ch.half == 2 else None
+        if one is None or one.gone or one.state == "Up":
+            return
+        if one.pending_app is not None or one.pending_dialplan is not None:
+            self._dial_event(one, "PROGRESS")
 
     def _observe(self, pb: Playback, *, started: bool, cut_off: bool = False) -> None:
         owner = pb.target
@@ -208,6 +232,7 @@ class PlaybackOps(ModelCore):
             self._playback_event(current, "PlaybackFinished")
             self._forget(current)
         self._stop_target_recordings(target)
+        self._flush_commands(target)
 
     def _playback(self, playback_id: str) -> Playback:
         same = self.playbacks.get(playback_id)

@@ -31,13 +31,16 @@ value was not empty).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from ivrkit.sim.model._core import ModelCore
 from ivrkit.sim.model._objects import ASTERISK_ID, Channel
-from ivrkit.sim.model._replies import AriError
+from ivrkit.sim.model._replies import AriError, SimResponse
 
 #: what ``ast_func_read2`` failing looks like over ARI
+#: ``ast_ari_channels_set_channel_var`` when its command fails (resource_channels.c)
+_SET_FAILED = SimResponse(400, {"message": "Failed to execute function"})
 _FUNCTION_FAILED = ("Unable to read provided function", "Error With Function")
 
 #: CHANNEL() items that are plain strings on the channel, readable and writable
@@ -131,7 +134,14 @@ class VariableOps(ModelCore):
         if not name:
             raise AriError(400, "Variable name is required")
         ch = self._stasis_channel(channel_id)
-        self.write_variable(ch, name, value, report_events=report_events)
+        # stasis_app_control_set_channel_var is synchronous (res/stasis/control.c):
+        # the answer waits behind a playing prompt (_control_thread, QUEUED_BEHIND_MEDIA)
+        self._channel_command(
+            ch,
+            functools.partial(self.write_variable, ch, name, value, report_events=report_events),
+            sync=True,
+            failure=_SET_FAILED,
+        )
 
     def set_channel_vars(self, channel_id: str, variables: object) -> None:
         """``POST /channels/{id}/variables`` with ``{"variables": {...}}`` (the inner object
@@ -143,7 +153,10 @@ class VariableOps(ModelCore):
         ch = self._stasis_channel(channel_id)
         parsed = variables_from_json(variables)
         for name, (value, report) in parsed.items():
-            self.write_variable(ch, name.strip(), value, report_events=report)
+            write = functools.partial(
+                self.write_variable, ch, name.strip(), value, report_events=report
+            )
+            self._channel_command(ch, write, sync=True, failure=_SET_FAILED)
 
     def get_global_var(self, name: str | None) -> str:
         """``GET /asterisk/variable``: a missing global is "" (``pbx_builtin_getvar_helper``)."""
