@@ -60,6 +60,13 @@ NASTY = [
     '"sound:{digits}"', '"PJSIP/{digits}"', "a.options.0", "sound:", "x" * 300,
     "json:dumps", "nonexistent_fuzz_module:handler",
 ]  # fmt: skip
+# values a menu author would write, so that mutated files stay valid often enough for
+# the engine to be driven through them
+PLAUSIBLE = [
+    "sound:press-1", "[sound:a, sound:b]", "digits:{digits}", "1", "2", "5", "0.5", "30",
+    "true", "false", "main", "null", '"#"', '"*"', '"12"', '"2XX"', '"[1-3]."', "{hangup: true}",
+    "{goto: main}", '"{channel} pressed {digit}"', "PJSIP/{digits}", "{context: x}",
+]  # fmt: skip
 TOKEN = re.compile(r"(?<=: )[^\s#][^\n#]*|(?<=- )[^\s#][^\n#]*")
 
 scalars = st.one_of(
@@ -94,7 +101,8 @@ def mutated_yaml(draw: st.DrawFn) -> str:
             st.sampled_from(["value", "value", "key", "line", "dup", "drop", "chars", "nest"])
         )
         if kind == "value" and TOKEN.search(lines[i]):
-            lines[i] = TOKEN.sub(lambda _: draw(st.sampled_from(NASTY)), lines[i], count=1)
+            pool = NASTY if draw(st.booleans()) else PLAUSIBLE
+            lines[i] = TOKEN.sub(lambda _, p=pool: draw(st.sampled_from(p)), lines[i], count=1)
         elif kind == "key":
             lines[i] = re.sub(r"[a-z_]+(?=:)", draw(st.sampled_from(FIELDS)), lines[i], count=1)
         elif kind == "line":
