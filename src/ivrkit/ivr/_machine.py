@@ -82,6 +82,9 @@ MAX_ERRORS = 3
 the dialplan instead of running on_error again: an error that recurs every time the menu
 comes back must not keep the caller in a loop."""
 _NO_COMMANDS: tuple[Command, ...] = ()
+_NO_BUILTINS: Mapping[str, DataValue] = MappingProxyType(
+    {"caller_number": "", "caller_name": "", "lang": ""}
+)
 _LISTENING = frozenset({CallState.WAITING, CallState.COLLECTING})
 
 
@@ -96,7 +99,8 @@ class CallMachine:
     __slots__ = (
         "_ask",
         "_ask_confirming",
-        "_ask_misses",
+        "_ask_no_input",
+        "_ask_no_match",
         "_ask_tries",
         "_call_id",
         "_channel",
@@ -177,7 +181,7 @@ class CallMachine:
         self._moh = False  # the filler's music on hold is on
         self._ask: CollectAction | None = None  # the collect under way, if any
         self._ask_tries = 0  # of the collect's tries, used up
-        self._ask_misses = {"no_input": 0, "no_match": 0}  # each kind's count: escalation
+        self._ask_no_input = self._ask_no_match = 0  # each kind's count, for escalation
         self._ask_confirming = False  # the entry is in; its confirmation is asked for
         self._swallow: str | None = None  # a terminator due after a full-length entry
         self._greetings = 0  # (re)greetings of the current menu visit, for escalation
@@ -270,8 +274,9 @@ class CallMachine:
 
     @property
     def data(self) -> Mapping[str, DataValue]:
-        """The call data (seeded at CallStarted; handlers and collects write it)."""
-        return MappingProxyType(self._data)
+        """The call data (seeded at CallStarted; handlers and collects write it); the
+        built-in fields the call lacks read as ""."""
+        return MappingProxyType({**_NO_BUILTINS, **self._data})
 
     @property
     def current_playback(self) -> str | None:
@@ -440,9 +445,15 @@ class CallMachine:
         spec = self._tree.call_data
         data = self._data
         data.update(spec.defaults)
-        data["caller_number"] = event.caller_number
-        data["caller_name"] = event.caller_name
-        data["lang"] = event.language
+        # the built-ins are kept only when Asterisk gave them ("" otherwise, see data):
+        # a machine per live call, so an attendant call carries no dict entries it lacks
+        for key, value in (
+            ("caller_number", event.caller_number),
+            ("caller_name", event.caller_name),
+            ("lang", event.language),
+        ):
+            if value:
+                data[key] = value
         variables = dict(event.variables)
         for name, variable in spec.variables.items():
             if variable in variables:
@@ -777,7 +788,7 @@ class CallMachine:
 
     def _start_collect(self, action: CollectAction) -> None:
         self._ask, self._ask_tries, self._ask_confirming = action, 0, False
-        self._ask_misses = {"no_input": 0, "no_match": 0}
+        self._ask_no_input = self._ask_no_match = 0
         self._collected = ""
         if self._typed:
             self._ask_listen()  # type-ahead: the caller is already entering it
@@ -884,8 +895,13 @@ class CallMachine:
                 self._note("limit", act=ask.on_fail or self._menu.on_limit, cause=f"collect_{kind}")
             self._run(ask.on_fail or self._menu.on_limit)
             return
-        self._ask_misses[kind] += 1  # VoiceXML: each event counts on its own
-        attempt = self._ask_misses[kind]
+        # VoiceXML: each event counts on its own
+        if kind == "no_input":
+            self._ask_no_input += 1
+            attempt = self._ask_no_input
+        else:
+            self._ask_no_match += 1
+            attempt = self._ask_no_match
         prompts = by_attempt(ask.no_input if kind == "no_input" else ask.no_match, attempt)
         self._state = CallState.PLAYING
         self._queue, self._queue_pos = prompts, 0
@@ -1152,7 +1168,12 @@ class CallMachine:
         if "{" not in template:
             return template
         try:
-            values = {**self._data, "digits": self._digits, "call_id": self._call_id}
+            values = {
+                **_NO_BUILTINS,
+                **self._data,
+                "digits": self._digits,
+                "call_id": self._call_id,
+            }
             return render(template, values)
         except KeyError as exc:
             self._recover(
