@@ -96,6 +96,7 @@ def test_run_serves_metrics_and_writes_the_journey(tmp_path: Path) -> None:
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.communicate()
+    assert journey.stat().st_mode & 0o777 == 0o600  # callers' digits: the owner's only
     lines = [json.loads(line) for line in journey.read_text().splitlines()]
     for line in lines:
         jsonschema.validate(line, JOURNEY_SCHEMA)

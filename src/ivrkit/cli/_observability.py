@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import IO, Any
@@ -86,7 +87,9 @@ class Observability:
             stream = sys.stdout
         elif args.journey:
             try:
-                stream = open(args.journey, "a", encoding="utf-8")  # noqa: SIM115 (closed by serving)
+                # callers' digits (PINs too) go in it: a new file is the owner's only
+                fd = os.open(args.journey, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                stream = open(fd, "a", encoding="utf-8")  # noqa: SIM115 (closed by serving)
             except OSError as exc:
                 raise CliError(
                     f"can't open the journey file {args.journey}",

@@ -35,6 +35,7 @@ from ivrkit.ivr._commands import (
 )
 from ivrkit.ivr._events import (
     CallerHungUp,
+    CallResumed,
     CommandFailed,
     DigitReceived,
     Event,
@@ -108,6 +109,8 @@ class CallTap:
             self.step("record_finished", target=event.name, outcome="failed", cause=event.cause)
         elif isinstance(event, CommandFailed):
             self._failed(event.command, event.reason, now)
+        elif isinstance(event, CallResumed):
+            self.step("call_resumed")  # taken over from another process (its checkpoint)
         elif isinstance(event, CallerHungUp):
             for pid, media in self._media.items():
                 self.step("prompt_cut_off", prompt=media, playback_id=pid, cause="call ended")

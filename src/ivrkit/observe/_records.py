@@ -21,6 +21,7 @@ from typing import Literal, NamedTuple
 STEP_KINDS = frozenset(
     {
         "call_started",  # the call entered the application
+        "call_resumed",  # taken over from another process: its menu resumes
         "call_ended",  # outcome: caller_hangup, hangup, continue, transferred, released, error
         "menu_entered",  # menu
         "key",  # key: one DTMF digit as received
