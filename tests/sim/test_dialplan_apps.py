@@ -85,6 +85,7 @@ PLAN: dict[str, dict[str, Any]] = {
         "401": ["Dial(PJSIP/erin,2)", "Set(RESULT=${DIALSTATUS})", "Echo()"],
         "402": ["Dial(PJSIP/nobody)", "Set(RESULT=${DIALSTATUS}:${HANGUPCAUSE})", "Echo()"],
         "403": ["Dial(PJSIP/bob,10)", "Set(NOT_REACHED=1)"],
+        "404": ["Dial(PJSIP/bob,10,g)", "Set(AFTER=${DIALSTATUS})", "Echo()"],
         "410": ["Dial(PJSIP/carol&PJSIP/ann,10)", "Set(NOT_REACHED=1)"],
         "411": ["Dial(PJSIP/carol&PJSIP/dave,10)", "Set(RESULT=${DIALSTATUS})", "Echo()"],
         "420": ["Dial(Local/2000@default,10)", "Set(NOT_REACHED=1)"],
@@ -174,6 +175,12 @@ async def test_dial_reports_dialstatus_and_connects_the_caller() -> None:
         assert what[1].startswith("connected:PJSIP/bob-")
         assert [c[1] for c in sim.endpoint("PJSIP/bob").calls] == ["hungup"]
         assert sim.stats()["channels"] == 0
+        # with the g option the caller goes on in the dialplan when bob hangs up
+        goes_on = await sim.call("PJSIP/alice", "404")
+        await sim.wait_for_call("PJSIP/bob", "answered")
+        await eventually(lambda: sim.endpoint("PJSIP/bob").calls[-1][1] == "hungup")
+        assert await _var(sim, goes_on, "AFTER") == "ANSWER"
+        await goes_on.hangup()
 
 
 async def test_dial_calls_every_destination_and_local_channels() -> None:

@@ -240,3 +240,14 @@ async def test_subscribed_apps_see_endpoint_changes_and_messages() -> None:
         await ari.req("DELETE", f"channels/{channel['id']}")
         gone = await ev.next("EndpointStateChange")
         assert gone["endpoint"]["channel_ids"] == []
+
+
+def test_ivrkit_sim_refuses_a_bad_endpoints_file(tmp_path: Any, capsys: Any) -> None:
+    from ivrkit.cli import main
+
+    bad = tmp_path / "endpoints.yaml"
+    bad.write_text("PJSIP/bob: sleepy\n", encoding="utf-8")
+    assert main(["sim", "--endpoints", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ivrkit failed: invalid endpoints file\n")
+    assert "unknown endpoint behaviour 'sleepy'" in err

@@ -492,8 +492,8 @@ class ChannelOps(ModelCore):
             return
         x.hanging = True
         x.hangup_cause = cause
-        if (x.attempt is not None and x.attempt.caller is x) or x.linked is not None:
-            self._caller_leaves_dial(x)
+        if x.dialing is not None or (x.linked is not None and x.attempt is None):
+            self._caller_leaves_dial(x)  # a Dial() caller: its destinations end too
         peer = x.peer if x.peer is not None and not x.peer.gone and not x.peer.hanging else None
         if request is not None:
             self._hangup_request(x, *request)

@@ -67,6 +67,8 @@ class DialGroup:
     timer: Any = None
     rang: bool = False
     done: bool = False
+    #: option ``g``: go on in the dialplan when the called party hangs up
+    go_on: bool = False
     busy: int = 0
     congestion: int = 0
     nochan: int = 0
@@ -274,7 +276,7 @@ class OutboundOps(ControlOps, EndpointOps):
         except ValueError:
             timeout = 0.0
         self.write_variable(ch, "DIALSTATUS", "")
-        group = DialGroup(ch, resume)
+        group = DialGroup(ch, resume, go_on="g" in (parts[2] if len(parts) > 2 else ""))
         for target in targets:
             tech, _, resource = target.partition("/")
             peer = self._app_dial_request(ch, tech, resource, group)
@@ -455,7 +457,11 @@ class OutboundOps(ControlOps, EndpointOps):
             if caller.linked is ch:
                 caller.linked = None
                 ch.linked = None
-                if not caller.gone and not caller.hanging:
+                if caller.gone or caller.hanging:
+                    return
+                if group.go_on:
+                    self._run_dialplan(caller, *group.resume)
+                else:
                     self._hangup(caller, 16, request=(16, True))
             return
         cause = ch.hangup_cause
