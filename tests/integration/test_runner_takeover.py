@@ -144,3 +144,60 @@ async def test_an_unreadable_checkpoint_starts_the_call_from_the_top(value: str)
                 await caller.hangup()
                 await runner.wait_no_calls()
         assert runner.statistics().call_errors == 0
+
+
+BIG_MENU = load_menu(
+    textwrap.dedent(
+        """\
+        menus:
+          main:
+            greeting: [sound:press-1]
+            timeout: 5
+            options:
+              - {key: "1", handler: "big:remember"}
+        """
+    )
+)
+NOTE = "order 12345, " * 400  # ~5 KB: more than an Asterisk request line holds (4096)
+
+
+async def remember(call: Any, digits: str) -> None:
+    call.data["note"] = NOTE
+
+
+async def test_a_checkpoint_larger_than_a_request_line_travels_in_the_body() -> None:
+    records: list[dict[str, Any]] = []
+    async with Simulator(access_log=records.append) as sim:
+        first = MenuRunner(
+            BIG_MENU, transcript=lambda line: None, handlers={"big:remember": remember}
+        )
+        old = AriClient(config(sim))
+        first.attach(old)
+        async with old:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("1")
+                for _ in range(1000):  # a variable set has no event of its own here
+                    if "note" in sim.model.channels[caller.channel_id].variables.get(
+                        "IVRKIT_CALL", ""
+                    ):
+                        break
+                    await asyncio.sleep(0.05)
+        writes = [r for r in records if r["path"].endswith("/variable") and r["method"] == "POST"]
+        assert writes
+        assert all(r.get("body") and "value" not in r["query"] for r in writes)
+        second = MenuRunner(
+            BIG_MENU, transcript=lambda line: None, handlers={"big:remember": remember}
+        )
+        new = AriClient(config(sim))
+        second.attach(new)
+        async with new:
+            async with asyncio.timeout(30):
+                for _ in range(1000):  # until the new runner has adopted the call
+                    if second._calls:
+                        break
+                    await asyncio.sleep(0.01)
+                (call,) = second._calls.values()
+                assert call.machine.data["note"] == NOTE  # resumed with its 5 KB of data
+                await caller.hangup()

@@ -56,6 +56,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ivrkit.ari import (
     AriClient,
@@ -610,16 +611,26 @@ class _Call:
         machine = self.machine
         if self.released or machine.state in (CallState.DONE, CallState.ERROR, CallState.IDLE):
             return False
-        checkpoint = machine.checkpoint()
+        try:
+            checkpoint = machine.checkpoint()
+        except IvrError as exc:  # never worth the call: it goes on, unsaved
+            logger.warning("call %s: no checkpoint taken: %s", self.label, exc)
+            return False
         key = resume_key(checkpoint)
         if key == self.checkpoint:
             return False
         self.checkpoint = key
         if fresh:
             return False  # rule 4: a start from the top gives the same
+        scope = self.scope
         try:
-            await self.scope.client.channels.set_variable(
-                self.scope.channel_id, CHECKPOINT_VARIABLE, encode_checkpoint(checkpoint)
+            # in the body, not the query: Asterisk reads at most 4096 bytes of request
+            # line (main/http.c MAX_HTTP_LINE_LENGTH) but 40960 of JSON body, and ARI
+            # takes a POST's parameters from either (res_ari_channels.c *_parse_body)
+            await scope.client.request(
+                "POST",
+                f"/channels/{quote(scope.channel_id, safe='')}/variable",
+                json={"variable": CHECKPOINT_VARIABLE, "value": encode_checkpoint(checkpoint)},
             )
         except (AriError, CallEnded) as exc:  # the call is leaving; the next change retries
             self.checkpoint = ""
