@@ -54,6 +54,7 @@ from ivrkit.ari._exceptions import (
     Unprocessable,
     Unreachable,
 )
+from ivrkit.ari._listener import OutboundListener, OutboundSession
 from ivrkit.ari._models import (
     Application,
     AsteriskInfo,
@@ -119,6 +120,8 @@ __all__ = [
     "MockEventStream",
     "MockTransport",
     "NotFound",
+    "OutboundListener",
+    "OutboundSession",
     "Playback",
     "PlaybackContinuing",
     "PlaybackFinished",

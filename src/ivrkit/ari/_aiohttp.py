@@ -15,10 +15,11 @@ import json as jsonlib
 import os
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import aiohttp
+import aiohttp.web
 
 from ivrkit.ari._config import ConnectionConfig
 from ivrkit.ari._exceptions import (
@@ -246,3 +247,108 @@ class AiohttpTransport:
             if session is not None:
                 await session.close()
         self._session = self._events_session = None
+
+
+# -- the server side: Asterisk's outbound websockets connect to us (ari/_listener.py) ----
+
+
+class AiohttpServerSocket:
+    """One accepted websocket, as ``_listener.ServerSocket``."""
+
+    def __init__(self, ws: aiohttp.web.WebSocketResponse, peer: str) -> None:
+        self._ws = ws
+        self.peer = peer
+
+    @property
+    def closed(self) -> bool:
+        return self._ws.closed
+
+    async def receive(self) -> str | None:
+        while True:
+            try:
+                msg = await self._ws.receive()
+            except (TimeoutError, ConnectionError, RuntimeError):
+                return None
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                data: str = msg.data
+                return data
+            if msg.type is aiohttp.WSMsgType.BINARY:
+                return bytes(msg.data).decode("utf-8", "replace")
+            if msg.type in (aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG):
+                continue
+            return None  # CLOSE, CLOSING, CLOSED, ERROR
+
+    async def send(self, text: str) -> None:
+        if self._ws.closed:
+            raise Unreachable(f"the websocket from {self.peer} is closed")
+        try:
+            await self._ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:
+            raise Unreachable(f"the websocket from {self.peer} failed: {exc}") from exc
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self._ws.closed:
+            return
+        try:
+            async with asyncio.timeout(2):
+                await self._ws.close(code=code, message=reason.encode())
+        except (ConnectionError, RuntimeError, TimeoutError):
+            pass  # closing a broken socket: nothing left to do
+
+
+class AiohttpWebsocketServer:
+    """Accepts websocket upgrades on any path; see ``_listener.OutboundListener``.
+
+    ``vet(headers, peer)`` decides before the upgrade: None accepts, a status refuses
+    (401 gets a ``WWW-Authenticate`` challenge). ``serve(socket)`` owns each accepted
+    socket until it returns. The subprotocol ``ari`` is chosen when offered.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        vet: Callable[[Mapping[str, str], str], int | None],
+        serve: Callable[[AiohttpServerSocket], Awaitable[None]],
+        heartbeat: float,
+        realm: str,
+    ) -> None:
+        self.host, self.port, self._ssl = host, port, ssl_context
+        self._vet, self._serve, self._heartbeat, self._realm = vet, serve, heartbeat, realm
+        self._runner: aiohttp.web.AppRunner | None = None
+
+    async def start(self) -> int:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._accept)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl).start()
+        self._runner = runner
+        for address in runner.addresses:
+            if isinstance(address, tuple):
+                self.port = int(address[1])
+                break
+        return self.port
+
+    async def _accept(self, request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
+        from aiohttp import web
+
+        peer = request.remote or "?"
+        status = self._vet(request.headers, peer)
+        if status is not None:
+            headers = {"WWW-Authenticate": self._realm} if status == 401 else None
+            return web.Response(status=status, headers=headers)
+        ws = web.WebSocketResponse(protocols=("ari",), heartbeat=self._heartbeat)
+        if not ws.can_prepare(request).ok:
+            return web.Response(status=400, text="expected a websocket upgrade\n")
+        await ws.prepare(request)
+        await self._serve(AiohttpServerSocket(ws, peer))
+        return ws
+
+    async def aclose(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

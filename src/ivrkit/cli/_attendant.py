@@ -23,6 +23,7 @@ from typing import Any
 from ivrkit.cli import CliError
 from ivrkit.cli._cluster import add_cluster_options
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy, add_stop_options
+from ivrkit.cli._listen import add_listen_options, run_listening
 from ivrkit.cli._observability import Observability, add_observability_options
 from ivrkit.ivr import (
     ATTENDANT_MENU,
@@ -258,8 +259,12 @@ async def _serve(
 
 def run(args: argparse.Namespace) -> int:
     tree, handlers = load_checked(args.menu)
-    args.url = args.url or ["http://localhost:8088"]
     policy = StopPolicy(mode=args.on_stop, drain_timeout=args.drain_timeout)
+    if args.listen:  # Asterisk connects to us (outbound websockets): cli/_listen.py
+        reload = lambda: load_checked(args.menu)  # noqa: E731
+        creds = _credentials(args)
+        return run_listening(args, tree, handlers, policy, creds, reload, freeze_startup_heap)
+    args.url = args.url or ["http://localhost:8088"]
     if len(args.url) > 1 or args.cluster:  # several Asterisks, a cluster: cli/_cluster.py
         return _run_cluster(args, tree, handlers, policy)
     args.url = args.url[0]
@@ -325,6 +330,7 @@ def register(sub: Any) -> None:
     p.add_argument("--app", default="channel-aa", help="Stasis app name (default %(default)s)")
     add_credential_options(p)
     add_cluster_options(p)
+    add_listen_options(p)
     p.add_argument(
         "--rest-transport",
         choices=("http", "websocket", "auto"),

@@ -142,6 +142,7 @@ async def _serve(
             endpoints=endpoints,
             access_log=_writer(log_file) if log_file is not None else None,
             ssl_context=tls,
+            outbound=_outbound(args),
         ) as sim:
             print(f"ivrkit sim: ARI on {sim.url}/ari (users: {', '.join(users)})", flush=True)
             if script is None:
@@ -206,8 +207,25 @@ def _declared_sounds(specs: list[str] | None) -> dict[str, float | None]:
     return out
 
 
+def _outbound(args: argparse.Namespace) -> Any:
+    """``--outbound-url``: connect out as an ari.conf outbound_websocket (docs/cluster.md)."""
+    if not args.outbound_url:
+        return ()
+    from ivrkit.sim import OutboundWebsocket
+
+    try:
+        return OutboundWebsocket(
+            uri=args.outbound_url,
+            apps=tuple(a.strip() for a in args.outbound_apps.split(",")),
+            connection_type=args.outbound_type,
+        )
+    except ValueError as exc:
+        raise CliError("invalid --outbound-url settings", str(exc)) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     host, port = _parse_listen(args.listen)
+    _outbound(args)  # a bad --outbound-url fails before binding
     _declared_sounds(args.sound)  # a bad --sound fails before binding
     users = resolve_users(args.users_file, host, dict(os.environ))
     tls = tls_context(args.tls_cert, args.tls_key)  # a bad certificate fails before binding
@@ -281,5 +299,23 @@ def register(sub: Any) -> None:
         "--access-log",
         metavar="FILE",
         help="one JSON line per request: method, path, query keys, auth kind, status",
+    )
+    parser.add_argument(
+        "--outbound-url",
+        metavar="WS_URL",
+        help="also connect out to this server as Asterisk's outbound ARI websocket does "
+        "(ari.conf type=outbound_websocket; presents the first user's credentials)",
+    )
+    parser.add_argument(
+        "--outbound-apps",
+        default="channel-aa",
+        metavar="APP[,APP]",
+        help="the apps of --outbound-url (default %(default)s)",
+    )
+    parser.add_argument(
+        "--outbound-type",
+        choices=("persistent", "per_call_config"),
+        default="persistent",
+        help="websocket_client.conf connection_type (default %(default)s)",
     )
     parser.set_defaults(func=run)

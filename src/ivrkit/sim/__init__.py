@@ -11,6 +11,7 @@ from ivrkit.sim.control._faults import Faults
 from ivrkit.sim.control._reaction import ReactionProbe
 from ivrkit.sim.control._script import CallerScript, run_script
 from ivrkit.sim.control._simulator import Simulator
+from ivrkit.sim.control._websocket_client import OutboundWebsocket
 from ivrkit.sim.model._dialplan import DEFAULT_DIALPLAN, LAB_DIALPLAN, DialplanError, load_dialplan
 from ivrkit.sim.model._endpoints import (
     Endpoint,
@@ -30,6 +31,7 @@ __all__ = [
     "EndpointConfigError",
     "Faults",
     "Heard",
+    "OutboundWebsocket",
     "ReactionProbe",
     "ScriptError",
     "Simulator",

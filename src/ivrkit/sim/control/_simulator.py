@@ -16,11 +16,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from ivrkit.sim.control._callers import Caller, SimulatorError
 from ivrkit.sim.control._faults import Faults
 from ivrkit.sim.control._reaction import ReactionProbe
+from ivrkit.sim.control._websocket_client import Outbound, OutboundWebsocket, start_outbound
 from ivrkit.sim.front._app import SimState, create_app
 from ivrkit.sim.front._wirelog import OneLineBadRequests
 from ivrkit.sim.model._dialplan import Dialplan, DialplanSpec
@@ -52,6 +54,7 @@ class Simulator:
         access_log: Callable[[dict[str, Any]], None] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         asterisk_id: str | None = None,
+        outbound: OutboundWebsocket | Iterable[OutboundWebsocket] = (),
     ) -> None:
         self.host = host
         #: the entity id (``asterisk_id`` in events, ``/asterisk/info``): give several
@@ -84,6 +87,11 @@ class Simulator:
         #: receives one dict per answered request (method, path, query keys, auth, status)
         self.access_log = access_log
         self.faults = Faults()
+        #: ``ari.conf`` outbound websockets: the simulator connects out to these servers
+        #: as Asterisk 20.15+ does (sim/control/_websocket_client.py; docs/cluster.md)
+        self.outbound = (outbound,) if isinstance(outbound, OutboundWebsocket) else tuple(outbound)
+        self._outbound: list[Outbound] = []
+        self._outbound_http: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._model: SimModel | None = None
         self._state: SimState | None = None
@@ -131,6 +139,10 @@ class Simulator:
             if isinstance(address, tuple):
                 self.port = int(address[1])
                 break
+        if self.outbound:
+            self._outbound_http = aiohttp.ClientSession()
+            first = next(iter(self.users.items()))
+            self._outbound = start_outbound(self._model, self.outbound, self._outbound_http, first)
 
     async def close(self) -> None:
         """Stop serving; idempotent. Remaining calls are hung up first."""
@@ -140,6 +152,12 @@ class Simulator:
         model = self._model
         if model is not None:
             model.hangup_all()
+        for conn in self._outbound:
+            await conn.close()
+        self._outbound = []
+        if self._outbound_http is not None:
+            await self._outbound_http.close()
+            self._outbound_http = None
         await runner.cleanup()
 
     # -- addresses

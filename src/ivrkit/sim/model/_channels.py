@@ -256,6 +256,10 @@ class ChannelOps(ModelCore):
             ch.variables["STASISSTATUS"] = ""
             self._varset(ch, "STASISSTATUS", "")
             if not self.app_connected(name):
+                connect = self.per_call_apps.get(name)
+                if connect is not None:  # app_stasis: ast_ari_create_per_call_websocket
+                    connect(ch, name, args, (context, exten, priority + 1))
+                    return False
                 ch.variables["STASISSTATUS"] = "FAILED"
                 self._varset(ch, "STASISSTATUS", "FAILED")
                 return True
@@ -280,6 +284,30 @@ class ChannelOps(ModelCore):
             self._at(ch, seconds, self._run_dialplan, ch, context, exten, priority + 1)
             return False
         return app != "echo"
+
+    def enter_stasis(self, channel_id: str, app: str, args: list[str]) -> bool:
+        """A per-call websocket is up: the channel enters ``app`` (False if it is gone)."""
+        ch = self.channels.get(channel_id)
+        if ch is None or ch.gone or ch.hanging:
+            return False
+        self._enter_stasis(ch, app, args)
+        return True
+
+    def stasis_failed(self, channel_id: str, where: tuple[str, str, int]) -> None:
+        """No per-call websocket: ``STASISSTATUS=FAILED`` and the dialplan goes on at
+        ``where`` (app_stasis ``done:``); from Stasis, as ``stasis_app_control_continue``."""
+        ch = self.channels.get(channel_id)
+        if ch is None or ch.gone or ch.hanging:
+            return
+        if ch.stasis_app is not None:
+            self._stop_target_playbacks(ch.playbacks, "done")
+            if ch.bridge is not None:
+                self._bridge_remove(ch.bridge, ch)
+            self._stasis_event(ch, "StasisEnd")
+            ch.stasis_app = None
+        ch.variables["STASISSTATUS"] = "FAILED"
+        self._varset(ch, "STASISSTATUS", "FAILED")
+        self._run_dialplan(ch, *where)
 
     def _enter_stasis(self, ch: Channel, app: str, args: list[str]) -> None:
         ch.stasis_app = app

@@ -29,6 +29,7 @@ from ivrkit.sim.model._objects import (
     Endpoint,
     JsonDict,
     LiveRecording,
+    PerCallConnect,
     Playback,
     PlaybackQueue,
     ReactionHooks,
@@ -88,6 +89,11 @@ class ModelCore:
         self.app_listeners: list[Callable[[str], None]] = []
         #: times the app's reaction to DTMF when set (the benchmark); see ``_reaction``
         self.reaction: ReactionHooks | None = None
+        #: ``per_call_config`` outbound websockets (``ari.conf``), by app name: called as
+        #: ``connect(channel, app, args, (context, exten, next priority))`` when
+        #: ``Stasis(app)`` finds the app unregistered; it later calls
+        #: ``enter_stasis`` or ``stasis_failed`` (sim/control/_websocket_client.py)
+        self.per_call_apps: dict[str, PerCallConnect] = {}
 
     def now(self) -> float:
         return self.scheduler.time()

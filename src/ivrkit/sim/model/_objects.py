@@ -67,6 +67,9 @@ JsonDict = dict[str, Any]
 
 #: Receives one event for one application (``application`` key already set).
 Sink = Callable[[str, JsonDict], None]
+#: a ``per_call_config`` outbound websocket's connector: (channel, app, args, where the
+#: dialplan goes on if it cannot connect) -> None; see ``ModelCore.per_call_apps``
+PerCallConnect = Callable[["Channel", str, list[str], tuple[str, str, int]], None]
 
 
 class ReactionHooks(Protocol):
