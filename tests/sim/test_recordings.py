@@ -229,3 +229,39 @@ async def test_stored_recordings_copy_delete_and_play() -> None:
         finished = await ev.next("PlaybackFinished")
         assert finished["playback"]["state"] == "done"
         assert abs(loop.time() - t0 - 2.0) < 0.05
+
+
+async def test_bridge_recording_and_appending() -> None:
+    """``ast_ari_bridges_record``: the format is checked before anything else, the
+    recording targets ``bridge:ID``; ``ifExists=append`` adds to the file's length."""
+    async with Simulator(dialplan=PLAN) as sim, ari_session(sim) as ari, ari.events("rec") as ev:
+        caller = await _call(sim, ev)
+        await ari.req("POST", "bridges", {"bridgeId": "b1"})
+        await ari.req("POST", "bridges/b1/addChannel", {"channel": caller.channel_id})
+        assert await ari.req("POST", "bridges/b1/record", {"name": "c", "format": "mp3"}) == (
+            422,
+            {"message": "specified format is unknown on this system"},
+        )
+        assert await ari.req("POST", "bridges/nope/record", {"name": "c", "format": "wav"}) == (
+            404,
+            {"message": "Bridge not found"},
+        )
+        status, body = await ari.req(
+            "POST",
+            "bridges/b1/record",
+            {"name": "conf", "format": "ulaw", "maxDurationSeconds": "1"},
+        )
+        assert (status, body["target_uri"]) == (201, "bridge:b1")
+        assert (await ev.next("RecordingStarted"))["recording"]["target_uri"] == "bridge:b1"
+        first = await ev.next("RecordingFinished")
+        assert first["recording"]["duration"] == 1
+        await ari.req(
+            "POST",
+            "bridges/b1/record",
+            {"name": "conf", "format": "ulaw", "maxDurationSeconds": "1", "ifExists": "append"},
+        )
+        await ev.next("RecordingFinished")
+        async with ari.session.get(f"{sim.url}/ari/recordings/stored/conf/file") as resp:
+            size = len(await resp.read())
+        assert 2 * 8000 < size <= 4 * 8000  # two recordings of 1 to 2 s each, u-law
+        await caller.hangup()
