@@ -86,6 +86,14 @@ BAD_FRAMES: list[tuple[dict[str, Any], str]] = [
         "PlaybackFinished playback.target_uri is a number, not a string",
     ),
     (event("StasisEnd", channel={**channel(), "id": ["c1"]}), "StasisEnd channel.id is a list"),
+    (
+        event("StasisStart", args=[], channel=channel("\ud800")),
+        "StasisStart channel.id holds a lone surrogate, not text",
+    ),
+    (
+        event("ChannelDtmfReceived", digit="1", channel={**channel(), "name": "PJSIP/\udfff"}),
+        "ChannelDtmfReceived channel.name holds a lone surrogate, not text",
+    ),
 ]
 
 

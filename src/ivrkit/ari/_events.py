@@ -239,11 +239,27 @@ def _what(value: object) -> str:
 
 
 def _ident_problem(value: object, where: str) -> str | None:
-    return None if type(value) is str and value else f"{where} is {_what(value)}"
+    if type(value) is not str or not value:
+        return f"{where} is {_what(value)}"
+    return _unicode_problem(value, where)
 
 
 def _text_problem(value: object, where: str) -> str | None:
-    return None if type(value) is str else f"{where} is {_what(value)}, not a string"
+    if type(value) is not str:
+        return f"{where} is {_what(value)}, not a string"
+    return _unicode_problem(value, where)
+
+
+def _unicode_problem(value: str, where: str) -> str | None:
+    """A lone surrogate (JSON ``"\\ud800"``) is no character: such an id cannot go into a
+    URL and such a name cannot be logged. Asterisk's jansson never writes one."""
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{where} holds a lone surrogate, not text"
+    return None
 
 
 def _channel_problem(channel: Channel | None, where: str = "channel") -> str | None:
