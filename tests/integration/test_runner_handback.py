@@ -7,12 +7,13 @@ Virtual time, the embedded Asterisk with a dialplan that keeps a handed-back cal
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from typing import Any
 
 import pytest
 
 from ivrkit.ari import AriClient, ConnectionConfig, Credentials
-from ivrkit.ivr import ATTENDANT_MENU, StopPrompt, load_menu_file
+from ivrkit.ivr import ATTENDANT_MENU, StopPrompt, load_menu, load_menu_file
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Caller, Simulator
 
@@ -80,4 +81,44 @@ async def test_handing_back_while_asterisk_does_not_answer_ends_in_bounded_time(
                 assert loop.time() - started <= 5.5
             assert runner.statistics().live_calls == 0
             sim.faults.clear()
+            await caller.hangup()
+
+
+HANDLER_MENU = textwrap.dedent(
+    """\
+    menus:
+      main:
+        greeting: [sound:press-1]
+        options:
+          - {key: "1", handler: "long:instructions"}
+    """
+)
+
+
+async def instructions(call: Any, digits: str) -> None:
+    await call.play_and_wait("sound:demo-instruct")  # 73 s, with an id of the client's
+
+
+async def test_a_stop_during_a_handlers_own_long_prompt_hands_the_call_back_at_once() -> None:
+    """On Asterisk a variable set and a continue wait behind a playing prompt (the
+    channel's control thread): every playback of the call is stopped first, whoever
+    started it, so the hand-back is immediate and not 73 s later (or never)."""
+    handlers = {"long:instructions": instructions}
+    runner = MenuRunner(load_menu(HANDLER_MENU), transcript=lambda line: None, handlers=handlers)
+    async with Simulator(dialplan=DIALPLAN) as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("1")
+                await caller.wait_for_playback("sound:demo-instruct")
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                assert await runner.release_calls() == 1
+                await in_dialplan(caller)
+                assert loop.time() - started < 1.0
+            assert sim.model.get_channel_var(caller.channel_id, "IVRKIT_HANDBACK") == "stop"
+            assert caller.heard[-1].cut_off
             await caller.hangup()

@@ -133,6 +133,7 @@ logger = logging.getLogger("ivrkit.ivr.runner")
 TRANSFER_APP_ARG = "ivrkit-transfer"
 HANDBACK_VARIABLE = "IVRKIT_HANDBACK"
 _CLEANUP_TIMEOUT = 5.0
+_MARK_TIMEOUT = 1.0  # IVRKIT_HANDBACK's set may wait behind a prompt: never the continue
 _ARI_EVENTS = (
     ChannelDtmfReceived,
     PlaybackStarted,
@@ -391,10 +392,17 @@ async def _call_started(
 async def _hand_back(scope: CallScope, reason: str) -> None:
     """Mark why (``IVRKIT_HANDBACK``) and continue the call in the dialplan, quietly.
 
-    Either request failing means the channel is already leaving: nothing to do.
+    The continue goes out even if the mark does not make it: Asterisk runs a variable set
+    on the channel's control thread, behind anything still playing, and answers only
+    then; the continue queues behind it there, in order. A request failing otherwise
+    means the channel is already leaving: nothing to do.
     """
     try:
-        await scope.client.channels.set_variable(scope.channel_id, HANDBACK_VARIABLE, reason)
+        async with asyncio.timeout(_MARK_TIMEOUT):
+            await scope.client.channels.set_variable(scope.channel_id, HANDBACK_VARIABLE, reason)
+    except (AriError, TimeoutError) as exc:
+        logger.debug("call %s: %s not answered (%r)", scope.channel_id, HANDBACK_VARIABLE, exc)
+    try:
         await scope.continue_in_dialplan()
     except AriError as exc:
         logger.debug(
@@ -895,9 +903,13 @@ class _Call:
             )
 
     async def _stop_prompts(self) -> None:
-        current = self.machine.current_playback
-        if current is not None:
-            await self._quietly(self.scope.client.stop_playback_quietly(current))
+        """Stop every playback of the call, the machine's and the handlers' own alike:
+        on Asterisk, what follows (a variable set, the continue) waits behind them."""
+        playing = set(self.scope.playbacks)
+        if self.machine.current_playback is not None:
+            playing.add(self.machine.current_playback)
+        client = self.scope.client
+        await asyncio.gather(*(self._quietly(client.stop_playback_quietly(p)) for p in playing))
 
     async def release(self, reason: str = "stop") -> None:
         """Shutdown: stop what plays, cancel timers, continue the call in the dialplan.
