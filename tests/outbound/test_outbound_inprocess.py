@@ -4,8 +4,10 @@ Asterisk that connects out (both connection types), in one process on virtual ti
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +214,75 @@ async def test_wrong_credentials_and_unknown_apps_are_turned_away(
     text = caplog.text
     assert "refused: wrong credentials" in text
     assert "is for application 'billing', but this listener serves 'channel-aa'" in text
+
+
+async def test_a_restarted_server_takes_a_persistent_call_over_at_its_menu() -> None:
+    """ivrkit goes away mid-call and a new one listens on the same port: Asterisk's
+    queued events and the new client's re-sync hand it the call, which resumes at its
+    menu (the takeover of docs/operations.md), the keys pressed before kept."""
+    served = Served()
+    outbound_of = lambda port: OutboundWebsocket(  # noqa: E731
+        uri=f"ws://127.0.0.1:{port}/", apps=("channel-aa",), reconnect_interval=0.2
+    )
+    async with listening(served) as listener:
+        port = listener.port
+        sim = Simulator(outbound=outbound_of(port))
+        await sim.start()
+        try:
+            await until(lambda: listener.clients and listener.clients[0].ready)
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(60):
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(0.3)
+                await caller.press("1")
+                await caller.wait_for_playback("digits:1")
+        except BaseException:
+            await sim.close()
+            raise
+    # the first ivrkit is gone (its client closed without touching the call)
+    try:
+        assert served.lines == GUIDE[:2]
+        second = Served()
+        async with listening(second, port) as back:
+            await until(lambda: back.clients and back.clients[0].ready)
+            async with asyncio.timeout(60):
+                await caller.wait_for_playback("sound:press-1")  # the re-greeting
+                await asyncio.sleep(0.3)
+                await caller.press("2")
+                await caller.wait_for_playback("digits:2")
+                await caller.hangup()
+            await until(lambda: second.lines[-1:] == [GUIDE[-1]])
+        assert second.lines[-2:] == [GUIDE[2], GUIDE[-1]]
+        assert second.sessions[0].connection_type == "persistent"
+    finally:
+        await sim.close()
+
+
+async def test_wss_with_a_verified_certificate(tls_cert: tuple[Path, Path]) -> None:
+    cert, key = tls_cert
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    served = Served()
+    listener = OutboundListener(
+        apps=("channel-aa",),
+        credentials=CREDS,
+        on_client=served.on_client,
+        on_ended=served.on_ended,
+        ssl_context=server_tls,
+    )
+    async with listener:
+        assert listener.scheme == "wss"
+        outbound = OutboundWebsocket(
+            uri=f"wss://127.0.0.1:{listener.port}/",
+            apps=("channel-aa",),
+            connection_type="per_call_config",
+            ssl_context=client_tls,
+            connection_timeout=5,
+        )
+        async with Simulator(outbound=outbound) as sim:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(60):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.hangup()
+            await until(lambda: served.lines[-1:] == [GUIDE[-1]])
