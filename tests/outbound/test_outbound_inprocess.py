@@ -286,3 +286,35 @@ async def test_wss_with_a_verified_certificate(tls_cert: tuple[Path, Path]) -> N
                 await caller.wait_for_playback("sound:press-1")
                 await caller.hangup()
             await until(lambda: served.lines[-1:] == [GUIDE[-1]])
+
+
+async def test_a_per_call_socket_lost_mid_call_is_reopened_and_the_call_resumes() -> None:
+    """Asterisk reconnects a per-call socket that drops (reconnect_attempts tries); the
+    new socket's client adopts the call, which resumes at its menu."""
+    served = Served()
+    async with listening(served) as listener:
+        outbound = OutboundWebsocket(
+            uri=f"ws://127.0.0.1:{listener.port}/",
+            apps=("channel-aa",),
+            connection_type="per_call_config",
+            reconnect_interval=0.2,
+        )
+        async with Simulator(outbound=outbound) as sim:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(60):
+                await caller.wait_for_playback("sound:press-1")
+                await asyncio.sleep(0.3)
+                await caller.press("1")
+                await caller.wait_for_playback("digits:1")
+                (link,) = sim._outbound[0]._links  # type: ignore[union-attr]
+                assert link.ws is not None
+                await link.ws.close()  # the network drops this call's socket
+                await caller.wait_for_playback("sound:press-1")  # the re-greeting
+                await asyncio.sleep(0.3)
+                await caller.press("2")
+                await caller.wait_for_playback("digits:2")
+                await caller.hangup()
+            await until(lambda: len(served.closed) == 2)
+        assert [s.application for s in served.sessions] == ["channel-aa:PJSIP/alice-00000001"] * 2
+        assert served.lines[:2] == GUIDE[:2]
+        assert served.lines[-2:] == [GUIDE[2], GUIDE[-1]]

@@ -108,6 +108,7 @@ class _ServerStream:
         #: per_call_config: no socket follows this one (see ``receive``)
         self.last = False
         self.drained = asyncio.Event()
+        self.saw_end = False  # a StasisEnd went through: the call (or a leg) ended
 
     def feed(self, text: str | None) -> None:
         self._frames.put_nowait(text)
@@ -279,19 +280,24 @@ class OutboundListener:
         served = self._place(session, stream)
         try:
             while (text := await sock.receive()) is not None:
+                if '"StasisEnd"' in text:
+                    stream.saw_end = True
                 stream.feed(text)
         finally:
             if session.connection_type == "per_call_config":
                 # the call is over (Asterisk closes 3 s after its StasisEnd): the client
                 # goes with its socket instead of waiting for a reconnect that never comes,
                 # once the last frames (StasisEnd...) are delivered and served
+                # (lost before any StasisEnd: the call goes on in Asterisk, which opens a
+                # new socket for it, and the new client adopts it; close this one now)
                 stream.last = True
                 stream.feed(None)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(SETTLE_TIMEOUT):
-                        await stream.drained.wait()
-                        if self._on_ended is not None:
-                            await self._on_ended(served.client, session)
+                if stream.saw_end:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(SETTLE_TIMEOUT):
+                            await stream.drained.wait()
+                            if self._on_ended is not None:
+                                await self._on_ended(served.client, session)
                 await served.client.aclose()
             stream.feed(None)
 

@@ -325,7 +325,12 @@ class Supervisor:
                     return
             dp = channel.dialplan
             stasis_app, _, args = dp.app_data.partition(",")
-            if dp.app_name.lower() != "stasis" or stasis_app != app:
+            # a per-call outbound websocket's app is "<app>:<channel name>" (Asterisk's
+            # ast_ari_create_per_call_websocket) while the dialplan says Stasis(<app>)
+            if dp.app_name.lower() != "stasis" or app not in (
+                stasis_app,
+                f"{stasis_app}:{channel.name}",
+            ):
                 return  # subscribed to, but not in our Stasis app (e.g. the far leg)
             if dispatch.scope_for_channel(cid) is None:
                 dispatch.feed(
