@@ -305,6 +305,7 @@ class PerCallConnections:
                     model.stasis_failed(channel_id, where)
                     return
                 ws = reconnected
+                link.registered(app_id)  # session_update: after the backlog, as persistent
         finally:
             self._links.discard(link)
             if link.ws is not None:
