@@ -168,4 +168,8 @@ def render(results: dict[str, Any]) -> str:
         from benchmarks.bench_observability import render as render_observability
 
         lines.append(render_observability(results["observability"]))
+    if (results.get("cluster") or {}).get("failover"):
+        from benchmarks.bench_cluster import render as render_failover
+
+        lines.append(render_failover(results["cluster"]["failover"]))
     return "\n".join(lines)

@@ -37,7 +37,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from benchmarks import bench_engine, bench_observability, loadgen, procstat, report
+from benchmarks import (
+    bench_cluster,
+    bench_engine,
+    bench_observability,
+    loadgen,
+    procstat,
+    report,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared"
@@ -350,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
         help="calls live for the --metrics/--journey cost comparison (0: skip it)",
     )
     parser.add_argument("--observability-rounds", type=int, default=3)
+    parser.add_argument(
+        "--cluster-kills",
+        type=int,
+        default=50,
+        help="kill -9 rounds for the cluster failover figure (0: skip it)",
+    )
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",")]
     apps = args.apps.split(",")
@@ -397,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
                 tmp,
             )
             print(bench_observability.render(observability), flush=True)
+        cluster = None
+        if args.cluster_kills:
+            cluster = {"failover": bench_cluster.failover(args.cluster_kills)}
+            print(bench_cluster.render(cluster["failover"]), flush=True)
     results = {
         "started_utc": stamp,
         "elapsed_s": round(time.perf_counter() - began, 1),
@@ -411,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         "client_microbench": micro,
         "engine_microbench": engine,
         "observability": observability,
+        "cluster": cluster,
     }
     print()
     print(report.render(results))

@@ -146,3 +146,26 @@ def test_observability_comparison_interleaves_and_checks_the_journey(tmp_path: A
     assert result["ratio_estimated_from_micro"] == 1.1  # 100 µs over 1 ms per call
     assert result["paired_ratios"] == [1.05, 1.05]
     assert "1.05×" in obs.render(result)
+
+
+def test_the_cluster_failover_figure_uses_nearest_rank_and_renders_its_ttl() -> None:
+    from benchmarks import bench_cluster
+
+    samples = [i / 1000 for i in range(1, 101)]  # 1..100 ms after the kill
+    assert bench_cluster._percentile(samples, 50) == 50.0
+    assert bench_cluster._percentile(samples, 99) == 99.0
+    assert bench_cluster._percentile([], 99) is None
+    line = bench_cluster.render(
+        {
+            "kills": 50,
+            "lease_ttl_s": 1.0,
+            "samples": 200,
+            "missed": 0,
+            "p50_ms": 1290.0,
+            "p99_ms": 1420.0,
+            "max_ms": 1500.0,
+        }
+    )
+    assert "50 kills" in line
+    assert "lease 1 s" in line
+    assert "p99 1420.0 ms" in line

@@ -1,0 +1,212 @@
+"""Cluster failover figure for ``make bench``: kill -9 a worker, time until the caller
+hears its menu again.
+
+One round: ``CALLS_PER_ROUND`` callers sit in the sales menu (the greeting heard, no key
+pressed, a long timeout), the worker that owns most of them is killed with SIGKILL, and
+for each of its callers the time from the kill to the start of the re-greeting (the
+simulator's record of what the caller heard) is one sample. The killed worker is then
+started again under its name and the next round begins. Two ``ivrkit run --cluster``
+workers in broadcast mode, one simulated Asterisk in this process, a redis-server of
+its own; REST over the websocket.
+
+The figure is dominated by the lease: a survivor takes a call over after the dead
+worker's heartbeat lapses (``--lease-ttl``) and its next orphan scan (every half TTL),
+then stops the old prompt and moves the channel (two requests). Reported with the TTL
+used. Wall-clock reads here are measurement, not behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ivrkit.sim import Caller, Simulator
+from ivrkit.testing import RedisServer
+
+MENU = """
+menus:
+  main:
+    greeting: [sound:bench-main]
+    timeout: 600
+    options:
+      - key: "1"
+        goto: sales
+  sales:
+    greeting: [sound:bench-sales]
+    timeout: 600
+    options:
+      - key: "2"
+        continue: true
+"""
+DURATIONS = "name\tseconds\trate\nbench-main\t0.3\t8000\nbench-sales\t0.3\t8000\n"
+#: callers per round; the victim owns about half of them
+CALLS_PER_ROUND = 8
+LEASE_TTL = 1.0
+
+
+def _percentile(samples: list[float], q: float) -> float | None:
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    rank = max(1, int(-(-q * len(ordered) // 100)))  # nearest rank
+    return round(ordered[rank - 1] * 1000, 1)
+
+
+class _Worker:
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name, self.cmd, self.env, self.logs = name, cmd, env, logs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def log(self) -> Path:
+        return self.logs / f"{self.name}.{self.starts}.log"
+
+    def spawn(self) -> None:
+        self.starts += 1
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                self.cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env
+            )
+
+    async def start(self) -> None:
+        self.spawn()  # a fork and exec: microseconds next to the interpreter's start
+        assert self.proc is not None
+        async with asyncio.timeout(60):
+            while "ivrkit run: serving" not in self.log.read_text(errors="replace"):
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()}")
+                await asyncio.sleep(0.02)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+async def _in_sales(caller: Caller) -> None:
+    await caller.wait_until_heard("sound:bench-main")
+    await caller.press("1")
+    await caller.wait_until_heard("sound:bench-sales")
+
+
+async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
+    (tmp / "menu.yaml").write_text(MENU)
+    (tmp / "durations.tsv").write_text(DURATIONS)
+    plan = {"default": {"1000": ("NoOp()", "StasisBroadcast(3000,^ivr-)", "Hangup()")}}
+    samples: list[float] = []
+    worst: list[float] = []
+    missed = 0
+    with RedisServer(tmp) as redis:
+        async with Simulator(dialplan=plan, durations_file=tmp / "durations.tsv") as sim:
+            env = {**os.environ, "ARI_USER": sim.username, "ARI_PASSWORD": sim.password}
+            main = "import sys; from ivrkit.cli import main; sys.exit(main())"
+            workers = []
+            for name in ("w1", "w2"):
+                cmd = [sys.executable, "-c", main, "run", str(tmp / "menu.yaml")]
+                cmd += ["--app", "ivr", "--url", sim.url, "--cluster", redis.url]
+                cmd += ["--worker", name, "--lease-ttl", str(ttl)]
+                cmd += ["--rest-transport", "websocket"]
+                workers.append(_Worker(name, cmd, env, tmp))
+            for w in workers:
+                await w.start()
+            try:
+                for n in range(kills):
+                    callers = [
+                        await sim.call(f"PJSIP/k{n}x{i}", "1000") for i in range(CALLS_PER_ROUND)
+                    ]
+                    await asyncio.gather(*(_in_sales(c) for c in callers))
+                    apps = {c: sim.model.channels[c.channel_id].stasis_app for c in callers}
+                    counts = {
+                        w.name: sum(1 for a in apps.values() if a == f"ivr-{w.name}")
+                        for w in workers
+                    }
+                    victim = max(workers, key=lambda w: counts[w.name])
+                    hit = [c for c in callers if apps[c] == f"ivr-{victim.name}"]
+                    marks = {c: len(c.heard) for c in hit}
+                    loop = asyncio.get_running_loop()
+                    killed_at = loop.time()
+                    victim.kill()
+                    round_times: list[float] = []
+                    try:
+                        async with asyncio.timeout(10 * ttl + 10):
+                            while len(round_times) < len(hit):
+                                for c in hit:
+                                    if marks[c] >= 0 and len(c.heard) > marks[c]:
+                                        round_times.append(c.heard[marks[c]].start - killed_at)
+                                        marks[c] = -1
+                                await asyncio.sleep(0.005)
+                    except TimeoutError:
+                        missed += len(hit) - len(round_times)
+                    samples += round_times
+                    if round_times:
+                        worst.append(max(round_times))
+                    for c in callers:  # finish them: 2 continues into the dialplan
+                        await c.press("2")
+                    await victim.start()
+            finally:
+                for w in workers:
+                    w.stop()
+    return {
+        "kills": kills,
+        "lease_ttl_s": ttl,
+        "calls_per_round": CALLS_PER_ROUND,
+        "samples": len(samples),
+        "missed": missed,
+        "p50_ms": _percentile(samples, 50),
+        "p99_ms": _percentile(samples, 99),
+        "max_ms": _percentile(samples, 100),
+        "per_kill_worst_p50_ms": _percentile(worst, 50),
+        "per_kill_worst_p99_ms": _percentile(worst, 99),
+    }
+
+
+def failover(kills: int = 50, ttl: float = LEASE_TTL) -> dict[str, Any]:
+    """The failover figure (see the module docstring)."""
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ivrkit-bench-cluster-") as tmp:
+        result = asyncio.run(_rounds(kills, Path(tmp), ttl))
+    result["elapsed_s"] = round(time.perf_counter() - began, 1)
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    return (
+        f"cluster failover (kill -9 to the menu heard again, {result['kills']} kills, "
+        f"lease {result['lease_ttl_s']:g} s, {result['samples']} calls): p50 "
+        f"{result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms; "
+        f"{result['missed']} call(s) never re-greeted"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="cluster failover figure")
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--lease-ttl", type=float, default=LEASE_TTL)
+    args = parser.parse_args(argv)
+    result = failover(args.kills, args.lease_ttl)
+    print(render(result))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
