@@ -188,6 +188,104 @@ def failover(kills: int = 50, ttl: float = LEASE_TTL) -> dict[str, Any]:
     return result
 
 
+def _read_event(proc: subprocess.Popen[str], want: str) -> dict[str, Any]:
+    assert proc.stdout is not None
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"load generator exited before {want!r}")
+        msg: dict[str, Any] = json.loads(line)
+        if msg.get("event") == want:
+            return msg
+
+
+def throughput(
+    level: int, workers: int, seconds: float, durations_file: Path | None, logs: Path
+) -> dict[str, Any]:
+    """``workers`` cluster workers (broadcast mode, REST over the websocket) serving the
+    guide's attendant at ``level`` live calls, driven by benchmarks.loadgen like the
+    single-process runs: calls completed, p99 reactions, the workers' CPU."""
+    from benchmarks import procstat
+
+    root = Path(__file__).resolve().parents[1]
+    names = [f"w{i + 1}" for i in range(workers)]
+    calls = max(1, level * 3 // 2)
+    with RedisServer(logs) as redis, (logs / f"cluster-{workers}-{level}.sim.log").open("w") as log:
+        cmd = [sys.executable, "-m", "benchmarks.loadgen", "--calls", str(calls)]
+        cmd += ["--rate", f"{level / seconds:.3f}", "--drain", f"{seconds + 20:.1f}"]
+        cmd += ["--broadcast", "channel-aa"]
+        cmd += ["--wait-apps", ",".join(f"channel-aa-{n}" for n in names)]
+        if durations_file is not None:
+            cmd += ["--durations-file", str(durations_file)]
+        gen = subprocess.Popen(
+            cmd, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+        )
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            port = _read_event(gen, "ready")["port"]
+            env = {**os.environ, "ARI_USER": "asterisk", "ARI_PASSWORD": "asterisk"}
+            ivrkit = [
+                sys.executable,
+                "-c",
+                "import sys; from ivrkit.cli import main; sys.exit(main())",
+            ]
+            for name in names:
+                args = [*ivrkit, "run", "--url", f"http://127.0.0.1:{port}", "--app", "channel-aa"]
+                args += ["--cluster", redis.url, "--worker", name]
+                args += ["--rest-transport", "websocket"]
+                with (logs / f"cluster-{workers}-{level}-{name}.log").open("wb") as out:
+                    procs.append(
+                        subprocess.Popen(
+                            args, env=env, stdout=subprocess.DEVNULL, stderr=out, cwd=logs
+                        )
+                    )
+            _read_event(gen, "connected")
+            time.sleep(0.5)
+            cpu0 = [procstat.cpu_seconds(p.pid) for p in procs]
+            assert gen.stdin is not None
+            gen.stdin.write("go\n")
+            gen.stdin.flush()
+            result = _read_event(gen, "result")
+            cpu = [procstat.cpu_seconds(p.pid) - c for p, c in zip(procs, cpu0, strict=True)]
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            if gen.stdin is not None:
+                gen.stdin.close()
+            try:
+                gen.wait(30)
+            except subprocess.TimeoutExpired:
+                gen.kill()
+                gen.wait()
+    return {
+        "workers": workers,
+        "level": level,
+        "calls": result["calls"],
+        "completed": result["completed"],
+        "failed_calls": result["failed"] + result["wrong"],
+        "p99_stop_ms": result["stop_ms"]["p99"],
+        "p99_play_ms": result["play_ms"]["p99"],
+        "workers_cpu_s": [round(c, 3) for c in cpu],
+        "sim_cpu_share": result["sim_cpu_share"],
+    }
+
+
+def render_throughput(runs: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"cluster: {r['workers']} worker(s) at {r['level']} calls live (websocket): "
+        f"{r['completed']}/{r['calls']} completed, p99 stop {r['p99_stop_ms']} ms, play "
+        f"{r['p99_play_ms']} ms, worker CPU {r['workers_cpu_s']} s, sim CPU "
+        f"{r['sim_cpu_share']:.0%}"
+        for r in runs
+    )
+
+
 def render(result: dict[str, Any]) -> str:
     return (
         f"cluster failover (kill -9 to the menu heard again, {result['kills']} kills, "
@@ -201,7 +299,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cluster failover figure")
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--lease-ttl", type=float, default=LEASE_TTL)
+    parser.add_argument(
+        "--throughput", type=int, metavar="LEVEL", help="run 1 and 2 workers at LEVEL instead"
+    )
     args = parser.parse_args(argv)
+    if args.throughput:
+        from benchmarks import run
+
+        with tempfile.TemporaryDirectory(prefix="ivrkit-bench-cluster-") as tmp_name:
+            tmp = Path(tmp_name)
+            durations_file, table, _ = run.durations(tmp)
+            seconds = run.scenario_seconds(table)
+            runs = [throughput(args.throughput, n, seconds, durations_file, tmp) for n in (1, 2)]
+        print(render_throughput(runs))
+        print(json.dumps(runs))
+        return 0
     result = failover(args.kills, args.lease_ttl)
     print(render(result))
     print(json.dumps(result))

@@ -135,12 +135,22 @@ def _quiet_collector() -> None:
 async def main_async(args: argparse.Namespace) -> None:
     _quiet_collector()
     probe = ReactionProbe()
+    apps = args.wait_apps.split(",") if args.wait_apps else ["channel-aa"]
+    dialplan = None
+    if args.broadcast:  # cluster workers claim each call (benchmarks/bench_cluster.py)
+        step = f"StasisBroadcast(3000,^{args.broadcast}-)"
+        dialplan = {"default": {"1000": ("NoOp()", step, "Hangup()")}}
     async with Simulator(
-        "127.0.0.1", args.port, durations_file=args.durations_file, reaction_probe=probe
+        "127.0.0.1",
+        args.port,
+        durations_file=args.durations_file,
+        reaction_probe=probe,
+        dialplan=dialplan,
     ) as sim:
         _emit(event="ready", port=sim.port)
         async with asyncio.timeout(args.connect_timeout):
-            await sim.wait_for_app("channel-aa")
+            for app in apps:
+                await sim.wait_for_app(app)
         _emit(event="connected")
         if (await _read_line()).strip() != "go":
             return
@@ -207,6 +217,8 @@ def main() -> None:
     parser.add_argument("--durations-file", default=None)
     parser.add_argument("--drain", type=float, default=40.0, help="seconds after arrivals")
     parser.add_argument("--connect-timeout", type=float, default=30.0)
+    parser.add_argument("--broadcast", metavar="APP", help="extension 1000 broadcasts to APP-*")
+    parser.add_argument("--wait-apps", metavar="A,B", help="apps to wait for (default channel-aa)")
     asyncio.run(main_async(parser.parse_args()))
 
 

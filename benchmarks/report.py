@@ -170,6 +170,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(render_observability(results["observability"]))
     if (results.get("cluster") or {}).get("failover"):
         from benchmarks.bench_cluster import render as render_failover
+        from benchmarks.bench_cluster import render_throughput
 
+        lines.append(render_throughput(results["cluster"].get("throughput") or []))
         lines.append(render_failover(results["cluster"]["failover"]))
     return "\n".join(lines)

@@ -410,9 +410,19 @@ def main(argv: list[str] | None = None) -> int:
                 tmp,
             )
             print(bench_observability.render(observability), flush=True)
-        cluster = None
+        cluster: dict[str, Any] | None = None
         if args.cluster_kills:
-            cluster = {"failover": bench_cluster.failover(args.cluster_kills)}
+            # the load at which one process reaches a p99 of 20 ms over the websocket
+            ws = [c for c in caps if c["app"] == "ivrkit-websocket"]
+            level = (ws[0]["first_failing_level"] or ws[0]["max_level_p99_under_20ms"]) if ws else 0
+            level = level or 1000
+            cluster = {
+                "throughput": [
+                    bench_cluster.throughput(level, n, seconds, durations_file, tmp) for n in (1, 2)
+                ],
+                "failover": bench_cluster.failover(args.cluster_kills),
+            }
+            print(bench_cluster.render_throughput(cluster["throughput"]), flush=True)
             print(bench_cluster.render(cluster["failover"]), flush=True)
     results = {
         "started_utc": stamp,
