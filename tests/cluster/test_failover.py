@@ -195,3 +195,44 @@ async def test_split_brain_a_frozen_worker_wakes_up_and_backs_off(
     continues = [p for m, p in requests[before:] if m == "POST" and p.endswith("/continue")]
     assert sorted(p.split("/")[3] for p in continues if p.split("/")[3] in lost) == sorted(lost)
     assert stops == [0, 0], [w.output[-2000:] for w in rig.workers]
+
+
+async def test_a_draining_worker_claims_nothing_and_finishes_its_calls(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    requests: list[tuple[str, str]] = []
+    sims = await _sims(tmp_path, broadcast_dialplan(), requests, 1)
+    rig = Rig(tmp_path, redis_server.url, sims, requests)
+    sim = sims[0]
+    try:
+        draining = rig.worker("d", "--on-stop", "drain", "--drain-timeout", "60")
+        other = rig.worker("o")
+        for w in (draining, other):
+            w.start(rig.env())
+            await w.wait_serving()
+        live: list[Any] = []
+        while not live:  # a call the first worker won
+            caller = await sim.call("PJSIP/live", "1000")
+            await caller.wait_until_heard("sound:cluster-main")
+            if sim.model.channels[caller.channel_id].stasis_app == "ivr-d":
+                live.append(caller)
+            else:
+                await scenario(caller, seen=0)
+        assert draining.process is not None
+        draining.process.send_signal(signal.SIGTERM)
+        await until(lambda: "draining 1 live call" in draining.output, "no drain")
+        newcomers = [await sim.call(f"PJSIP/n{i}", "1000") for i in range(8)]
+        for caller in newcomers:
+            await caller.wait_until_heard("sound:cluster-main")
+        apps = {sim.model.channels[c.channel_id].stasis_app for c in newcomers}
+        assert apps == {"ivr-o"}  # the draining worker claimed none of them
+        await asyncio.gather(*(scenario(c) for c in newcomers))
+        await scenario(live[0], seen=len(live[0].heard) - 1)  # its own call finishes there
+        assert draining.process.wait(30) == 0
+        assert "1 call(s) ended during the drain" in draining.output
+    finally:
+        for w in rig.workers:
+            w.stop()
+        for s in sims:
+            await s.close()
+    assert rig.hangups_by_us() == []

@@ -69,8 +69,11 @@ class Connection:
 class Runners:
     """Several runners behind the one face that stopping and reloading need."""
 
-    def __init__(self, connections: list[Connection]) -> None:
+    def __init__(
+        self, connections: list[Connection], on_drain: Callable[[], None] = lambda: None
+    ) -> None:
         self._runners = [c.runner for c in connections]
+        self._on_drain = on_drain
         self.draining = False
 
     @property
@@ -86,7 +89,8 @@ class Runners:
             runner.replace_menu(tree, handlers)
 
     def refuse_new_calls(self) -> None:
-        self.draining = True  # a draining worker claims nothing
+        self.draining = True  # a draining worker claims nothing and takes nothing over
+        self._on_drain()
         for runner in self._runners:
             runner.refuse_new_calls()
 
@@ -220,7 +224,11 @@ async def serve(
             runner = MenuRunner(tree, handlers=handlers, store=calls)
             runner.attach(client)
             connections.append(Connection(config.base_url, config.apps[0], client, runner, calls))
-        group = Runners(connections)
+        def no_takeovers() -> None:
+            if store is not None:
+                store.takeover = False
+
+        group = Runners(connections, no_takeovers)
         if opts.mode == "broadcast":
             for conn in connections:
                 watch_broadcasts(conn, lambda: not group.draining)
