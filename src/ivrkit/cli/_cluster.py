@@ -224,6 +224,7 @@ async def serve(
             runner = MenuRunner(tree, handlers=handlers, store=calls)
             runner.attach(client)
             connections.append(Connection(config.base_url, config.apps[0], client, runner, calls))
+
         def no_takeovers() -> None:
             if store is not None:
                 store.takeover = False
