@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import IO, Any
 
 from ivrkit.cli import CliError
-from ivrkit.observe import Connection, Observer, Observers
+from ivrkit.observe import CallLogRecords, Connection, Observer, Observers
 
 JOURNEY_FLUSH_INTERVAL = 1.0
 
@@ -107,6 +107,18 @@ class Observability:
         is connected, registered and re-synced, which is the truth. ``ready`` adds checks
         (``ivrkit run``: not stopping, since a draining process takes no new calls).
         """
+        records = CallLogRecords()  # every log line made for a call names it
+        records.install()
+        try:
+            async with self._serving(client, ready):
+                yield
+        finally:
+            records.uninstall()
+
+    @contextlib.asynccontextmanager
+    async def _serving(
+        self, client: Any, ready: dict[str, Callable[[], bool]] | None
+    ) -> AsyncIterator[None]:
         from ivrkit.ari import Disconnected, Reconnected
 
         observer = self.observer

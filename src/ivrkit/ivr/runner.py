@@ -126,7 +126,7 @@ from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import MenuTree
 from ivrkit.ivr._observing import CallTap
 from ivrkit.ivr._state import CallState
-from ivrkit.observe import CallInfo, Observer
+from ivrkit.observe import CallInfo, Observer, bind_call
 
 logger = logging.getLogger("ivrkit.ivr.runner")
 
@@ -297,8 +297,9 @@ class MenuRunner:
         call = _Call(self, scope, start.channel.name)
         # without a cluster store, the checkpoint is on the channel (invariant 8)
         resumed = await call.adopt() if start.synthetic and self.store is None else None
+        info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
+        bind_call(info)  # this task's log lines, and those of what it starts, name the call
         if self.observer is not None:
-            info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
             call.tap = CallTap(self.observer, info, asyncio.get_running_loop().time())
         self._calls[scope.channel_id] = call
         self._calls_total += 1

@@ -9,6 +9,7 @@ log (``ivrkit.journey``) are two. docs/operations.md lists every record and fiel
 
 import contextlib
 
+from ivrkit.observe._context import CallLogRecords, bind_call, current_call
 from ivrkit.observe._observer import Observer, Observers, Recorder
 from ivrkit.observe._records import (
     CALL_OUTCOMES,
@@ -25,12 +26,15 @@ __all__ = [
     "STEP_KINDS",
     "AriRequest",
     "CallInfo",
+    "CallLogRecords",
     "Connection",
     "Observation",
     "Observer",
     "Observers",
     "Recorder",
     "Step",
+    "bind_call",
+    "current_call",
 ]
 
 for _name in __all__:
