@@ -424,6 +424,31 @@ async def _exercise(sim: Simulator) -> tuple[list[tuple[str, Any]], list[dict[st
     return answers, events
 
 
+async def _dial_from_the_dialplan() -> list[dict[str, Any]]:
+    """``Dial()`` to a busy endpoint, seen by a subscribeAll app: Dial events with caller."""
+    plan = {"default": {"400": ["Dial(PJSIP/carol,5)", "Hangup()"]}}
+    async with Simulator(dialplan=plan, endpoints={"PJSIP/carol": "busy"}) as sim:
+        key = f"{sim.username}:{sim.password}"
+        params = {"app": "all", "subscribeAll": "true", "api_key": key}
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(f"{sim.url}/ari/events", params=params)
+            await sim.wait_for_app("all")
+            caller = await sim.call("PJSIP/alice", "400")
+            await caller.wait_for_hangup()
+            events = []
+            while True:
+                try:
+                    msg = await ws.receive(timeout=1)
+                except TimeoutError:
+                    break
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                events.append(json.loads(msg.data))
+            await ws.close()
+    assert any("caller" in ev for ev in events if ev["type"] == "Dial")
+    return events
+
+
 async def test_every_declared_model_field_is_produced_and_every_produced_field_declared() -> None:
     dialplan = {
         "default": {
@@ -435,6 +460,7 @@ async def test_every_declared_model_field_is_produced_and_every_produced_field_d
         dialplan=dialplan, endpoints={"PJSIP/fx-busy": "busy", "PJSIP/fx-ok": {"answer_after": 0}}
     ) as sim:
         answers, events = await _exercise(sim)
+    events += await _dial_from_the_dialplan()
     seen: dict[str, set[str]] = {}
     undeclared: set[str] = set()
     for model, body in answers:

@@ -26,3 +26,20 @@ def test_every_event_not_sent_is_named_with_its_reason() -> None:
         assert f"| `{name}` | {why} |" in section, name
     for (name, field), why in FIELDS_NOT_SENT.items():
         assert f"| `{name}.{field}` | {why} |" in section, f"{name}.{field}"
+
+
+def test_the_gaps_are_listed_in_one_table() -> None:
+    section = _section("What is simulated and what is not")
+    for area in (
+        "audio content",
+        "DTMF",
+        "RTP and codecs",
+        "SIP and other signalling",
+        "video",
+        "languages",
+        "bridged channels' commands",
+        "ARI users",
+        "Asterisk itself",
+        "the websocket handshake",
+    ):
+        assert f"| {area} |" in section, area

@@ -336,6 +336,5 @@ NOT_SENT: Mapping[str, str] = {
 FIELDS_NOT_SENT: Mapping[tuple[str, str], str] = {
     ("StasisStart", "replace_channel"): "no channel is ever replaced (masquerade, transfer)",
     ("ChannelUserevent", "endpoint"): "user events name channels and bridges only",
-    ("Dial", "caller"): "only ARI originates dial; Dial() in the dialplan is not simulated",
     ("Dial", "forwarded"): "no call forwarding (302)",
 }
