@@ -602,16 +602,22 @@ class _Call:
 
         On Asterisk a variable set runs on the channel's control thread, behind a playing
         prompt (docs/simulator.md, "Ordering"), so it is answered only when the prompt
-        ends; awaited here, it would hold the caller's key press until then. One writer
-        per call, writing the latest state for as long as it keeps changing.
+        ends; awaited here, it would hold the caller's key press until then, and sent
+        anyway it would hold one of the client's HTTP connections for the prompt's
+        length (at 1,000 calls the pool ran dry: `make bench`, 2026-12-01). So it is
+        written only while no prompt of ours plays, when it runs at once; the prompt's
+        PlaybackFinished brings the next chance. One writer per call, writing the latest
+        state for as long as it keeps changing.
         """
+        if self.machine.current_playback is not None:
+            return
         writer = self.checkpoint_writer
         if writer is None or writer.done():
             with contextlib.suppress(CallEnded):  # the call ended: nothing to keep
                 self.checkpoint_writer = self.scope.spawn(self._write_checkpoints())
 
     async def _write_checkpoints(self) -> None:
-        while await self._save_checkpoint():
+        while self.machine.current_playback is None and await self._save_checkpoint():
             pass
 
     async def _save_checkpoint(self, *, fresh: bool = False) -> bool:
