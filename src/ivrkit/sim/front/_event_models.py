@@ -314,8 +314,10 @@ PART_MODELS = frozenset(
 NOT_SENT: Mapping[str, str] = {
     "MissingParams": "a websocket without app= is answered 400 over HTTP, before the upgrade",
     "DeviceStateChanged": "no device states are simulated",
-    "ApplicationRegistered": "declared by Asterisk, but no code in 20.20.1 sends it",
-    "ApplicationUnregistered": "declared by Asterisk, but no code in 20.20.1 sends it",
+    "ApplicationUnregistered": (
+        "Asterisk sends it only on outbound websockets (res/ari/ari_websockets.c); the "
+        "simulator's never unregister an application"
+    ),
     "BridgeCreated": "only sent to applications subscribed to the bridge, which none is yet",
     "BridgeMerged": "bridges are never merged",
     "BridgeBlindTransfer": "no SIP transfers (REFER, blind)",
