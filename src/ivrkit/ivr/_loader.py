@@ -158,6 +158,24 @@ them (``*name`` repeats what ``&name`` marks) a 14 KB file could stand for 27 mi
 _MAX_NUMBER_CHARS = 32  # longer is out of every range (and int() refuses 4,300 digits)
 
 
+class _Arguments:
+    """The keyword arguments of a value class, read field by field; ``bad`` once a field
+    failed (its problem is already reported), so every field is still read and every
+    problem reported at once."""
+
+    __slots__ = ("bad", "values")
+
+    def __init__(self, ok: bool) -> None:
+        self.values: dict[str, Any] = {}
+        self.bad = not ok
+
+    def put(self, key: str, value: object) -> None:
+        if value is None or value is _MISSING:
+            self.bad = True
+        else:
+            self.values[key] = value
+
+
 class _TooManyValues(Exception):
     def __init__(self, node: yaml.Node) -> None:
         super().__init__("too many values")
@@ -629,24 +647,21 @@ class _Reader:
             return self.record_action(value, where)
         return self.transfer_action(value, where)
 
+    def has_required(
+        self, node: yaml.Node, field: str, fields: Mapping[str, yaml.Node], names: tuple[str, ...]
+    ) -> bool:
+        """Report each of ``names`` missing from ``fields``; True if none is."""
+        missing = [name for name in names if name not in fields]
+        for name in missing:
+            self.problem(node, f"{field}.{name}", f"missing field `{name}`")
+        return not missing
+
     def record_action(self, node: yaml.Node, field: str) -> RecordAction | None:
         fields = self.mapping(node, field, _RECORD_FIELDS)
         if fields is None:
             return None
-        kwargs: dict[str, Any] = {}
-        bad = False
-        for required in ("name", "then"):
-            if required not in fields:
-                self.problem(node, f"{field}.{required}", f"missing field `{required}`")
-                bad = True
-
-        def put(key: str, value: object) -> None:
-            nonlocal bad
-            if value is None or value is _MISSING:
-                bad = True
-            else:
-                kwargs[key] = value
-
+        args = _Arguments(self.has_required(node, field, fields, ("name", "then")))
+        put = args.put
         for key in ("name", "into", "format"):
             if key in fields:
                 put(key, self.string(fields[key], f"{field}.{key}"))
@@ -660,7 +675,7 @@ class _Reader:
         if "terminate_on" in fields:
             term = fields["terminate_on"]
             if isinstance(term, yaml.ScalarNode) and term.tag == _NULL:
-                kwargs["terminate_on"] = None
+                args.values["terminate_on"] = None
             else:
                 put("terminate_on", self.match_value(term, f"{field}.terminate_on", "key"))
         if "review" in fields:
@@ -668,7 +683,7 @@ class _Reader:
         for key in ("then", "on_fail"):
             if key in fields:
                 put(key, self.action_mapping(fields[key], f"{field}.{key}"))
-        return None if bad else RecordAction(**kwargs)
+        return None if args.bad else RecordAction(**args.values)
 
     def review(self, node: yaml.Node, field: str) -> Review | None:
         fields = self.mapping(node, field, _REVIEW_FIELDS)
@@ -837,20 +852,8 @@ class _Reader:
         fields = self.mapping(node, field, _COLLECT_FIELDS)
         if fields is None:
             return None
-        kwargs: dict[str, Any] = {}
-        bad = False
-        for required in ("into", "then"):
-            if required not in fields:
-                self.problem(node, f"{field}.{required}", f"missing field `{required}`")
-                bad = True
-
-        def put(key: str, value: object) -> None:
-            nonlocal bad
-            if value is None or value is _MISSING:
-                bad = True
-            else:
-                kwargs[key] = value
-
+        args = _Arguments(self.has_required(node, field, fields, ("into", "then")))
+        put = args.put
         if "into" in fields:
             put("into", self.string(fields["into"], f"{field}.into"))
         for key in ("prompt", "no_input", "no_match"):
@@ -863,7 +866,7 @@ class _Reader:
                     f"{field}.length",
                     "give `length` (a fixed length) or `min_length`/`max_length`, not both",
                 )
-                bad = True
+                args.bad = True
             length = self.integer(fields["length"], f"{field}.length")
             put("min_length", length)
             put("max_length", length)
@@ -876,7 +879,7 @@ class _Reader:
         if "terminator" in fields:
             term = fields["terminator"]
             if isinstance(term, yaml.ScalarNode) and term.tag == _NULL:
-                kwargs["terminator"] = None
+                args.values["terminator"] = None
             else:
                 put("terminator", self.match_value(term, f"{field}.terminator", "key"))
         if "pattern" in fields:
@@ -886,7 +889,7 @@ class _Reader:
         for key in ("then", "on_fail"):
             if key in fields:
                 put(key, self.action_mapping(fields[key], f"{field}.{key}"))
-        return None if bad else CollectAction(**kwargs)
+        return None if args.bad else CollectAction(**args.values)
 
     def confirm(self, node: yaml.Node, field: str) -> Confirm | None:
         fields = self.mapping(node, field, _CONFIRM_FIELDS)
