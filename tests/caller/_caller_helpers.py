@@ -6,16 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config
+from ivrkit.ari import AriClient, ConnectionConfig
 from ivrkit.ivr import ATTENDANT_MENU, MenuTree, load_menu_file
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Simulator
 
 
 def sim_config(sim: Simulator, app: str) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=(app,), credentials=Credentials(sim.username, sim.password)
-    )
+    return client_config(sim, app)
 
 
 @contextlib.asynccontextmanager

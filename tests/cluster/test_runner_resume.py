@@ -18,7 +18,8 @@ import pytest
 from _cluster_wait import until
 from redis.asyncio import Redis
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config as config
+from ivrkit.ari import AriClient
 from ivrkit.cluster import ClusterStore
 from ivrkit.ivr import load_menu
 from ivrkit.ivr.runner import MenuRunner
@@ -48,12 +49,6 @@ def short_sounds(tmp_path: Path) -> Path:
     path = tmp_path / "durations.tsv"
     path.write_text("name\tseconds\trate\ncluster-main\t0.2\t8000\ncluster-sales\t0.2\t8000\n")
     return path
-
-
-def config(sim: Simulator) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
-    )
 
 
 async def test_a_call_resumes_at_its_menu_on_another_worker(

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config as config
+from ivrkit.ari import AriClient
 from ivrkit.ivr import (
     ATTENDANT_MENU,
     CallMachine,
@@ -29,12 +30,6 @@ GUIDE = [
     "Channel PJSIP/alice-00000001 stopped paying attention...",
     "PJSIP/alice-00000001 has left the application",
 ]
-
-
-def config(sim: Simulator, app: str = "channel-aa") -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=(app,), credentials=Credentials(sim.username, sim.password)
-    )
 
 
 async def wait_until(predicate: Callable[[], bool]) -> None:

@@ -9,7 +9,8 @@ import textwrap
 
 import pytest
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config
+from ivrkit.ari import AriClient, ConnectionConfig
 from ivrkit.ivr import HandlerCall, load_menu, steps
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Simulator
@@ -84,9 +85,7 @@ HANDLERS = {
 
 
 def config(sim: Simulator) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=("flow",), credentials=Credentials(sim.username, sim.password)
-    )
+    return client_config(sim, "flow")
 
 
 async def test_data_results_timeouts_and_hooks(caplog: pytest.LogCaptureFixture) -> None:

@@ -12,18 +12,13 @@ from typing import Any
 
 import pytest
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config as config
+from ivrkit.ari import AriClient
 from ivrkit.ivr import ATTENDANT_MENU, StopPrompt, load_menu, load_menu_file
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Caller, Simulator
 
 DIALPLAN = {"default": {"1000": ("Stasis(channel-aa)", "Wait(300)", "Hangup()")}}
-
-
-def config(sim: Simulator) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
-    )
 
 
 async def in_dialplan(caller: Caller) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from ivrkit.ari import ApplicationReplacedError, AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config as config
+from ivrkit.ari import ApplicationReplacedError, AriClient
 from ivrkit.ivr import load_menu
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Simulator
@@ -47,12 +48,6 @@ def _saved(sim: Simulator, channel_id: str) -> dict[str, Any]:
     except AriError:
         return {}
     return saved
-
-
-def config(sim: Simulator) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
-    )
 
 
 async def test_a_second_runner_takes_the_call_over_and_re_greets_its_menu() -> None:

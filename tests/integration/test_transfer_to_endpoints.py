@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import textwrap
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config as _config
+from ivrkit.ari import AriClient
 from ivrkit.ivr import load_menu
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Simulator
@@ -28,12 +29,6 @@ MENU = textwrap.dedent(
     """
 )
 ENDPOINTS = {"PJSIP/bob": {"answer_after": 1}, "PJSIP/carol": "busy", "PJSIP/dave": "noanswer"}
-
-
-def _config(sim: Simulator) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
-    )
 
 
 async def _wait(predicate: object) -> None:

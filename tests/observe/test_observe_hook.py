@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import textwrap
 
-from ivrkit.ari import AriClient, ConnectionConfig, Credentials
+from _sim_client import client_config as config
+from ivrkit.ari import AriClient
 from ivrkit.ivr import ATTENDANT_MENU, CallMachine, CallStarted, Note, load_menu, load_menu_file
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.observe import AriRequest, Observers, Recorder, Step
@@ -40,12 +41,6 @@ async def boom(call: object, digits: str) -> None:
 
 async def fine(call: object, digits: str) -> None:
     await asyncio.sleep(0.25)
-
-
-def config(sim: Simulator) -> ConnectionConfig:
-    return ConnectionConfig(
-        base_url=sim.url, apps=("channel-aa",), credentials=Credentials(sim.username, sim.password)
-    )
 
 
 def steps(recorder: Recorder) -> list[Step]:
