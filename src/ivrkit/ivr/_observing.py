@@ -230,4 +230,13 @@ class CallTap:
             self.step("error", action=type(command).__name__, error=reason)
 
 
-__all__ = ["CallTap"]
+def report_turned_away(
+    observer: Observer, call: CallInfo, reason: str, error: str | None = None
+) -> None:
+    """A call handed back to the dialplan the moment it arrived (``reason``: its
+    ``IVRKIT_HANDBACK``, e.g. ``drain``): it never entered the engine, so it has no
+    ``CallTap`` and no call_started/call_ended, only this one step."""
+    observer.observe(Step(call=call, step="call_turned_away", cause=reason, error=error))
+
+
+__all__ = ["CallTap", "report_turned_away"]

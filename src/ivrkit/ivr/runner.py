@@ -124,7 +124,7 @@ from ivrkit.ivr._handover import (
 from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
 from ivrkit.ivr._machine import CallMachine
 from ivrkit.ivr._menu import MenuTree
-from ivrkit.ivr._observing import CallTap
+from ivrkit.ivr._observing import CallTap, report_turned_away
 from ivrkit.ivr._state import CallState
 from ivrkit.observe import CallInfo, Observer, bind_call
 
@@ -262,7 +262,7 @@ class MenuRunner:
     async def _setup(self, scope: CallScope, start: StasisStart) -> None:
         try:
             await self._start_call(scope, start)
-        except Exception:  # a bug of ours must not leave the caller in silence (invariant 5)
+        except Exception as exc:  # a bug of ours must not leave the caller in silence (inv. 5)
             self.call_errors += 1
             logger.exception(
                 "call %s (%s): could not be started; handing it back to the dialplan",
@@ -271,8 +271,11 @@ class MenuRunner:
             )
             call = self._calls.get(scope.channel_id)
             if call is not None:
+                if call.tap is not None:
+                    call.tap.error(repr(exc))
                 await call.abandon()
             else:
+                self._turned_away(scope, start, "error", repr(exc))
                 await _hand_back(scope, "error")
 
     async def _start_call(self, scope: CallScope, start: StasisStart) -> None:
@@ -285,6 +288,7 @@ class MenuRunner:
                 start.channel.id,
                 start.channel.name,
             )
+            self._turned_away(scope, start, "drain")
             await _hand_back(scope, "drain")
             return
         opening = (
@@ -313,6 +317,13 @@ class MenuRunner:
             if resumed is None
             else resumed
         )
+
+    def _turned_away(
+        self, scope: CallScope, start: StasisStart, reason: str, error: str | None = None
+    ) -> None:
+        if self.observer is not None:
+            info = CallInfo(scope.channel_id, start.channel.name, start.raw.get("asterisk_id", ""))
+            report_turned_away(self.observer, info, reason, error)
 
     def run_end_hook(
         self,

@@ -24,6 +24,7 @@ from ivrkit.observe import CallInfo, Observation, Step
 
 _FIELDS = Step._fields[2:]  # after call and step: the optional ones, in order
 _BATCH = 256  # lines held before a write (each call's end and flush() write them too)
+_LAST_STEPS = frozenset({"call_ended", "call_turned_away"})  # nothing follows for the call
 
 
 # One encoder for every line: json.dumps with non-default options builds a new encoder
@@ -109,8 +110,8 @@ class JourneyWriter:
         pending = self._pending
         pending.append(_join(head, self._ts.text(self.clock()), _tail(record)))
         self.lines += 1
-        if record.step == "call_ended":
-            del self._heads[call]
+        if record.step in _LAST_STEPS:
+            self._heads.pop(call, None)
             self.flush()
         elif len(pending) >= _BATCH:
             self._write()

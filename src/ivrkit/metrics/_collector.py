@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ivrkit.observe import AriRequest, Connection, Observation, Step
+from ivrkit.observe import TURN_AWAY_REASONS, AriRequest, Connection, Observation, Step
 
 # Buckets sized for what each measures: a key's reaction is tens of ms; an ARI request on
 # a LAN a few ms, over a WAN or under load up to seconds; a handler may query a database.
@@ -33,6 +33,9 @@ METRICS = {
     "ivrkit_calls_started_total": "Calls that entered the application.",
     "ivrkit_calls_ended_total": "Calls that left the application, by outcome.",
     "ivrkit_call_duration_seconds": "Time from a call's StasisStart to its end.",
+    "ivrkit_calls_turned_away_total": (
+        "Calls handed back to the dialplan on arrival, never served, by reason (drain, error)."
+    ),
     "ivrkit_menu_entries_total": "Times a call entered a menu (its greeting starts).",
     "ivrkit_option_selections_total": "Options selected, by menu and option.",
     "ivrkit_no_input_total": "A menu's timeout ran out with no key, by menu.",
@@ -77,6 +80,7 @@ class MetricsObserver:
         self.calls_started = counter("ivrkit_calls_started")
         self.calls_ended = counter("ivrkit_calls_ended", ("outcome",))
         self.call_duration = histogram("ivrkit_call_duration_seconds", _CALL)
+        self.turned_away = counter("ivrkit_calls_turned_away", ("reason",))
         self.menu_entries = counter("ivrkit_menu_entries", ("menu",))
         self.options = counter("ivrkit_option_selections", ("menu", "option"))
         self.no_input = counter("ivrkit_no_input", ("menu",))
@@ -99,9 +103,12 @@ class MetricsObserver:
         self.disconnects = counter("ivrkit_ari_websocket_disconnects")
         self.loop_lag = histogram("ivrkit_event_loop_lag_seconds", _LAG)
         self._children: dict[tuple[Any, ...], Any] = {}
+        for reason in TURN_AWAY_REASONS:  # at 0 from the start: rate() and alerts need it
+            self._child(self.turned_away, reason)
         self._steps: dict[str, Callable[[Step], None]] = {
             "call_started": self._call_started,
             "call_ended": self._call_ended,
+            "call_turned_away": lambda s: self._child(self.turned_away, s.cause).inc(),
             "menu_entered": lambda s: self._child(self.menu_entries, s.menu).inc(),
             "option_selected": lambda s: self._child(self.options, s.menu, s.option).inc(),
             "no_input": lambda s: self._child(self.no_input, s.menu).inc(),

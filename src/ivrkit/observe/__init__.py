@@ -14,6 +14,7 @@ from ivrkit.observe._observer import Observer, Observers, Recorder
 from ivrkit.observe._records import (
     CALL_OUTCOMES,
     STEP_KINDS,
+    TURN_AWAY_REASONS,
     AriRequest,
     CallInfo,
     Connection,
@@ -24,6 +25,7 @@ from ivrkit.observe._records import (
 __all__ = [
     "CALL_OUTCOMES",
     "STEP_KINDS",
+    "TURN_AWAY_REASONS",
     "AriRequest",
     "CallInfo",
     "CallLogRecords",

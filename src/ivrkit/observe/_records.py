@@ -23,6 +23,9 @@ STEP_KINDS = frozenset(
         "call_started",  # the call entered the application
         "call_resumed",  # taken over from another process: its menu resumes
         "call_ended",  # outcome: caller_hangup, hangup, continue, transferred, released, error
+        # handed back to the dialplan on arrival, never entering the engine; cause: the
+        # IVRKIT_HANDBACK value (TURN_AWAY_REASONS); error: what failed, for "error"
+        "call_turned_away",
         "menu_entered",  # menu
         "key",  # key: one DTMF digit as received
         "option_selected",  # option, entry, action, target
@@ -51,6 +54,11 @@ STEP_KINDS = frozenset(
 )
 
 CALL_OUTCOMES = ("caller_hangup", "hangup", "continue", "transferred", "released", "error")
+
+# Why a call was handed back the moment it arrived (``call_turned_away``'s cause, the
+# ``reason`` label of ivrkit_calls_turned_away_total): the process is draining, or
+# starting the call failed (a bug of ours, a store that could not be asked).
+TURN_AWAY_REASONS = ("drain", "error")
 
 
 class CallInfo(NamedTuple):
@@ -117,6 +125,7 @@ Observation = Step | AriRequest | Connection
 __all__ = [
     "CALL_OUTCOMES",
     "STEP_KINDS",
+    "TURN_AWAY_REASONS",
     "AriRequest",
     "CallInfo",
     "Connection",
