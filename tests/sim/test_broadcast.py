@@ -157,18 +157,27 @@ async def test_move_hands_the_channel_over_after_the_prompt_in_progress() -> Non
             await a.next("PlaybackStarted")
             # to an app nobody holds: ApplicationMoveFailed to the current app, which keeps it
             assert await ari.req("POST", f"channels/{cid}/move", {"app": "nobody"}) == (204, None)
-            assert await ari.req(
-                "POST", f"channels/{cid}/move", {"app": "ivr-b", "appArgs": "resume,7"}
-            ) == (204, None)
-            # both wait behind the prompt (the channel's command queue)
+            # waits behind the prompt (a command on the channel's control thread)
             finished = await a.next("PlaybackFinished")
             assert finished["playback"]["state"] == "done"
             failed = await a.next("ApplicationMoveFailed")
             assert failed["destination"] == "nobody"
+            assert sim.model.channels[cid].stasis_app == "ivr-a"
+            # two moves run in one pass of the thread: one switch, to the last app, with
+            # the arguments of both (app_control_move appends to next_app_args)
+            await ari.req("POST", f"channels/{cid}/play/p2", {"media": "sound:press-1"})
+            await a.next("PlaybackStarted")
+            for move in ({"app": "nobody", "appArgs": "one"}, {"app": "ivr-b", "appArgs": "7"}):
+                assert await ari.req("POST", f"channels/{cid}/move", move) == (204, None)
             await a.next("StasisEnd")
             start = await b.next("StasisStart")
-            assert start["args"] == ["resume", "7"]
+            assert start["args"] == ["one", "7"]
             assert sim.model.channels[cid].stasis_app == "ivr-b"
+            assert not [
+                e
+                for e in a.received[a.received.index(failed) + 1 :]
+                if e["type"] == "ApplicationMoveFailed"
+            ]
         assert await ari.req("POST", "channels/nope/move", {"app": "ivr-b"}) == (
             404,
             {"message": "Channel not found"},

@@ -29,6 +29,7 @@ res/ari/resource_events.c, res/res_stasis.c; facts, not code):
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass, field
@@ -44,8 +45,6 @@ MAX_TIMEOUT_MS = 60000
 MAX_REGEX_LENGTH = 256
 MAX_ARGS = 128
 _TRUE = {"yes", "true", "y", "t", "1", "on"}
-# how often a deferred move looks again at the channel's command queue
-_MOVE_POLL = 0.02
 
 
 @dataclass(slots=True)
@@ -194,18 +193,37 @@ class BroadcastOps(ModelCore):
     # -- move --------------------------------------------------------------------------
 
     def move_channel(self, channel_id: str, app: str | None, app_args: str | None) -> None:
+        """``stasis_app_control_move``: a command on the channel's control thread
+        (``stasis_app_send_command_async(control, app_control_move, ...)`` in
+        res/stasis/control.c), so it waits behind a playing prompt or a recording and is
+        answered at once. The command only records the next application
+        (``control->next_app``); ``stasis_app_exec`` (res/res_stasis.c) switches at the
+        top of its loop, once ``control_dispatch_all`` has run every queued command: a
+        prompt queued behind the move still plays, to the old application, first."""
         ch = self._stasis_channel(channel_id)
         if not app:
             # Asterisk declares app required but does not check it; refuse clearly
             raise AriError(400, "app parameter is required")
+        # app_control_move splits app_args with strtok_r on ",": empty ones are dropped
         args = [a for a in (app_args or "").split(",") if a]
-        self._at(ch, 0.0, self._move, ch, app, args)
+        command = functools.partial(self._move_queued, ch, app, args)
+        self._channel_command(ch, command, sync=False, after_answer=True)
 
-    def _move(self, ch: Channel, app: str, args: list[str]) -> None:
-        if ch.gone or ch.stasis_app is None:
+    def _move_queued(self, ch: Channel, app: str, args: list[str]) -> None:
+        """``app_control_move`` replaces ``next_app`` but appends to ``next_app_args``:
+        two moves run in one pass of the thread switch once, to the last application,
+        with the arguments of both."""
+        if ch.next_app is None or ch.playbacks.on_idle is None:  # none pending
+            ch.next_app = (app, args)
+            ch.playbacks.on_idle = functools.partial(self._move, ch)
+        else:
+            ch.next_app = (app, ch.next_app[1] + args)
+
+    def _move(self, ch: Channel) -> None:
+        if ch.next_app is None:
             return
-        if ch.playbacks.current is not None or ch.playbacks.queue:
-            self._at(ch, _MOVE_POLL, self._move, ch, app, args)  # behind the prompt
+        (app, args), ch.next_app = ch.next_app, None
+        if ch.gone or ch.stasis_app is None:
             return
         if not self.app_connected(app):
             self._stasis_event(ch, "ApplicationMoveFailed", destination=app, args=args)

@@ -24,8 +24,10 @@ recording) holds the control thread, every other command waits; a synchronous on
 keeps its request unanswered until it has run. Recorded: protocol-catalog step 62,
 ``RESTRequest`` t5 sets a variable on ``cat-ch1b`` while ``press-1`` plays; Asterisk
 answers it when the prompt ends, its ``ChannelVarset`` right after
-``PlaybackFinished``. Asynchronous commands (dtmf, ring, hold, mute, continue, moh...)
-are answered at once and take effect when the thread gets to them. When the channel
+``PlaybackFinished``. Asynchronous commands (dtmf, ring, progress, hold, mute, moh,
+silence, continue, redirect, dial, move: each ``stasis_app_send_command_async`` in
+``res/stasis/control.c``) are answered at once and take effect when the thread gets to
+them. When the channel
 leaves Stasis first, the queued commands fail (``control_flush_queue``:
 ``command_complete(command, -1)``), and each synchronous request gets the answer its
 handler gives for -1 (answer: 500 "Failed to answer channel"; variable set: 400
@@ -81,6 +83,7 @@ class ControlThreadOps(ModelCore):
         *,
         sync: bool,
         failure: SimResponse | None = None,
+        after_answer: bool = False,
     ) -> None:
         """Run ``run`` on ``ch``'s control thread: now if it is idle, else once the media
         and commands before it are done (rule 2).
@@ -89,7 +92,10 @@ class ControlThreadOps(ModelCore):
         the command's events, rule 1), else ``stasis_app_send_command_async`` (answered at
         once). ``run`` raises :class:`AriError` for a failure the request must answer;
         ``failure`` is the answer when the channel leaves Stasis before ``run`` runs
-        (``None``: the handler's own answer).
+        (``None``: the handler's own answer). ``after_answer`` (asynchronous only): even
+        on an idle thread ``run`` waits for the next turn of the loop, so the request is
+        answered before the command's events (redirect, dial and move, whose events a
+        client sees), and whatever is asked for in the meantime queues behind it.
         """
         hold = self._request
         if sync and hold is not None:
@@ -108,7 +114,11 @@ class ControlThreadOps(ModelCore):
                 return
         target = ch.playbacks
         if target.idle() and not ch.gone:
-            run()  # an AriError goes straight back to the request
+            if not after_answer:
+                run()  # an AriError goes straight back to the request
+                return
+            target.commands.append(ChannelCommand(run, next(self._media_seq)))
+            self._at(ch, 0.0, self._next_playback, target)  # the thread wakes up
             return
         pending = Pending() if sync and hold is not None else None
         target.commands.append(
@@ -146,6 +156,7 @@ class ControlThreadOps(ModelCore):
         """The channel left Stasis: queued commands fail (``control_flush_queue``)."""
         commands = list(target.commands)
         target.commands.clear()
+        target.on_idle = None
         for command in commands:
             if command.pending is not None:
                 command.pending.settle(command.failure)

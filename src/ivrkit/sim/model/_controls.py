@@ -85,12 +85,23 @@ class ControlOps(AppOps):
 
         self._channel_command(ch, apply, sync=False)
 
+    # Music on hold and silence are asynchronous commands on the channel's control
+    # thread (res/stasis/control.c: stasis_app_control_moh_start/_stop and
+    # stasis_app_control_silence_start/_stop each call stasis_app_send_command_async),
+    # so a start or stop asked for while a prompt plays takes effect when it ends; the
+    # request is answered at once (204).
+
     def start_moh(self, channel_id: str, moh_class: str | None) -> None:
+        ch = self._controlled(channel_id)
+        cls = moh_class or "default"
+        self._channel_command(ch, functools.partial(self._moh_starts, ch, cls), sync=False)
+
+    def _moh_starts(self, ch: Channel, cls: str) -> None:
         """``app_control_moh_start``: progress first if not Up, then the music (a class
         musiconhold.conf does not define plays nothing)."""
-        ch = self._controlled(channel_id)
+        if ch.gone:
+            return
         self._indicate_progress(ch)
-        cls = moh_class or "default"
         if cls not in MOH_CLASSES:
             return
         if ch.moh is not None:
@@ -101,7 +112,7 @@ class ControlOps(AppOps):
 
     def stop_moh(self, channel_id: str) -> None:
         ch = self._controlled(channel_id)
-        self._moh_ends(ch)
+        self._channel_command(ch, functools.partial(self._moh_ends, ch), sync=False)
 
     def _moh_ends(self, ch: Channel) -> None:
         if ch.moh is not None:
@@ -111,11 +122,21 @@ class ControlOps(AppOps):
 
     def start_silence(self, channel_id: str) -> None:
         ch = self._controlled(channel_id)
+        self._channel_command(ch, functools.partial(self._silence_starts, ch), sync=False)
+
+    def _silence_starts(self, ch: Channel) -> None:
+        """``app_control_silence_start``: progress first if not Up, then silence."""
+        if ch.gone:
+            return
         self._indicate_progress(ch)
         ch.silence = True
 
     def stop_silence(self, channel_id: str) -> None:
         ch = self._controlled(channel_id)
+        self._channel_command(ch, functools.partial(self._silence_stops, ch), sync=False)
+
+    @staticmethod
+    def _silence_stops(ch: Channel) -> None:
         ch.silence = False
 
     def redirect(self, channel_id: str, endpoint: str | None) -> None:
@@ -137,7 +158,11 @@ class ControlOps(AppOps):
                 422,
                 f"Endpoint technology '{tech}' does not match channel technology '{own}'",
             )
-        self._at(ch, 0.0, self._redirected, ch, resource)
+        # stasis_app_control_redirect: stasis_app_send_command_async(control,
+        # app_control_redirect, ...) (res/stasis/control.c): answered at once, the
+        # transfer happens when the channel's thread gets to it (after a playing prompt)
+        redirect = functools.partial(self._redirected, ch, resource)
+        self._channel_command(ch, redirect, sync=False, after_answer=True)
 
     def _redirected(self, ch: Channel, target: str) -> None:
         if ch.gone or ch.hanging or ch.half or ch.observer is None:

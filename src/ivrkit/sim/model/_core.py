@@ -529,6 +529,7 @@ class ModelCore:
         *,
         sync: bool,
         failure: SimResponse | None = None,
+        after_answer: bool = False,
     ) -> None:
         raise NotImplementedError  # ControlThreadOps
 

@@ -145,6 +145,8 @@ class PlaybackQueue:
     waiting: deque[LiveRecording] = field(default_factory=deque)
     #: other channel commands waiting behind the media (``model/_control_thread.py``)
     commands: deque[ChannelCommand] = field(default_factory=deque)
+    #: runs once when the thread has nothing left to run (a channel move's switch)
+    on_idle: Callable[[], None] | None = None
 
     def idle(self) -> bool:
         """Nothing runs on this channel's control thread and nothing waits for it."""
@@ -281,6 +283,9 @@ class Channel:
     talk_spans: list[tuple[float, float]] = field(default_factory=list)
     #: variables set with ``report_events``: listed as ``channelvars`` in the snapshot
     reported_vars: dict[str, None] = field(default_factory=dict)
+    #: POST /move ran on the control thread: the next application and its arguments
+    #: (``control->next_app``, ``next_app_args``), taken when the thread is idle
+    next_app: tuple[str, list[str]] | None = None
 
 
 @dataclass(eq=False, slots=True)

@@ -29,6 +29,7 @@ events its Asterisk counterpart publishes:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections.abc import Callable, Mapping
@@ -566,7 +567,12 @@ class OutboundOps(ControlOps, EndpointOps):
                 ch.connected_name = caller.caller_name
                 ch.connected_number = caller.caller_number
                 self._channel_event(ch, "ChannelConnectedLine")
-        self._at(ch, 0.0, self._ari_dial, ch, max(0, timeout))
+        # stasis_app_control_dial: stasis_app_send_command_async(control,
+        # app_control_dial, ...) (res/stasis/control.c): answered at once, and the call
+        # (ast_call, the Dial event) is placed when the channel's thread runs it, after
+        # the commands asked for before it and before those asked for after it
+        dial = functools.partial(self._ari_dial, ch, max(0, timeout))
+        self._channel_command(ch, dial, sync=False, after_answer=True)
 
     def _ari_dial(self, ch: Channel, timeout: int) -> None:
         if ch.gone or ch.hanging or not ch.created_by_ari or ch.state != "Down":

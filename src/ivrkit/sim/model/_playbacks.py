@@ -115,6 +115,9 @@ class PlaybackOps(ModelCore):
             target.current = pb
             self._start_item(pb)
             return
+        if target.on_idle is not None:  # the thread has run everything (a move switches)
+            done, target.on_idle = target.on_idle, None
+            done()
 
     def _start_item(self, pb: Playback) -> None:
         if isinstance(pb.target, Bridge) and pb.index == 0:
@@ -160,6 +163,8 @@ class PlaybackOps(ModelCore):
         reaches the ``;1`` half, whose originate is still dialling, and ``main/dial.c``
         publishes ``Dial`` ``dialstatus: PROGRESS`` for it, once per playback.
         """
+        if ch.observer is not None:  # the phone gets it (a 183 Session Progress)
+            ch.observer.indicated("progress", self.now())
         one = ch.peer if ch.half == 2 else None
         if one is None or one.gone or one.state == "Up":
             return
