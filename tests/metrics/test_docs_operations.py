@@ -33,6 +33,30 @@ def _types() -> dict[str, str]:
     return types
 
 
+def _labels() -> dict[str, set[str]]:
+    """Exposed series name -> its label names, from a real MetricsObserver's metrics."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    labels: dict[str, set[str]] = {}
+    for metric in vars(MetricsObserver()).values():
+        if isinstance(metric, MetricWrapperBase):
+            name, names = metric._name, set(metric._labelnames)
+            labels[name] = labels[name + "_total"] = names
+            labels[name + "_count"] = labels[name + "_sum"] = names
+            labels[name + "_bucket"] = names | {"le"}
+    return labels
+
+
+def _used_labels(query: str) -> set[str]:
+    """Label names a PromQL query groups by or matches on."""
+    used = set()
+    for group in re.findall(r"\b(?:by|without) \(([^)]*)\)", query):
+        used |= {label.strip() for label in group.split(",")}
+    for matchers in re.findall(r"\{([^}]*)\}", query):
+        used |= set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", matchers))
+    return used
+
+
 def _block(lang: str) -> str:
     match = re.search(rf"```{lang}\n(.*?)```", DOC, re.S)
     assert match, f"docs/operations.md lost its {lang} block"
@@ -88,3 +112,21 @@ def test_the_steps_table_covers_every_kind_the_runner_reports() -> None:
     table = DOC.split("### Steps")[1].split("###")[0]
     documented = set(re.findall(r"^\| `([a-z_]+)` \| ", table, re.M)) - {"step"}
     assert documented == STEP_KINDS
+
+
+@pytest.mark.parametrize("query", _queries())
+def test_every_dashboard_query_names_labels_its_metrics_have(query: str) -> None:
+    labels = _labels()
+    names = re.findall(r"\bivrkit_[a-z_]+", query)
+    have = set().union(*(labels[name] for name in names))
+    assert _used_labels(query) <= have, f"{query!r}: no such label {_used_labels(query) - have}"
+
+
+def test_every_dashboard_legend_names_a_label_the_query_keeps() -> None:
+    for panel in DASHBOARD["panels"]:
+        for target in panel["targets"]:
+            legend = set(re.findall(r"\{\{(\w+)\}\}", target["legendFormat"]))
+            kept = set()
+            for group in re.findall(r"\bby \(([^)]*)\)", target["expr"]):
+                kept |= {label.strip() for label in group.split(",")}
+            assert legend <= kept, (panel["title"], legend - kept)

@@ -97,7 +97,9 @@ class Note(Command):
     Only a machine made with ``notes=True`` emits notes (so a driver that watches nothing
     pays nothing); the driver hands them to its observer and does nothing else. ``kind`` is
     a step kind of docs/operations.md; ``action``/``target`` name what an option or limit
-    ran ("goto"/"sales", "transfer"/"PJSIP/101"); ``cause`` says which limit was reached.
+    ran ("goto"/"sales", "transfer"/"PJSIP/101"); ``cause`` says which limit was reached;
+    ``field`` is the call-data field a collect or record fills (its ``into``), a name from
+    the menu file, so a metric may use it as a label.
     """
 
     kind: str
@@ -107,6 +109,7 @@ class Note(Command):
     action: str | None = None
     target: str | None = None
     cause: str | None = None
+    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

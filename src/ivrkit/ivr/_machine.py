@@ -730,7 +730,7 @@ class CallMachine:
         assert rec is not None
         self._data[rec.into] = self._rec_name
         if self._notes:
-            self._note("recorded", entry=self._rec_name, act=rec.then)
+            self._note("recorded", entry=self._rec_name, act=rec.then, field=rec.into)
         if rec.review is None:
             self._rec_accept()
         else:
@@ -860,7 +860,7 @@ class CallMachine:
         if why := ask.entry_problem(entry):
             self._log(self._tree.transcript.no_match, entry[-1:])
             if self._notes:
-                self._note("collect_no_match", entry=entry, cause=why)
+                self._note("collect_no_match", entry=entry, cause=why, field=ask.into)
             self._ask_failed("no_match")
             return
         self._digits = entry
@@ -878,7 +878,8 @@ class CallMachine:
         self._ask_confirming = False
         self._errors = 0
         if self._notes:
-            self._note("collected", entry=str(self._data.get(ask.into, "")), act=ask.then)
+            entry = str(self._data.get(ask.into, ""))
+            self._note("collected", entry=entry, act=ask.then, field=ask.into)
         self._run(ask.then)
 
     def _ask_failed(self, kind: str) -> None:
@@ -888,11 +889,14 @@ class CallMachine:
         self._ask_tries += 1
         if kind == "no_input":
             self._log(self._tree.transcript.no_input, "")
+            if self._notes:
+                self._note("collect_no_input", field=ask.into)
         if self._ask_tries >= ask.tries:
             self._ask = None
             self._ask_confirming = False
             if self._notes:
-                self._note("limit", act=ask.on_fail or self._menu.on_limit, cause=f"collect_{kind}")
+                act, cause = ask.on_fail or self._menu.on_limit, f"collect_{kind}"
+                self._note("limit", act=act, cause=cause, field=ask.into)
             self._run(ask.on_fail or self._menu.on_limit)
             return
         # VoiceXML: each event counts on its own
@@ -1016,12 +1020,13 @@ class CallMachine:
         entry: str | None = None,
         act: Action | None = None,
         cause: str | None = None,
+        field: str | None = None,
     ) -> None:
         action = target = None
         if act is not None:
             action = type(act).__name__.removesuffix("Action").lower()
-            for field in ("menu", "endpoint", "name", "context"):
-                value = getattr(act, field, None)
+            for name in ("menu", "endpoint", "name", "context"):
+                value = getattr(act, name, None)
                 if isinstance(value, str):
                     target = value
                     break
@@ -1034,6 +1039,7 @@ class CallMachine:
                 action=action,
                 target=target,
                 cause=cause,
+                field=field,
             )
         )
 

@@ -57,6 +57,7 @@ class CallTap:
         "_handler",
         "_key_at",
         "_media",
+        "_menu",
         "_started_at",
         "_stopping",
         "_transfer",
@@ -73,6 +74,7 @@ class CallTap:
         self._media: dict[str, str] = {}  # playback id -> media, until it ends
         self._stopping: dict[str, float | None] = {}  # stopped by us -> key time (or None)
         self._key_at: float | None = None  # set while a key's commands are handled
+        self._menu: str | None = None  # the menu of the machine's last note (for recordings)
         self._handler: tuple[str, float] | None = None
         self._transfer: tuple[str, float] | None = None
         self._ended = False
@@ -104,9 +106,21 @@ class CallTap:
             result = None if event.result is None else type(event.result).__name__.lower()
             self._handler_done(now, "ok", None, result)
         elif isinstance(event, RecordingFinished):
-            self.step("record_finished", target=event.name, outcome="ok", seconds=event.duration)
+            self.step(
+                "record_finished",
+                menu=self._menu,
+                target=event.name,
+                outcome="ok",
+                seconds=event.duration,
+            )
         elif isinstance(event, RecordingFailed):
-            self.step("record_finished", target=event.name, outcome="failed", cause=event.cause)
+            self.step(
+                "record_finished",
+                menu=self._menu,
+                target=event.name,
+                outcome="failed",
+                cause=event.cause,
+            )
         elif isinstance(event, CommandFailed):
             self._failed(event.command, event.reason, now)
         elif isinstance(event, CallResumed):
@@ -121,6 +135,7 @@ class CallTap:
         """The machine's answer to the event last passed to ``event``."""
         for command in commands:
             if isinstance(command, Note):
+                self._menu = command.menu
                 self.step(
                     command.kind,
                     menu=command.menu,
@@ -129,6 +144,7 @@ class CallTap:
                     action=command.action,
                     target=command.target,
                     cause=command.cause,
+                    field=command.field,
                 )
             elif isinstance(command, PlayPrompt):
                 self._media[command.playback_id] = command.media
@@ -149,7 +165,7 @@ class CallTap:
             elif isinstance(command, ReportError):
                 self.step("recovered", error=command.reason)
             elif isinstance(command, StartRecording):
-                self.step("record_started", target=command.name)
+                self.step("record_started", menu=self._menu, target=command.name)
             elif isinstance(command, SetLanguage):
                 self.step("language", target=command.language)
 

@@ -49,6 +49,10 @@ JOURNEY_SCHEMA: dict[str, Any] = {
         "cause": _TEXT,
         "seconds": {"type": "number", "minimum": 0},
         "error": _TEXT,
+        "field": {
+            "type": "string",
+            "description": "the call-data field a collect or record fills (added in v1)",
+        },
     },
 }
 

@@ -2,8 +2,9 @@
 
 Each metric is documented in docs/operations.md ("Metrics"); ``METRICS`` below is the
 list a test checks that page and its dashboard against. Labels are kept low-cardinality
-on purpose: menu, option, handler, outcome, operation (route template), status, never a
-call or channel id, so a busy day adds samples, not series.
+on purpose: menu, option, handler, field, branch, outcome, operation (route template),
+status, never a call or channel id, digits or a recording's name, so a busy day adds
+samples, not series.
 
 The metrics live in a registry of their own (not prometheus_client's global one), so
 two runners in one process (tests) never share counters. Label children are cached in
@@ -26,6 +27,16 @@ _REQUEST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 _HANDLER = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _CALL = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 _LAG = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+# a recording: a name said (1-3 s) to a voicemail (up to the record's max_duration, 60 s
+# by default); 0.5: the caller hung up or pressed # at once
+_RECORDING = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+
+# a collect's step kind -> its outcome label
+_COLLECT_OUTCOMES = {
+    "collected": "matched",
+    "collect_no_input": "no_input",
+    "collect_no_match": "no_match",
+}
 
 # name (as exposed, with _total for counters) -> help text; docs/operations.md lists each.
 METRICS = {
@@ -41,6 +52,13 @@ METRICS = {
     "ivrkit_no_input_total": "A menu's timeout ran out with no key, by menu.",
     "ivrkit_no_match_total": "An entry matched no option, by menu.",
     "ivrkit_limits_total": "max_no_input or max_no_match reached, by menu and limit.",
+    "ivrkit_collects_total": (
+        "Collect attempts by menu, field and outcome (matched, no_input, no_match), "
+        "and collects given up (max_tries)."
+    ),
+    "ivrkit_recordings_total": "Recordings that ended, by menu and outcome (ok, failed).",
+    "ivrkit_recording_seconds": "Length of the recordings stored, by menu.",
+    "ivrkit_routes_total": "Time-of-day route decisions, by menu and branch (rule N, otherwise).",
     "ivrkit_prompts_total": "Prompts that ended, by outcome (finished, cut_off, failed).",
     "ivrkit_reaction_seconds": "From a key's DTMF event to the stopped prompt's end.",
     "ivrkit_transfers_total": "Transfers, by outcome (ok, failed).",
@@ -86,6 +104,10 @@ class MetricsObserver:
         self.no_input = counter("ivrkit_no_input", ("menu",))
         self.no_match = counter("ivrkit_no_match", ("menu",))
         self.limits = counter("ivrkit_limits", ("menu", "limit"))
+        self.collects = counter("ivrkit_collects", ("menu", "field", "outcome"))
+        self.recordings = counter("ivrkit_recordings", ("menu", "outcome"))
+        self.recording_seconds = histogram("ivrkit_recording_seconds", _RECORDING, ("menu",))
+        self.routes = counter("ivrkit_routes", ("menu", "branch"))
         self.prompts = counter("ivrkit_prompts", ("outcome",))
         self.reaction = histogram("ivrkit_reaction_seconds", _REACTION)
         self.transfers = counter("ivrkit_transfers", ("outcome",))
@@ -113,7 +135,12 @@ class MetricsObserver:
             "option_selected": lambda s: self._child(self.options, s.menu, s.option).inc(),
             "no_input": lambda s: self._child(self.no_input, s.menu).inc(),
             "no_match": lambda s: self._child(self.no_match, s.menu).inc(),
-            "limit": lambda s: self._child(self.limits, s.menu, s.cause).inc(),
+            "limit": self._limit,
+            "collected": self._collect,
+            "collect_no_input": self._collect,
+            "collect_no_match": self._collect,
+            "record_finished": self._recording,
+            "routed": lambda s: self._child(self.routes, s.menu, s.cause).inc(),
             "prompt_finished": lambda s: self._child(self.prompts, "finished").inc(),
             "prompt_cut_off": self._cut_off,
             "prompt_failed": lambda s: self._child(self.prompts, "failed").inc(),
@@ -163,6 +190,22 @@ class MetricsObserver:
         self._child(self.calls_ended, step.outcome).inc()
         if step.seconds is not None:
             self.call_duration.observe(step.seconds)
+
+    def _limit(self, step: Step) -> None:
+        self._child(self.limits, step.menu, step.cause).inc()
+        if step.field is not None:  # a collect's tries used up (cause collect_no_input...)
+            self._child(self.collects, step.menu, step.field, "max_tries").inc()
+
+    def _collect(self, step: Step) -> None:
+        # never the entry: digits are account numbers and PINs
+        outcome = _COLLECT_OUTCOMES[step.step]
+        self._child(self.collects, step.menu, step.field, outcome).inc()
+
+    def _recording(self, step: Step) -> None:
+        # never the recording's name: a template, often with the call id in it
+        self._child(self.recordings, step.menu, step.outcome).inc()
+        if step.outcome == "ok" and step.seconds is not None:
+            self._child(self.recording_seconds, step.menu).observe(step.seconds)
 
     def _cut_off(self, step: Step) -> None:
         self._child(self.prompts, "cut_off").inc()

@@ -43,8 +43,9 @@ STEP_KINDS = frozenset(
         "error",  # something of ours failed on this call; error
         # the programmable flow (docs/menus.md): reported by the machine's notes and the tap
         "recovered",  # a recovered error (handler, template, recording): error; on_error ran
-        "collected",  # a collect's entry; action, target: what runs next
+        "collected",  # a collect's entry; action, target: what runs next; field: its into
         "collect_no_match",  # a refused collect entry; cause
+        "collect_no_input",  # a collect attempt with no entry (silence, or only the terminator)
         "routed",  # a time-of-day route chose; cause: rule N | otherwise
         "record_started",  # target = recording name
         "record_finished",  # outcome ok|failed; seconds; cause
@@ -73,7 +74,7 @@ class Step(NamedTuple):
     """One step of one call; only ``call`` and ``step`` are always set.
 
     Records are named tuples rather than frozen dataclasses: as immutable, but built in
-    a third of the time (a frozen dataclass sets each of its 14 fields through
+    a third of the time (a frozen dataclass sets each of its 15 fields through
     ``object.__setattr__``), and a busy process builds some 25 per call.
     """
 
@@ -91,6 +92,7 @@ class Step(NamedTuple):
     cause: str | None = None
     seconds: float | None = None
     error: str | None = None
+    field: str | None = None  # the call-data field a collect or record fills (its ``into``)
 
 
 class AriRequest(NamedTuple):
