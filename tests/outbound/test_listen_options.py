@@ -19,7 +19,13 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--listen", "127.0.0.1:99999"], "invalid --listen address '127.0.0.1:99999'"),
         (["--listen", ":0", "--url", "http://localhost:8088"], "--listen takes no --url"),
         (["--listen", ":0", "--listen-cert", "c.pem"], "incomplete TLS settings"),
-        (["--listen", ":0", "--metrics", ":0"], "--metrics and --journey do not work"),
+        (["--listen", ":0", "--cluster-mode", "standby"], "--cluster-mode needs --cluster"),
+        (["--listen", ":0", "--metrics", "nope:x"], "invalid --metrics address 'nope:x'"),
+        (
+            ["--listen", ":0", "--cluster", "redis://127.0.0.1:1/0", "--cluster-mode", "standby"],
+            "--cluster-mode standby does not apply to --listen",
+        ),
+        (["--listen", ":0", "--cluster", "redis://127.0.0.1:1/0"], "can't join the cluster"),
     ],
 )
 def test_bad_listen_settings_are_usage_errors(

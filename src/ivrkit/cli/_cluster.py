@@ -166,7 +166,7 @@ def options_from(args: argparse.Namespace) -> ClusterOptions:
         app=args.app,
         cluster=args.cluster,
         worker=worker,
-        mode=args.cluster_mode,
+        mode=args.cluster_mode or "broadcast",
         lease_ttl=args.lease_ttl,
     )
 
@@ -340,9 +340,9 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cluster-mode",
         choices=("broadcast", "standby"),
-        default="broadcast",
         help="broadcast: claim StasisBroadcast offers (Asterisk 20.20+/22.10+/23.4+); "
-        "standby: one app name held by the active worker (older Asterisk); default %(default)s",
+        "standby: one app name held by the active worker (older Asterisk); default "
+        "broadcast (with --listen: none, Asterisk's socket picks the worker)",
     )
     p.add_argument(
         "--lease-ttl",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import ssl
 import sys
 from collections.abc import Callable, Mapping
@@ -19,12 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 from ivrkit.cli import CliError
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy
-from ivrkit.cli._observability import parse_listen
+from ivrkit.cli._listen_cluster import SocketCalls, banner_suffix, start_store
+from ivrkit.cli._observability import Observability, parse_listen
 
 if TYPE_CHECKING:
     from ivrkit.ari import AriClient, OutboundSession
+    from ivrkit.cluster import ClusterStore
     from ivrkit.ivr import MenuTree
     from ivrkit.ivr.runner import MenuRunner
+
+
+logger = logging.getLogger("ivrkit.cluster")
 
 
 def _say(line: str) -> None:
@@ -117,16 +123,13 @@ def run_listening(
 ) -> int:
     host, port = parse_listen(args.listen, "--listen")
     context = _ssl_context(args)
-    if args.url or args.cluster:
+    if args.url:
         raise CliError(
-            "--listen takes no --url or --cluster",
-            "with --listen Asterisk connects to us; drop --url/--cluster",
+            "--listen takes no --url", "with --listen Asterisk connects to us; drop --url"
         )
-    if args.metrics or args.journey:
-        raise CliError(
-            "--metrics and --journey do not work with --listen yet",
-            "run without them, or connect to Asterisk with --url",
-        )
+    if not args.cluster and args.cluster_mode is not None:
+        raise CliError("--cluster-mode needs --cluster redis://...")
+    watch = Observability.from_args(args)
     try:
         return asyncio.run(
             serve(
@@ -140,10 +143,63 @@ def run_listening(
                 context,
                 reload,
                 started,
+                watch=watch,
+                cluster=args if args.cluster else None,
             )
         )
     except KeyboardInterrupt:
         return 130
+    finally:
+        watch.close_journey()
+
+
+class ListenerPresence:
+    """What ``--metrics`` and ``/readyz`` see of a listener (``Observability.serving``).
+
+    ``ready``: listening. Whether Asterisk is connected is Asterisk's business (it
+    retries), and a load balancer's health check on ``/readyz`` must send sockets to any
+    worker that can take them (a draining one fails "accepting calls"). Connection
+    records (and ``ivrkit_ari_websocket_up``) follow the persistent sockets: a per-call
+    socket ends with every call, which is no outage.
+    """
+
+    def __init__(self) -> None:
+        self.listening = False
+        self._persistent: set[AriClient] = set()
+        self._handlers: list[tuple[Any, Any]] = []
+        self._subscriptions: dict[AriClient, list[Any]] = {}
+
+    @property
+    def ready(self) -> bool:
+        return self.listening
+
+    def sockets_up(self) -> float:
+        return float(self.listening and all(c.ready for c in self._persistent))
+
+    def on(self, types: Any, handler: Any) -> Any:
+        self._handlers.append((types, handler))
+        for client in self._persistent:
+            self._subscriptions[client].append(client.on(types, handler))
+        return _Unsubscribe(self, (types, handler))
+
+    def added(self, client: AriClient, session: OutboundSession) -> None:
+        if session.connection_type == "persistent":
+            self._persistent.add(client)
+            self._subscriptions[client] = [client.on(t, h) for t, h in self._handlers]
+
+    def removed(self, client: AriClient) -> None:
+        self._persistent.discard(client)
+        for subscription in self._subscriptions.pop(client, []):
+            subscription.cancel()
+
+
+class _Unsubscribe:
+    def __init__(self, presence: ListenerPresence, entry: tuple[Any, Any]) -> None:
+        self._presence, self._entry = presence, entry
+
+    def cancel(self) -> None:
+        with contextlib.suppress(ValueError):
+            self._presence._handlers.remove(self._entry)
 
 
 async def serve(
@@ -159,30 +215,55 @@ async def serve(
     started: Callable[[], None] = lambda: None,
     *,
     signals: bool = True,
+    watch: Observability | None = None,
+    cluster: argparse.Namespace | None = None,
 ) -> int:
-    """Listen until SIGTERM/SIGINT (then the stop policy) or cancellation."""
+    """Listen until SIGTERM/SIGINT (then the stop policy) or cancellation.
+
+    ``watch``: ``--metrics``/``--journey``, as in the inbound mode. ``cluster``: the
+    ``--cluster``/``--worker``/``--lease-ttl`` settings; every call then takes a lease
+    and is checkpointed in Redis (cli/_listen_cluster.py).
+    """
     from ivrkit.ari import OutboundListener
     from ivrkit.ivr.runner import MenuRunner
 
+    watch = watch or Observability(None, None)
+    store: ClusterStore | None = None
+    if cluster is not None:
+        store = await start_store(cluster, apps[0])
     live = LiveRunners(tree, handlers)
     control = ServiceControl(live, policy, reload=reload, say=_say)
-    by_client: dict[int, MenuRunner] = {}
+    by_client: dict[int, tuple[MenuRunner, SocketCalls | None]] = {}
+    presence = ListenerPresence()
 
     def on_client(client: AriClient, session: OutboundSession) -> None:
-        runner = MenuRunner(live.tree, handlers=live.handlers)
+        calls = None
+        if store is not None:
+            calls = SocketCalls(store.calls(session.asterisk_id or session.peer))
+        runner = MenuRunner(
+            live.tree,
+            handlers=live.handlers,
+            observer=watch.observer,
+            transcript=watch.transcript,
+            store=calls,
+        )
         runner.attach(client)
-        by_client[id(client)] = runner
+        by_client[id(client)] = (runner, calls)
         live.add(runner)
+        presence.added(client, session)
 
     def on_closed(client: AriClient, session: OutboundSession) -> None:
-        runner = by_client.pop(id(client), None)
+        presence.removed(client)
+        runner, calls = by_client.pop(id(client), (None, None))
         if runner is not None:
             live.remove(runner)
+        if calls is not None and calls.socket_gone():
+            logger.info("%s: socket gone mid-call; its checkpoint stays in Redis", session.label)
 
     async def on_ended(client: AriClient, session: OutboundSession) -> None:
-        runner = by_client.get(id(client))
-        if runner is not None:
-            await runner.wait_no_calls()
+        served = by_client.get(id(client))
+        if served is not None:
+            await served[0].wait_no_calls()
 
     listener = OutboundListener(
         apps=apps,
@@ -193,30 +274,53 @@ async def serve(
         host=host,
         port=port,
         ssl_context=ssl_context,
+        client_options={"observer": watch.observer} if watch.observer is not None else None,
     )
     try:
-        await listener.start()
-    except OSError as exc:
-        raise CliError(f"can't listen on {host}:{port}", exc.strerror or str(exc)) from exc
-    started()
-    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    try:
-        with control.signals() if signals else contextlib.nullcontext():
-            _say(
-                f"ivrkit run: serving {tree.source} to Asterisk's outbound ARI websockets "
-                f"on {listener.scheme}://{host}:{listener.port}/ as app "
-                f"{', '.join(map(repr, apps))} (Ctrl-C to stop)"
-            )
+        accepting = {"accepting calls": lambda: not control.stop_requested}
+        async with watch.serving(presence, accepting):
+            if watch.metrics is not None:
+                watch.metrics.ws_up.set_function(presence.sockets_up)
             try:
-                if await control.wait(lambda: never):
-                    await control.stop()
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-                control.request_stop("cancelled")
-                await control.stop()
-                raise
+                await listener.start()
+            except OSError as exc:
+                raise CliError(f"can't listen on {host}:{port}", exc.strerror or str(exc)) from exc
+            presence.listening = True
+            started()
+            try:
+                await _listen(tree, apps, listener, control, signals, cluster)
+            finally:
+                presence.listening = False
+                await listener.aclose()
     finally:
-        await listener.aclose()
+        if store is not None:
+            await store.aclose()
     return 0
+
+
+async def _listen(
+    tree: MenuTree,
+    apps: tuple[str, ...],
+    listener: Any,
+    control: ServiceControl,
+    signals: bool,
+    cluster: argparse.Namespace | None,
+) -> None:
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    with control.signals() if signals else contextlib.nullcontext():
+        _say(
+            f"ivrkit run: serving {tree.source} to Asterisk's outbound ARI websockets "
+            f"on {listener.scheme}://{listener.host}:{listener.port}/ as app "
+            f"{', '.join(map(repr, apps))}{banner_suffix(cluster) if cluster else ''} "
+            "(Ctrl-C to stop)"
+        )
+        try:
+            if await control.wait(lambda: never):
+                await control.stop()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            control.request_stop("cancelled")
+            await control.stop()
+            raise

@@ -71,6 +71,7 @@ class _Entry:
     snapshot: Snapshot | None = None
     written: str = ""  # the JSON last written, so an unchanged state is not resent
     dirty: bool = False
+    leaving: bool = False  # served elsewhere from now on: forget it once written
 
 
 @dataclass(slots=True)
@@ -239,6 +240,17 @@ class ClusterStore:
             entry.dirty = True
             self._wake.set()
 
+    def _left(self, view: AsteriskCalls, channel_id: str) -> None:
+        call = f"{view.asterisk_id}/{channel_id}"
+        entry = self._entries.get(call)
+        if entry is None:
+            return
+        if entry.dirty:
+            entry.leaving = True  # its last change is written first, then it is forgotten
+            self._wake.set()
+        else:
+            del self._entries[call]
+
     def _closed(self, view: AsteriskCalls, channel_id: str) -> None:
         call = f"{view.asterisk_id}/{channel_id}"
         entry = self._entries.pop(call, None)
@@ -291,6 +303,7 @@ class ClusterStore:
     async def _flush(self) -> None:
         """One pipeline: heartbeat, every dirty call's latest checkpoint, every finish."""
         dirty: list[tuple[str, _Entry, str]] = []
+        gone: list[str] = []  # leaving entries with nothing left to write
         for call, entry in self._entries.items():
             if not entry.dirty:
                 continue
@@ -302,8 +315,12 @@ class ClusterStore:
                     logger.debug("cluster: no checkpoint for %s", call, exc_info=True)
             if payload == entry.written and entry.token:
                 entry.dirty = False
+                if entry.leaving:
+                    gone.append(call)
                 continue
             dirty.append((call, entry, payload))
+        for call in gone:
+            del self._entries[call]
         finished = list(self._finished.items())
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._heartbeat(
@@ -332,6 +349,8 @@ class ClusterStore:
             entry.token = str(result)
             entry.written = payload
             entry.dirty = False
+            if entry.leaving and self._entries.get(call) is entry:
+                del self._entries[call]
         for entry in lost:
             self.stats.lost += 1
             logger.warning(
@@ -411,3 +430,10 @@ class AsteriskCalls:
 
     def closed(self, channel_id: str) -> None:
         self.store._closed(self, channel_id)
+
+    def left(self, channel_id: str) -> None:
+        """We stop serving the call, but it goes on: its outbound socket was lost, and
+        Asterisk reopens it to whichever worker it reaches. Its key and checkpoint stay
+        in Redis for that worker (the pending change is written first); only our local
+        entry goes."""
+        self.store._left(self, channel_id)
