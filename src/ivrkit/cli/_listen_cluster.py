@@ -56,8 +56,7 @@ from typing import TYPE_CHECKING, Any
 from ivrkit.cli import CliError
 
 if TYPE_CHECKING:
-    from ivrkit.cluster import AsteriskCalls, ClusterStore
-    from ivrkit.ivr._durable import CallOpening
+    from ivrkit.cluster import AsteriskCalls, ClusterStore, Opening
 
 logger = logging.getLogger("ivrkit.cluster")
 
@@ -77,7 +76,7 @@ class SocketCalls:
     def on_lost(self, handler: Callable[[str], Awaitable[None]] | None) -> None:
         self.view.on_lost = handler
 
-    async def open(self, channel_id: str, *, adopted: bool = False) -> CallOpening:
+    async def open(self, channel_id: str, *, adopted: bool = False) -> Opening:
         # adopted or not, Asterisk brought this call to our socket: it is ours (1)
         opening = await self.view.open(channel_id, adopted=False)
         if opening.action != "skip":
