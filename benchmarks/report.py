@@ -62,7 +62,7 @@ def simulator_capacity(runs: list[dict[str, Any]], seconds: float) -> dict[str, 
     by_door: dict[str, list[float]] = {}
     for run in runs:
         if run["calls"] and not run["failed"] and not run["wrong"]:
-            door = "websocket" if run["app"] == "ivrkit-websocket" else "http"
+            door = "websocket" if run["app"].startswith("ivrkit-websocket") else "http"
             by_door.setdefault(door, []).append(run["sim_cpu_s"] / run["calls"])
     out: dict[str, Any] = {}
     for door, costs in sorted(by_door.items()):
@@ -74,7 +74,7 @@ def simulator_capacity(runs: list[dict[str, Any]], seconds: float) -> dict[str, 
         }
     bounded = []
     for r in runs:
-        door = "websocket" if r["app"] == "ivrkit-websocket" else "http"
+        door = "websocket" if r["app"].startswith("ivrkit-websocket") else "http"
         limit = out.get(f"rest_over_{door}", {}).get("saturates_at_calls_per_s")
         if (r["sim_cpu_share"] or 0) > SIM_BUSY:
             bounded.append(f"{r['app']}@{r['level']} ({r['sim_cpu_share']:.0%} of a core)")

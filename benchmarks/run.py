@@ -57,7 +57,9 @@ PORT_LOCK = Path("/tmp/ivrkit-port-8088.lock")
 JS_PORT = 8088  # channel-aa.js connects to http://localhost:8088 and nowhere else
 
 LEVELS = (100, 1000, 5000)
-APPS = ("ivrkit-http", "ivrkit-websocket", "channel-aa.js")
+APPS = ("ivrkit-http", "ivrkit-websocket", "ivrkit-websocket-plain", "channel-aa.js")
+#: an app name ending so runs ivrkit with its optional speed-ups off (IVRKIT_SPEEDUPS=0)
+PLAIN = "-plain"
 #: arrivals last this many scenario lengths: the level is reached after one and held
 ARRIVAL_WINDOWS = 1.5
 #: the p99 bound for the capacity figure, and how many bisection steps to spend on it
@@ -164,6 +166,9 @@ def _app_command(app: str, port: int) -> tuple[list[str], dict[str, str], IO[Any
         env["NODE_PATH"] = str(NODE_MODULES)
         return ["node", str(JS_APP)], env, subprocess.DEVNULL
     env["ARI_USER"], env["ARI_PASSWORD"] = "asterisk", "asterisk"
+    if app.endswith(PLAIN):  # the same app without orjson and uvloop (ivrkit.speedups)
+        env["IVRKIT_SPEEDUPS"] = "0"
+        app = app.removesuffix(PLAIN)
     cmd = [str(IVRKIT), "run", "--url", f"http://127.0.0.1:{port}", "--app", "channel-aa"]
     if app == bench_observability.ON:  # ivrkit-http plus --metrics and --journey
         observed = [*cmd, "--rest-transport", "http", *bench_observability.observed_options()]
@@ -259,7 +264,17 @@ def run_one(
         app_rss_kb_per_call=round((mem["peak"] - idle) / concurrent, 1),
         failed_calls=result["failed"] + result["wrong"],
     )
+    if not js:
+        result["speedups"] = _speedups_line(logs / f"{tag}.app.log")
     return result
+
+
+def _speedups_line(app_log: Path) -> str | None:
+    """What ``ivrkit run``'s banner says it uses ("orjson 3.13.0, uvloop 0.23.0")."""
+    for line in app_log.read_text(errors="replace").splitlines():
+        if line.startswith("ivrkit run: serving") and "; speed-ups: " in line:
+            return line.partition("; speed-ups: ")[2]
+    return None
 
 
 # ---------------------------------------------------------------- the whole bench
@@ -333,11 +348,13 @@ def client_microbench(events: int) -> dict[str, float]:
 
 def _progress(run: dict[str, Any]) -> None:
     print(
-        f"  {run['app']:<17} {run['level']:>5} calls live: stop p99 "
+        f"  {run['app']:<22} {run['level']:>5} calls live: stop p99 "
         f"{run['stop_ms']['p99']} ms, play p99 {run['play_ms']['p99']} ms, "
         f"{run['completed']}/{run['calls']} ok, app CPU {run['app_cpu_s']} s, "
         f"sim CPU {run['sim_cpu_share']:.0%}, sim loop lag p99 "
-        f"{(run.get('sim_loop_lag_ms') or {}).get('p99')} ms",
+        f"{(run.get('sim_loop_lag_ms') or {}).get('p99')} ms, CPU/1k calls "
+        f"{run['app_cpu_s_per_1000_calls']} s"
+        + (f", speed-ups: {run['speedups']}" if run.get("speedups") else ""),
         flush=True,
     )
 

@@ -19,6 +19,8 @@ before it becomes a layering habit:
   that the simulator and the ARI caller, which may not import each other, share it.
 * ``ivrkit.observe`` (the reporting hook) imports no other part of ivrkit and nothing
   outside the stdlib, so every part, the client included, may report through it.
+* ``ivrkit.speedups`` (orjson, uvloop when installed) imports no other part of ivrkit and
+  nothing outside the stdlib but those two, so the client and the CLI both use it.
 (The ``ivr`` core's own stricter rules are in tests/ivr/test_ivr_imports.py.)
 """
 
@@ -94,6 +96,12 @@ def _violations(root: Path = SRC) -> list[str]:
                 )
             if pkg == "observe" and (target not in {"", "observe"} or top not in _STDLIB):
                 bad.append(f"{at}: the observer hook is a stdlib-only leaf")
+            if (
+                pkg == ""
+                and path.name == "speedups.py"
+                and (target or top not in _STDLIB | {"orjson", "uvloop"})
+            ):
+                bad.append(f"{at}: ivrkit.speedups is a leaf (stdlib, orjson, uvloop)")
             if pkg == "" and path.name == "__init__.py" and target:
                 bad.append(f"{at}: ivrkit/__init__ must not import subpackages")
             private = [p for p in parts[2:] if p.startswith("_") and p != "__future__"]
@@ -124,6 +132,7 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "observe/f.py": "from ivrkit.ari import AriClient\n",
         "observe/g.py": "import prometheus_client\n",
         "__init__.py": "import ivrkit.sim\n",
+        "speedups.py": "import orjson\nimport uvloop\nfrom ivrkit.ari import AriClient\n",
         "cli/ok.py": "from ivrkit.sim import Simulator\nfrom ivrkit.cli._x import y\n",
         "sim/model/f.py": "from aiohttp import web\n",
         "sim/model/g.py": "from ivrkit.sim.front._app import SimState\n",
@@ -151,6 +160,7 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path: Path) -> None:
         "sim/model/f.py",
         "sim/model/g.py",
         "sim/model/h.py",
+        "speedups.py",
     ]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json as jsonlib
 import os
 import socket
 import ssl
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 import aiohttp
 import aiohttp.web
 
+from ivrkit import speedups
 from ivrkit.ari._config import ConnectionConfig
 from ivrkit.ari._exceptions import (
     AriError,
@@ -223,7 +223,7 @@ class AiohttpTransport:
         text = raw.decode("utf-8", "replace")
         if content_type == "application/json" or text[:1] in "{[":
             try:
-                return Response(status, jsonlib.loads(text))
+                return Response(status, speedups.loads(text))
             except ValueError:
                 pass
         return Response(status, text)

@@ -25,11 +25,11 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivrkit import speedups
 from ivrkit.ari._events import (
     BridgeCreated,
     BridgeDestroyed,
@@ -208,7 +208,7 @@ class Dispatcher:
     def feed_frame(self, text: str) -> Event | None:
         """Decode one websocket text frame and route it; None if it was not an event."""
         try:
-            data = json.loads(text)
+            data = speedups.loads(text)  # json.loads, faster with orjson installed
         except ValueError:
             logger.warning("ignoring a websocket frame that is not JSON: %.80r", text)
             return None

@@ -40,13 +40,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json as jsonlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ivrkit import speedups
 from ivrkit.ari._client import AriClient
 from ivrkit.ari._config import ConnectionConfig, Credentials
 from ivrkit.ari._exceptions import AriError, Unreachable
@@ -312,7 +312,7 @@ class OutboundListener:
                         return None
                     stream.feed(text)
                     with contextlib.suppress(ValueError):
-                        frame = jsonlib.loads(text)
+                        frame = speedups.loads(text)
                     if isinstance(frame, dict) and isinstance(frame.get("application"), str):
                         break
         except TimeoutError:

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from ivrkit import speedups
 from ivrkit.ari._config import ConnectionConfig
 from ivrkit.ari._dispatch import Dispatcher
 from ivrkit.ari._events import (
@@ -408,11 +409,12 @@ class Supervisor:
         }
         if request.json is not None:
             frame["content_type"] = "application/json"
+            # the caller's body (any JSON, floats too) as json.dumps writes it, as over HTTP
             frame["message_body"] = jsonlib.dumps(request.json)
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
         try:
-            await stream.send(jsonlib.dumps(frame))
+            await stream.send(speedups.dumps(frame))  # compact, as jansson writes
             async with asyncio.timeout(self._config.request_timeout):
                 return await future
         except TimeoutError as exc:
@@ -425,7 +427,7 @@ class Supervisor:
 
     def _rest_response(self, text: str) -> bool:
         try:
-            data = jsonlib.loads(text)
+            data = speedups.loads(text)
         except ValueError:
             return False
         if not isinstance(data, dict) or data.get("type") != "RESTResponse":
@@ -437,7 +439,7 @@ class Supervisor:
         body: Any = data.get("message_body")
         if isinstance(body, str) and body:
             with contextlib.suppress(ValueError):
-                body = jsonlib.loads(body)
+                body = speedups.loads(body)
         else:
             body = None
         future.set_result(Response(int(data.get("status_code", 0)), body))

@@ -40,17 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ivrkit",
         description="Voice applications on the Asterisk REST Interface.",
     )
-    parser.add_argument("--version", action="version", version=f"ivrkit {__version__}")
+    from ivrkit import speedups
+
+    version = f"ivrkit {__version__} (speed-ups: {speedups.describe()})"
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _check_speedups() -> None:
+    from ivrkit import speedups
+
+    problem = speedups.problem()
+    if problem is not None:
+        raise CliError(f"invalid {speedups.ENV}", problem)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_speedups()
         status: int = args.func(args)
     except CliError as exc:
         print(f"ivrkit failed: {exc.headline}", file=sys.stderr)

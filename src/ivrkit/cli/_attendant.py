@@ -24,6 +24,7 @@ from ivrkit.cli import CliError
 from ivrkit.cli._cluster import add_cluster_options
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy, add_stop_options
 from ivrkit.cli._listen import add_listen_options, run_listening
+from ivrkit.cli._loop import run_server, speedups_note
 from ivrkit.cli._observability import Observability, add_observability_options
 from ivrkit.ivr import (
     ATTENDANT_MENU,
@@ -233,6 +234,7 @@ async def _serve(
                 _say(
                     f"ivrkit run: serving {tree.source} as ARI app {config.apps[0]!r} at "
                     f"{config.ari_url}, REST over {client.rest_transport} (Ctrl-C to stop)"
+                    + speedups_note()
                 )
                 try:
                     stop = await control.wait(client.wait_stopped)
@@ -271,8 +273,8 @@ def run(args: argparse.Namespace) -> int:
     config = connection_config(args, rest_transport=args.rest_transport)
     watch = Observability.from_args(args)
     try:
-        return asyncio.run(
-            _serve(tree, handlers, config, policy, signals=True, menu_file=args.menu, watch=watch)
+        return run_server(
+            _serve(tree, handlers, config, policy, signals=True, menu_file=args.menu, watch=watch),
         )
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were in place
         return 130
@@ -293,7 +295,7 @@ def _run_cluster(
         for url in opts.urls
     ]
     try:
-        return asyncio.run(
+        return run_server(
             _cluster.serve(
                 tree,
                 handlers,

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivrkit.cli import CliError
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy
+from ivrkit.cli._loop import speedups_note
 
 if TYPE_CHECKING:
     from ivrkit.ari import AriClient, CallBroadcast, ConnectionConfig
@@ -320,6 +321,7 @@ def _banner(tree: MenuTree, opts: ClusterOptions, connections: list[Connection])
     app = connections[0].app if connections else opts.app
     return (
         f"ivrkit run: serving {tree.source} as ARI app {app!r} at {where}; {role} (Ctrl-C to stop)"
+        + speedups_note()
     )
 
 

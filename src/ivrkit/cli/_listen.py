@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ivrkit.cli import CliError
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy
 from ivrkit.cli._listen_cluster import SocketCalls, banner_suffix, start_store
+from ivrkit.cli._loop import run_server, speedups_note
 from ivrkit.cli._observability import Observability, parse_listen
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def run_listening(
         raise CliError("--cluster-mode needs --cluster redis://...")
     watch = Observability.from_args(args)
     try:
-        return asyncio.run(
+        return run_server(
             serve(
                 tree,
                 handlers,
@@ -312,7 +313,7 @@ async def _listen(
             f"ivrkit run: serving {tree.source} to Asterisk's outbound ARI websockets "
             f"on {listener.scheme}://{listener.host}:{listener.port}/ as app "
             f"{', '.join(map(repr, apps))}{banner_suffix(cluster) if cluster else ''} "
-            "(Ctrl-C to stop)"
+            "(Ctrl-C to stop)" + speedups_note()
         )
         try:
             if await control.wait(lambda: never):
