@@ -72,3 +72,37 @@ def test_the_plugin_can_be_switched_off(tmp_path: Path) -> None:
 def test_an_explicit_p_is_no_double_registration(tmp_path: Path) -> None:
     result = _run_pytest(_new_project(tmp_path), "-p", "ivrkit.testing.pytest_plugin")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ the optional speed-ups
+
+
+CLI = "import sys; from ivrkit.cli import main; sys.exit(main())"
+
+
+def test_readme_speedups_example_prints_what_it_says() -> None:
+    """Each ``[VAR=value] ivrkit ...`` line of the block prints the ``# `` line after it
+    (versions may differ: any version number matches). ``make install`` installs the
+    extra, so ``pip install`` has already been done here."""
+    (block,) = re.findall(r"```sh\n# readme-speedups\n(.*?)```", README.read_text(), re.S)
+    lines = block.splitlines()
+    assert lines[0] == "pip install 'ivrkit[speedups]'"
+    checked = 0
+    for command, expected in zip(lines[1::2], lines[2::2], strict=True):
+        *assignments, program, arg = command.split()
+        assert program == "ivrkit"
+        env = {k: v for k, v in os.environ.items() if k != "IVRKIT_SPEEDUPS"}
+        env.update(a.split("=", 1) for a in assignments)
+        out = subprocess.run(
+            [sys.executable, "-c", CLI, arg],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        pattern = re.escape(expected.removeprefix("# ")).replace(r"0\.1\.0", r"\d[\w.]*")
+        pattern = re.sub(r"\\ \d+\\\.\d+\\\.\d+", r" \\d[\\w.]*", pattern)
+        assert re.fullmatch(pattern, out), (out, expected)
+        checked += 1
+    assert checked == 2
