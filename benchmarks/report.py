@@ -47,6 +47,31 @@ def ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def speedups_gain(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ivrkit-websocket with its speed-ups / without (``-plain``): CPU per call, per level.
+
+    One run each, taking turns in the same bench: on a shared machine a single pair is
+    noisy (docs/performance.md gives the interleaved pairs behind the documented gain).
+    """
+    plain = {r["level"]: r for r in runs if r["app"] == "ivrkit-websocket-plain"}
+    out = []
+    for run in runs:
+        base = plain.get(run["level"])
+        if run["app"] != "ivrkit-websocket" or base is None:
+            continue
+        fast, slow = run["app_cpu_s_per_1000_calls"], base["app_cpu_s_per_1000_calls"]
+        out.append(
+            {
+                "level": run["level"],
+                "speedups": run.get("speedups"),
+                "cpu_s_per_1000_calls": fast,
+                "plain_cpu_s_per_1000_calls": slow,
+                "ratio": round(fast / slow, 3) if slow else None,
+            }
+        )
+    return out
+
+
 def simulator_capacity(runs: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     """The load generator's own limit: its CPU per call, extrapolated to one full core.
 
@@ -146,6 +171,12 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"highest load with p99 < 20 ms, {cap['app']}: {cap['max_level_p99_under_20ms']:,}"
             f" calls" + (f" (bisection {tried})" if tried else "")
+        )
+    for gain in results.get("speedups_gain") or []:
+        lines.append(
+            f"speed-ups ({gain['speedups']}), ivrkit-websocket at {gain['level']:,} calls: "
+            f"{gain['cpu_s_per_1000_calls']} s CPU per 1k calls, "
+            f"{gain['plain_cpu_s_per_1000_calls']} s without: {gain['ratio']}x"
         )
     sim = results["simulator_capacity"]
     for door in ("rest_over_http", "rest_over_websocket"):

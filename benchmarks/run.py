@@ -41,6 +41,7 @@ from benchmarks import (
     bench_cluster,
     bench_engine,
     bench_observability,
+    bench_speedups,
     loadgen,
     procstat,
     report,
@@ -375,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--observability-rounds", type=int, default=3)
     parser.add_argument(
+        "--speedups-rounds",
+        type=int,
+        default=3,
+        help="side-by-side pairs with/without orjson+uvloop at 1,000 calls (0: skip it)",
+    )
+    parser.add_argument(
         "--cluster-kills",
         type=int,
         default=50,
@@ -416,6 +423,17 @@ def main(argv: list[str] | None = None) -> int:
         caps = []
         if not args.no_capacity:
             caps = [capacity(app, runs, seconds, durations_file, tmp) for app in apps]
+        speedups_ab = None
+        if args.speedups_rounds:
+            speedups_ab = bench_speedups.compare(
+                lambda app, level, logs: run_one(
+                    app, level, seconds, durations_file, logs, windows=args.windows
+                ),
+                1000,
+                args.speedups_rounds,
+                tmp,
+            )
+            print(bench_speedups.render(speedups_ab), flush=True)
         observability = None
         if args.observability_level:
             observability = bench_observability.compare(
@@ -450,11 +468,13 @@ def main(argv: list[str] | None = None) -> int:
         "arrival_windows": args.windows,
         "runs": runs,
         "ratios": report.ratios(runs),
+        "speedups_gain": report.speedups_gain(runs),
         "capacity_p99_under_20ms": caps,
         "simulator_capacity": report.simulator_capacity(runs, seconds),
         "client_microbench": micro,
         "engine_microbench": engine,
         "observability": observability,
+        "speedups_ab": speedups_ab,
         "cluster": cluster,
     }
     print()

@@ -11,6 +11,7 @@ import asyncio
 import os
 from typing import Any
 
+import pytest
 from benchmarks import loadgen, procstat, report
 
 from ivrkit.ari import AriClient, ConnectionConfig, Credentials
@@ -103,6 +104,38 @@ def test_ratios_capacity_and_table() -> None:
     assert "highest load with p99 < 20 ms, ivrkit-http: 100 calls" in table
 
 
+def test_the_speedups_gain_pairs_the_websocket_runs_with_their_plain_twins() -> None:
+    runs = [
+        {**_run("ivrkit-websocket", 1000, 4.0, 3.0, 0.2), "speedups": "orjson 3, uvloop 0"},
+        {**_run("ivrkit-websocket-plain", 1000, 4.0, 4.0, 0.2), "speedups": "off"},
+        _run("ivrkit-websocket", 100, 4.0, 6.0, 0.1),  # no plain twin at 100: no row
+        _run("ivrkit-http", 1000, 4.0, 5.0, 0.2),
+    ]
+    gain = report.speedups_gain(runs)
+    assert gain == [
+        {
+            "level": 1000,
+            "speedups": "orjson 3, uvloop 0",
+            "cpu_s_per_1000_calls": 3.0,
+            "plain_cpu_s_per_1000_calls": 4.0,
+            "ratio": 0.75,
+        }
+    ]
+    sim = report.simulator_capacity(runs, seconds=10.0)
+    results = {
+        "runs": runs,
+        "ratios": [],
+        "speedups_gain": gain,
+        "capacity_p99_under_20ms": [],
+        "simulator_capacity": sim,
+        "client_microbench": {},
+    }
+    assert (
+        "speed-ups (orjson 3, uvloop 0), ivrkit-websocket at 1,000 calls: 3.0 s CPU per 1k "
+        "calls, 4.0 s without: 0.75x"
+    ) in report.render(results)
+
+
 def test_procstat_reads_this_process() -> None:
     assert procstat.cpu_seconds(os.getpid()) > 0
     mem = procstat.memory_kb(os.getpid())
@@ -169,3 +202,42 @@ def test_the_cluster_failover_figure_uses_nearest_rank_and_renders_its_ttl() -> 
     assert "50 kills" in line
     assert "lease 1 s" in line
     assert "p99 1420.0 ms" in line
+
+
+def test_speedups_comparison_runs_pairs_and_refuses_a_fast_side_without_them(
+    tmp_path: Any,
+) -> None:
+    from benchmarks import bench_speedups as sp
+
+    order: list[str] = []
+    banner = {sp.FAST: "orjson 3.13.0, uvloop 0.23.0", sp.PLAIN: "orjson and uvloop off"}
+
+    def fake_run(app: str, level: int, logs: Any) -> dict[str, Any]:
+        order.append(app)
+        return {
+            "app_cpu_s_per_1000_calls": 3.0 if app == sp.FAST else 4.0,
+            "stop_ms": {"p99": 2.0},
+            "failed_calls": 0,
+            "speedups": banner[app],
+        }
+
+    result = sp.compare(fake_run, 1000, 3, tmp_path, micro_bench=lambda: {"x": 1.0})
+    assert sorted(order) == sorted([sp.FAST, sp.PLAIN] * 3)
+    assert result["paired_ratios"] == [0.75, 0.75, 0.75]
+    assert result["median_ratio"] == 0.75
+    assert "ratio median 0.75x" in sp.render(result)
+    banner[sp.FAST] = "orjson and uvloop off (IVRKIT_SPEEDUPS=0)"
+    with pytest.raises(RuntimeError, match="did not use the speed-ups"):
+        sp.compare(fake_run, 1000, 1, tmp_path, micro_bench=lambda: {})
+
+
+def test_the_json_micro_benchmark_measures_both_paths() -> None:
+    from benchmarks import bench_speedups as sp
+
+    figures = sp.micro(repeat=50, rounds=1)
+    assert set(figures) == {
+        f"{kind}_us_{path}"
+        for kind in ("event_decode", "rest_response_decode", "rest_request_encode")
+        for path in ("stdlib", "orjson")
+    }
+    assert all(v > 0 for v in figures.values())
