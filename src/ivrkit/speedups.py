@@ -34,7 +34,6 @@ import json
 import os
 import time
 from collections.abc import Callable, Coroutine
-from importlib import metadata
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -211,6 +210,8 @@ def describe() -> str:
 
 
 def _version(name: str) -> str:
+    from importlib import metadata  # only for reports: 0.1 s of imports at startup
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:  # importable without metadata (a vendored copy)
