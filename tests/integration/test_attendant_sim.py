@@ -235,12 +235,87 @@ async def test_transfer_bridges_the_caller_and_cleans_up() -> None:
                 await caller.press("3")
                 await wait_until(lambda: sim.stats()["bridges"] == 1)
                 await wait_until(lambda: sim.stats()["channels"] == 3)  # alice + Local pair
+                await wait_until(lambda: _bridged(sim) == 2)  # alice + the Local leg
                 await caller.hangup()
                 await caller.wait_for_hangup()
                 await wait_until(lambda: sim.stats()["channels"] == 0)
                 await wait_until(lambda: sim.stats()["bridges"] == 0)
                 await runner.wait_no_calls()
         assert runner.statistics().command_failures == 0
+
+
+def _bridged(sim: Simulator) -> int:
+    return sum(len(bridge.channels) for bridge in sim.model.bridges.values())
+
+
+async def test_a_caller_who_hangs_up_while_the_callee_answers_is_no_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The callee's leg is up and the bridge request is on its way when the caller hangs
+    up: Asterisk answers addChannel with an error (below). That is the call's
+    ordinary end: no command failure, no warning, nothing left behind."""
+    requests: list[dict[str, object]] = []
+    runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
+    async with Simulator(dialplan=DIALPLAN, access_log=requests.append) as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                # bridges/create and addChannel are each held 1 s: room for the hang-up
+                sim.faults.delay_requests(1.0, path="bridges", method="POST")
+                await caller.press("3")
+                await wait_until(lambda: sim.stats()["channels"] == 3)  # alice + Local pair
+                # the callee's leg enters our app: the runner's addChannel is now held
+                await wait_until(lambda: _callee_in_stasis(sim))
+                assert not any(_is_add(r) for r in requests)  # not answered yet
+                await caller.hangup()
+                await wait_until(lambda: sim.stats()["channels"] == 0)
+                await wait_until(lambda: sim.stats()["bridges"] == 0)
+                await runner.wait_no_calls()
+    # 400 "Channel not found" (the caller's channel is gone) or 404 "Bridge not found"
+    # (the call's cleanup destroyed the bridge first): both are the hang-up race
+    assert [r["status"] for r in requests if _is_add(r)] in ([400], [404])
+    assert runner.statistics().command_failures == 0
+    assert not [r for r in caplog.records if "transfer" in r.getMessage()], caplog.text
+
+
+async def test_a_bridge_error_while_the_caller_is_still_there_is_a_failed_transfer() -> None:
+    """The other side of the hang-up check: addChannel refused (400 "Channel not found")
+    while the caller's channel is still up is a failed transfer, as before: the failed
+    prompt, then the menu again."""
+    runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
+    async with Simulator(dialplan=DIALPLAN) as sim:
+        client = AriClient(config(sim))
+        runner.attach(client)
+        async with client:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                # the first POST under bridges/ is the create (served), the next addChannel
+                sim.faults.delay_requests(0.0, count=1, path="bridges", method="POST")
+                sim.faults.fail_requests(
+                    400, count=1, path="bridges", method="POST", message="Channel not found"
+                )
+                await caller.press("3")
+                await caller.wait_for_playback("sound:busy")
+                await caller.wait_for_playback("sound:press-1")
+                await caller.hangup()
+                await runner.wait_no_calls()
+            assert sim.stats()["bridges"] == 0
+        assert runner.statistics().command_failures == 1
+
+
+def _callee_in_stasis(sim: Simulator) -> bool:
+    return any(
+        ch.name.startswith("Local/2000@") and ch.stasis_app is not None
+        for ch in sim.model.channels.values()
+    )
+
+
+def _is_add(record: dict[str, object]) -> bool:
+    return str(record.get("path", "")).endswith("/addChannel")
 
 
 async def test_a_failed_transfer_plays_its_prompt_and_returns_to_the_menu() -> None:

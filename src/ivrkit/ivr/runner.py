@@ -61,6 +61,7 @@ from urllib.parse import quote
 from ivrkit.ari import (
     AriClient,
     AriError,
+    AriHTTPError,
     CallEnded,
     CallScope,
     ChannelDestroyed,
@@ -874,6 +875,11 @@ class _Call:
                 self.tap.transfer_bridged(asyncio.get_running_loop().time())
         except (AriError, CallEnded, TimeoutError, _TransferFailed) as exc:
             await self._drop_transfer()
+            if await self._caller_left(exc):
+                logger.debug(
+                    "call %s: the caller hung up during the transfer (%r)", self.label, exc
+                )
+                return
             self.runner.command_failures += 1
             if isinstance(exc, TimeoutError):
                 reason = f"no answer from {command.endpoint} within {command.timeout:g} s"
@@ -885,6 +891,29 @@ class _Call:
             self._report(CommandFailed(command=command, reason=reason))
         finally:
             outcome.cancel()
+
+    async def _caller_left(self, exc: Exception) -> bool:
+        """Whether the transfer failed only because the caller hung up meanwhile.
+
+        A caller who hangs up while the callee answers is an ordinary ending, not a
+        failure: Asterisk then answers ``addChannel`` with 400 "Channel not found"
+        (res/ari/resource_bridges.c, channels looked up one by one before the bridge
+        operation), and the StasisEnd may come after that answer. One GET tells which
+        leg is gone; it is sent only on that error.
+        """
+        if isinstance(exc, CallEnded) or self.scope.closed:
+            return True
+        if not isinstance(exc, AriHTTPError) or exc.status not in (400, 404, 422):
+            return False
+        try:
+            await self.scope.client.channels.get(self.scope.channel_id)
+        except CallEnded:
+            return True
+        except AriHTTPError as probe:
+            return probe.status == 404
+        except AriError:
+            return False
+        return False
 
     async def _drop_transfer(self) -> None:
         client = self.scope.client
