@@ -201,3 +201,50 @@ async def test_a_checkpoint_larger_than_a_request_line_travels_in_the_body() -> 
                 (call,) = second._calls.values()
                 assert call.machine.data["note"] == NOTE  # resumed with its 5 KB of data
                 await caller.hangup()
+
+
+async def test_a_call_that_only_plays_on_still_has_its_old_prompt_stopped() -> None:
+    """Options that only play change nothing a resume uses, so no checkpoint is due; the
+    writer still writes once the prompt count has run half a window past the written one
+    (ivr/_handover.py rule 5), so the adopter's window still holds the playing prompt."""
+    stops: list[tuple[str, int]] = []
+
+    def log(record: dict[str, Any]) -> None:
+        if record["method"] == "DELETE" and record["path"].startswith("/ari/playbacks/"):
+            stops.append((record["path"].removeprefix("/ari/playbacks/"), record["status"]))
+
+    async with Simulator(access_log=log) as sim:
+        first = MenuRunner(MENU, transcript=lambda line: None)
+        old = AriClient(config(sim))
+        first.attach(old)
+        async with old:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(60):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("2")
+                await caller.wait_until_heard("sound:vm-enter-num-to-call")
+                for _ in range(5):  # 10 prompts, and nothing a resume uses changes
+                    await caller.press("1")
+                    await caller.wait_for_playback("sound:you-entered")
+                    goodbye = await caller.wait_for_playback("sound:vm-goodbye")
+                    await caller.wait_until(lambda h=goodbye: h.end is not None)
+                    await asyncio.sleep(0.5)  # the writer's moment: nothing plays
+                await caller.press("1")
+                playing = await caller.wait_for_playback("sound:you-entered")
+                del stops[:]  # the first runner's own (barge-in) stops
+                second = MenuRunner(MENU, transcript=lambda line: None)
+                new = AriClient(config(sim))
+                second.attach(new)
+                async with new:
+                    with pytest.raises(ApplicationReplacedError):
+                        await old.wait_stopped()
+                    regreeting = await caller.wait_for_playback("sound:vm-goodbye")
+                    assert playing.cut_off
+                    assert playing.end is not None
+                    assert regreeting.start - playing.end < 0.1  # at once, not at its end
+                    await caller.hangup()
+                    await second.wait_no_calls()
+    issued = 2 + 5 * 2 + 1  # the greetings of main and sales, 5 x 2, and the one playing
+    playing_id = f"{caller.channel_id}-{first.token}-p{issued}"
+    assert (playing_id, 204) in stops
+    assert all(status == 404 for p, status in stops if p != playing_id), stops

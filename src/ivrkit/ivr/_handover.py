@@ -25,11 +25,24 @@ Rules (the runner applies them; this module is pure):
    start menu, no counts, the call data seeded from the channel). The first write is
    the first change (a menu entered, a no-input or no-match counted, call data set):
    in the guide's scenario, two writes per call.
+5. The process that adopts a call stops the old process's prompt before re-greeting
+   (on Asterisk a new prompt queues behind a playing one, and the caller would hear the
+   old one to its end first). ARI cannot list a channel's playbacks, and a checkpoint
+   is written only while none of ours plays (a variable set waits behind the prompt),
+   so the checkpoint cannot name the prompt playing now; it names the old id namespace
+   (``call_id``) and the prompts issued so far (``playbacks``: n), and the one that may
+   still play is among the next few: the adopter stops ``{call_id}-p{n}`` to
+   ``-p{n + PROMPT_WINDOW}`` (``foreign_prompts``; the ended and the never-issued answer
+   404). To keep the one playing inside that window, a writer also writes when its
+   count has run ``PROMPT_WINDOW // 2`` past the last written one (rule 1's exception),
+   which a menu that changes nothing but plays on (an option that only plays) needs.
+   Only ids of this channel's namespace, never this process's own, are stopped.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +50,13 @@ from ivrkit.ivr._checkpoint import Checkpoint
 from ivrkit.ivr._exceptions import CheckpointError
 
 CHECKPOINT_VARIABLE = "IVRKIT_CALL"
+
+# rule 5: the old prompt is one of the last written count's next ids. 6: a chain of
+# prompts played back to back (a 3-prompt greeting after a 1-prompt option) after up to
+# two more without a write (the writer writes at 3 past the count).
+PROMPT_WINDOW = 6
+
+_TOKEN = re.compile(r"[0-9a-z]+")  # a process token (os.urandom(4).hex())
 
 # what a resume uses (rule 1); "state", "digits", "playbacks", "timers" and "call_id"
 # are left out
@@ -66,4 +86,27 @@ def decode_checkpoint(text: str, call_id: str) -> dict[str, Any]:
     return {**raw, "call_id": call_id, "playbacks": 0, "timers": 0}
 
 
-__all__ = ["CHECKPOINT_VARIABLE", "decode_checkpoint", "encode_checkpoint", "resume_key"]
+def foreign_prompts(text: str, call_id: str) -> tuple[str, ...]:
+    """The ids of the old process's prompts that may still play on this channel (rule 5),
+    from the checkpoint ``text`` that ``decode_checkpoint`` accepted, for the adopting
+    machine ``call_id`` (``{channel_id}-{token}``). Empty unless the checkpoint's own
+    namespace is this channel's, of another process."""
+    raw = json.loads(text)
+    old, issued = raw.get("call_id"), raw.get("playbacks")
+    channel_id = call_id.rpartition("-")[0]
+    if not isinstance(old, str) or type(issued) is not int or issued < 0 or old == call_id:
+        return ()
+    channel, _, token = old.rpartition("-")
+    if channel != channel_id or not _TOKEN.fullmatch(token):
+        return ()
+    return tuple(f"{old}-p{n}" for n in range(max(issued, 1), issued + PROMPT_WINDOW + 1))
+
+
+__all__ = [
+    "CHECKPOINT_VARIABLE",
+    "PROMPT_WINDOW",
+    "decode_checkpoint",
+    "encode_checkpoint",
+    "foreign_prompts",
+    "resume_key",
+]

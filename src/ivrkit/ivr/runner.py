@@ -118,8 +118,10 @@ from ivrkit.ivr._exceptions import CheckpointError, IvrError
 from ivrkit.ivr._handler_call import HandlerCall
 from ivrkit.ivr._handover import (
     CHECKPOINT_VARIABLE,
+    PROMPT_WINDOW,
     decode_checkpoint,
     encode_checkpoint,
+    foreign_prompts,
     resume_key,
 )
 from ivrkit.ivr._loader import HandlerFunc, resolve_handlers
@@ -443,6 +445,7 @@ class _Call:
         "bridge_id",
         "bridged",
         "checkpoint",
+        "checkpoint_issued",
         "checkpoint_writer",
         "handler_task",
         "handlers",
@@ -477,6 +480,7 @@ class _Call:
         self.played: set[str] = set()
         self.handler_task: asyncio.Task[None] | None = None
         self.checkpoint = ""  # resume_key of the checkpoint last written to the channel
+        self.checkpoint_issued = 0  # its count of prompts issued (ivr/_handover.py rule 5)
         self.checkpoint_writer: asyncio.Task[None] | None = None
         self.last_now = float("-inf")  # the loop time of the last event fed (invariant 9)
         self.timers: dict[str, Timer] = {}
@@ -606,6 +610,9 @@ class _Call:
             return None
         self.machine = machine
         self.checkpoint = resume_key(checkpoint)
+        # rule 5: the old prompt may still play, and the re-greeting would queue behind it
+        old = foreign_prompts(text, machine.call_id)
+        await asyncio.gather(*(self._quietly(scope.stop_playback_quietly(p)) for p in old))
         logger.info("call %s: taken over; resuming in menu %s", self.label, machine.menu)
         return CallResumed(wall_clock=self.runner.wall_clock())
 
@@ -644,9 +651,10 @@ class _Call:
             logger.warning("call %s: no checkpoint taken: %s", self.label, exc)
             return False
         key = resume_key(checkpoint)
-        if key == self.checkpoint:
-            return False
-        self.checkpoint = key
+        issued = checkpoint.get("playbacks", 0)
+        if key == self.checkpoint and issued < self.checkpoint_issued + PROMPT_WINDOW // 2:
+            return False  # rule 5's exception: a count run far past the written one
+        self.checkpoint, self.checkpoint_issued = key, issued
         if fresh:
             return False  # rule 4: a start from the top gives the same
         scope = self.scope
