@@ -26,7 +26,7 @@ from ivrkit.cli._observability import Observability, parse_listen
 
 if TYPE_CHECKING:
     from ivrkit.ari import AriClient, OutboundSession
-    from ivrkit.cluster import ClusterStore
+    from ivrkit.cli._listen_cluster import ListeningCluster
     from ivrkit.ivr import MenuTree
     from ivrkit.ivr.runner import MenuRunner
 
@@ -54,7 +54,13 @@ def add_listen_options(p: argparse.ArgumentParser) -> None:
 class LiveRunners:
     """The runners of the connections open right now, behind ``Served``'s one face."""
 
-    def __init__(self, tree: MenuTree, handlers: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        tree: MenuTree,
+        handlers: Mapping[str, Any],
+        on_drain: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._on_drain = on_drain
         #: what a connection opened from now on serves (a reload replaces it)
         self.tree = tree
         self.handlers = dict(handlers)
@@ -89,6 +95,7 @@ class LiveRunners:
 
     def refuse_new_calls(self) -> None:
         self.draining = True
+        self._on_drain()  # a draining cluster worker claims and takes over nothing
         for runner in self.runners:
             runner.refuse_new_calls()
 
@@ -229,18 +236,17 @@ async def serve(
     from ivrkit.ivr.runner import MenuRunner
 
     watch = watch or Observability(None, None)
-    store: ClusterStore | None = None
+    joined: ListeningCluster | None = None
     if cluster is not None:
-        store = await start_store(cluster, apps[0])
-    live = LiveRunners(tree, handlers)
+        joined = await start_store(cluster, apps[0])
+        apps = (joined.app,)  # broadcast mode: <app>-<worker>
+    live = LiveRunners(tree, handlers, on_drain=joined.drain if joined else lambda: None)
     control = ServiceControl(live, policy, reload=reload, say=_say)
     by_client: dict[int, tuple[MenuRunner, SocketCalls | None]] = {}
     presence = ListenerPresence()
 
     def on_client(client: AriClient, session: OutboundSession) -> None:
-        calls = None
-        if store is not None:
-            calls = SocketCalls(store.calls(session.asterisk_id or session.peer))
+        calls = None if joined is None else joined.calls(session)
         runner = MenuRunner(
             live.tree,
             handlers=live.handlers,
@@ -249,12 +255,16 @@ async def serve(
             store=calls,
         )
         runner.attach(client)
+        if joined is not None:
+            joined.attach(client, session, runner)
         by_client[id(client)] = (runner, calls)
         live.add(runner)
         presence.added(client, session)
 
     def on_closed(client: AriClient, session: OutboundSession) -> None:
         presence.removed(client)
+        if joined is not None:
+            joined.detach(client, session)
         runner, calls = by_client.pop(id(client), (None, None))
         if runner is not None:
             live.remove(runner)
@@ -294,8 +304,8 @@ async def serve(
                 presence.listening = False
                 await listener.aclose()
     finally:
-        if store is not None:
-            await store.aclose()
+        if joined is not None:
+            await joined.store.aclose()
     return 0
 
 

@@ -39,9 +39,17 @@ Invariants:
    live peer is moving away and must leave it alone).
 2. A client whose socket went without the call's ``StasisEnd`` leaves its calls' keys
    and checkpoints in Redis (``AsteriskCalls.left``): the call goes on elsewhere.
-3. The orphan scan moves nothing (a listening worker cannot reach a call that is not on
-   one of its sockets); it keeps a dead worker's checkpoints until Asterisk's reconnect
-   brings the call to someone, and Redis's key TTL forgets the rest.
+3. Behind a balancer there is no orphan scan: a listening worker cannot reach a call
+   that is not on one of its sockets, and a scan would only take calls from a live
+   worker whose heartbeat was late (a loaded host), which would then drop them while
+   their sockets still lead to it. A dead worker's checkpoints wait in Redis until
+   Asterisk's reconnect brings each call to someone; the key TTL forgets the rest.
+4. ``--cluster-mode broadcast`` (one persistent section per worker, each its own app
+   ``<app>-<worker>``, ``StasisBroadcast`` picking): the worker claims the offers that
+   come over its socket, and takes a dead worker's calls over as broadcast mode over
+   ``--url`` does: after the lease, in Redis, then ``POST /channels/{id}/move`` into its
+   own app over its own socket. A re-sync there may find a call a live peer is moving
+   away, which it leaves alone (``adopted=True``).
 """
 
 from __future__ import annotations
@@ -56,7 +64,10 @@ from typing import TYPE_CHECKING, Any
 from ivrkit.cli import CliError
 
 if TYPE_CHECKING:
+    from ivrkit.ari import AriClient, OutboundSession
+    from ivrkit.cli._cluster import Connection
     from ivrkit.cluster import AsteriskCalls, ClusterStore, Opening
+    from ivrkit.ivr.runner import MenuRunner
 
 logger = logging.getLogger("ivrkit.cluster")
 
@@ -64,8 +75,9 @@ logger = logging.getLogger("ivrkit.cluster")
 class SocketCalls:
     """The calls of one outbound socket's client in the cluster store (invariants 1, 2)."""
 
-    def __init__(self, view: AsteriskCalls) -> None:
+    def __init__(self, view: AsteriskCalls, *, given: bool = True) -> None:
         self.view = view
+        self.given = given
         self._open: set[str] = set()
 
     @property
@@ -77,8 +89,9 @@ class SocketCalls:
         self.view.on_lost = handler
 
     async def open(self, channel_id: str, *, adopted: bool = False) -> Opening:
-        # adopted or not, Asterisk brought this call to our socket: it is ours (1)
-        opening = await self.view.open(channel_id, adopted=False)
+        # behind a balancer, adopted or not, Asterisk brought this call to our socket:
+        # it is ours (1); in broadcast mode a re-sync may find a call a peer is moving
+        opening = await self.view.open(channel_id, adopted=adopted and not self.given)
         if opening.action != "skip":
             self._open.add(channel_id)
         return opening
@@ -99,38 +112,87 @@ class SocketCalls:
         return count
 
 
-async def start_store(args: argparse.Namespace, app: str) -> ClusterStore:
+class ListeningCluster:
+    """One listening worker's part of the cluster: its store, and in broadcast mode its
+    claims and takeovers over the persistent sockets (module docstring)."""
+
+    def __init__(self, store: ClusterStore, app: str, *, broadcast: bool) -> None:
+        self.store = store
+        self.app = app  # the app this worker serves (``<app>-<worker>`` in broadcast)
+        self.broadcast = broadcast
+        self.draining = False
+        self._by_asterisk: dict[str, Connection] = {}
+        store.on_orphan = self._orphan
+
+    def calls(self, session: OutboundSession) -> SocketCalls:
+        view = self.store.calls(session.asterisk_id or session.peer)
+        return SocketCalls(view, given=not self.broadcast)
+
+    def attach(self, client: AriClient, session: OutboundSession, runner: MenuRunner) -> None:
+        """Broadcast mode: claim the offers that come over a persistent socket (3)."""
+        if not self.broadcast or session.connection_type != "persistent":
+            return
+        from ivrkit.cli._cluster import Connection, watch_broadcasts
+
+        conn = Connection(session.peer, self.app, client, runner)
+        watch_broadcasts(conn, lambda: not self.draining)
+        self._by_asterisk[session.asterisk_id] = conn
+
+    def detach(self, client: AriClient, session: OutboundSession) -> None:
+        conn = self._by_asterisk.get(session.asterisk_id)
+        if conn is not None and conn.client is client:
+            del self._by_asterisk[session.asterisk_id]
+
+    def drain(self) -> None:
+        self.draining = True  # a draining worker claims nothing and takes nothing over
+        self.store.takeover = False
+
+    async def _orphan(
+        self, asterisk_id: str, channel_id: str, cp: Mapping[str, Any] | None
+    ) -> None:
+        # broadcast mode only (invariant 3: behind a balancer the store never scans)
+        from ivrkit.cli._cluster import take_over
+
+        conn = self._by_asterisk.get(asterisk_id)
+        if conn is None or not await take_over(conn, channel_id, cp):
+            await self.store.release(asterisk_id, channel_id)
+
+
+async def start_store(args: argparse.Namespace, app: str) -> ListeningCluster:
     """Join the cluster of ``--cluster`` as ``--worker`` (a CliError if Redis is away)."""
     from ivrkit.cluster import ClusterError, ClusterStore
 
-    if args.cluster_mode is not None:
+    if args.cluster_mode == "standby":
         raise CliError(
-            f"--cluster-mode {args.cluster_mode} does not apply to --listen",
-            "with --listen Asterisk picks the worker by where its socket goes (a load "
-            "balancer in front of the workers); drop --cluster-mode. See docs/cluster.md",
+            "--cluster-mode standby does not apply to --listen",
+            "with --listen Asterisk picks the worker by where its socket goes: a load "
+            "balancer in front of the workers is active/standby for a persistent socket; "
+            "drop --cluster-mode. See docs/cluster.md",
         )
+    broadcast = args.cluster_mode == "broadcast"
     store = ClusterStore(
         args.cluster,
         worker=worker_name(args),
         name=app,
         lease_ttl=args.lease_ttl,
         password=os.environ.get("IVRKIT_REDIS_PASSWORD"),
+        # behind a balancer nobody can reach a call but through its socket: no orphan
+        # scan, which would only fence out a live worker whose heartbeat was late (3)
+        takeover=broadcast,
     )
-
-    async def keep(asterisk_id: str, channel_id: str, cp: Mapping[str, Any] | None) -> None:
-        # invariant 3: the checkpoint stays for whoever Asterisk's reconnect reaches
-        logger.info(
-            "cluster: call %s/%s of a dead worker waits for Asterisk's socket",
-            asterisk_id,
-            channel_id,
-        )
-
-    store.on_orphan = keep
+    cluster = ListeningCluster(store, served_app(args, app), broadcast=broadcast)
     try:
         await store.start()
     except ClusterError as exc:
         raise CliError("can't join the cluster", str(exc)) from exc
-    return store
+    return cluster
+
+
+def served_app(args: argparse.Namespace, app: str) -> str:
+    """The app this worker serves: ``<app>-<worker>`` in broadcast mode, else ``app``."""
+    if args.cluster and args.cluster_mode == "broadcast":
+        return f"{app}-{worker_name(args)}"
+    return app
 
 
 def worker_name(args: argparse.Namespace) -> str:
@@ -138,7 +200,17 @@ def worker_name(args: argparse.Namespace) -> str:
 
 
 def banner_suffix(args: argparse.Namespace) -> str:
-    return f"; worker {worker_name(args)!r} of cluster {args.cluster}" if args.cluster else ""
+    if not args.cluster:
+        return ""
+    mode = "broadcast mode" if args.cluster_mode == "broadcast" else "behind a balancer"
+    return f"; worker {worker_name(args)!r} of cluster {args.cluster}, {mode}"
 
 
-__all__ = ["SocketCalls", "banner_suffix", "start_store", "worker_name"]
+__all__ = [
+    "ListeningCluster",
+    "SocketCalls",
+    "banner_suffix",
+    "served_app",
+    "start_store",
+    "worker_name",
+]

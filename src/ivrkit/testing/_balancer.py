@@ -1,6 +1,6 @@
-"""A TCP load balancer for the listening-cluster tests: what HAProxy in ``mode tcp`` with
-``balance roundrobin`` and ``option redispatch`` does in front of ``ivrkit run --listen``
-workers (docs/cluster.md).
+"""TcpBalancer: a TCP load balancer for testing listening workers, what HAProxy in
+``mode tcp`` with ``balance roundrobin`` and ``option redispatch`` does in front of
+``ivrkit run --listen`` workers (docs/cluster.md "Listening workers").
 
 Each accepted connection goes to the next backend in turn; a backend that refuses (a
 killed worker) is skipped. Bytes are copied both ways untouched (the websocket upgrade,
@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 
 
 class TcpBalancer:
+    """``async with TcpBalancer([port1, port2]) as lb``: connect to ``lb.port``."""
+
     def __init__(self, backends: list[int], host: str = "127.0.0.1") -> None:
         self.backends = list(backends)
         self.host = host
         self.port = 0
         self.routed: list[int] = []  # the backend port of each connection, in order
-        self._turn = itertools.count()
+        self._next = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -40,12 +41,15 @@ class TcpBalancer:
         await self._server.wait_closed()
 
     async def _connect(self) -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter] | None:
-        first = next(self._turn)
+        first = self._next
+        self._next += 1  # taken now: connections accepted together spread out
         for i in range(len(self.backends)):
-            port = self.backends[(first + i) % len(self.backends)]
+            at = (first + i) % len(self.backends)
             with contextlib.suppress(OSError):
-                reader, writer = await asyncio.open_connection(self.host, port)
-                return port, reader, writer
+                reader, writer = await asyncio.open_connection(self.host, self.backends[at])
+                if i:  # skipped a dead one: the next connection goes to the one after
+                    self._next = max(self._next, first + i + 1)
+                return self.backends[at], reader, writer
         return None
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,0 +1,213 @@
+"""Failover figure of listening workers: kill -9 one, time until the caller hears its
+menu again (``python -m benchmarks.bench_listen_failover --kills 50``).
+
+One round: ``CALLS_PER_ROUND`` callers sit in the sales menu of two ``ivrkit run
+--listen --cluster`` workers behind a TCP balancer (``ivrkit.testing.TcpBalancer``), the
+simulated Asterisk connecting out with ``per_call_config``. The worker that owns most of
+them (their owner in Redis) is killed with SIGKILL; for each of its callers the time
+from the kill to the start of the sales re-greeting is one sample. The killed worker is
+started again on its port and the next round begins.
+
+What the figure is made of: the kernel closes the dead worker's sockets at once;
+Asterisk (here the simulator) reconnects after ``reconnect_interval``; the balancer
+connects to the survivor; the survivor's client re-syncs (``GET /channels`` over the new
+socket), opens the call in Redis and plays the re-greeting. No lease is waited for, so
+``--lease-ttl`` does not enter it (contrast benchmarks/bench_cluster.py). Wall-clock reads
+here are measurement, not behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+from benchmarks.bench_cluster import DURATIONS, MENU, _percentile
+from ivrkit.sim import Caller, OutboundWebsocket, Simulator
+from ivrkit.testing import RedisServer, TcpBalancer
+
+CALLS_PER_ROUND = 8
+RECONNECT_INTERVAL = 0.2  # s: docs/cluster.md's websocket_client.conf (200 ms)
+
+
+class _Worker:
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name, self.cmd, self.env, self.logs = name, cmd, env, logs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.starts = 0
+
+    @property
+    def log(self) -> Path:
+        return self.logs / f"{self.name}.{self.starts}.log"
+
+    def spawn(self) -> None:
+        self.starts += 1
+        cmd = [*self.cmd, "--listen", f"127.0.0.1:{self.port}"]
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+
+    async def start(self) -> None:
+        self.spawn()  # a fork and exec: microseconds next to the interpreter's start
+        assert self.proc is not None
+        async with asyncio.timeout(60):
+            while not (m := re.search(r"on ws://127\.0\.0\.1:(\d+)/", self.log.read_text())):
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()}")
+                await asyncio.sleep(0.02)
+        self.port = int(m.group(1))
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+async def _in_sales(caller: Caller) -> None:
+    await caller.wait_until_heard("sound:bench-main")
+    await caller.press("1")
+    await caller.wait_until_heard("sound:bench-sales")
+
+
+async def _owners(redis: Redis) -> dict[str, str]:
+    found: dict[str, str] = {}
+    async for key in redis.scan_iter("ivrkit:ivr:call:*"):
+        owner = await redis.hget(key, "owner")
+        if owner:
+            found[str(key).rpartition("/")[2]] = str(owner).partition("/")[0]
+    return found
+
+
+async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
+    (tmp / "menu.yaml").write_text(MENU)
+    (tmp / "durations.tsv").write_text(DURATIONS)
+    plan = {"default": {"1000": ("NoOp()", "Stasis(ivr)", "Hangup()")}}
+    samples: list[float] = []
+    worst: list[float] = []
+    missed = 0
+    with RedisServer(tmp) as server:
+        redis = Redis.from_url(server.url, decode_responses=True)
+        env = {**os.environ, "ARI_USER": "asterisk", "ARI_PASSWORD": "asterisk"}
+        main = "import sys; from ivrkit.cli import main; sys.exit(main())"
+        workers = []
+        for name in ("w1", "w2"):
+            cmd = [sys.executable, "-c", main, "run", str(tmp / "menu.yaml"), "--app", "ivr"]
+            cmd += ["--cluster", server.url, "--worker", name]
+            workers.append(_Worker(name, cmd, env, tmp))
+        try:
+            for w in workers:
+                await w.start()
+            async with TcpBalancer([w.port for w in workers]) as balancer:
+                outbound = OutboundWebsocket(
+                    uri=f"ws://127.0.0.1:{balancer.port}/",
+                    apps=("ivr",),
+                    connection_type="per_call_config",
+                    reconnect_interval=RECONNECT_INTERVAL,
+                    reconnect_attempts=10,
+                )
+                async with Simulator(
+                    outbound=outbound, dialplan=plan, durations_file=tmp / "durations.tsv"
+                ) as sim:
+                    for n in range(kills):
+                        callers = [
+                            await sim.call(f"PJSIP/k{n}x{i}", "1000")
+                            for i in range(CALLS_PER_ROUND)
+                        ]
+                        await asyncio.gather(*(_in_sales(c) for c in callers))
+                        owners = await _owners(redis)
+                        victim = max(
+                            workers,
+                            key=lambda w: sum(1 for o in owners.values() if o == w.name),
+                        )
+                        hit = [c for c in callers if owners.get(c.channel_id) == victim.name]
+                        marks = {c: len(c.heard) for c in hit}
+                        loop = asyncio.get_running_loop()
+                        killed_at = loop.time()
+                        victim.kill()
+                        round_times: list[float] = []
+                        try:
+                            async with asyncio.timeout(10):
+                                while len(round_times) < len(hit):
+                                    for c in hit:
+                                        if marks[c] >= 0 and len(c.heard) > marks[c]:
+                                            start = c.heard[marks[c]].start
+                                            round_times.append(start - killed_at)
+                                            marks[c] = -1
+                                    await asyncio.sleep(0.005)
+                        except TimeoutError:
+                            missed += len(hit) - len(round_times)
+                        samples += round_times
+                        if round_times:
+                            worst.append(max(round_times))
+                        for c in callers:  # finish them: 2 continues into the dialplan
+                            await c.press("2")
+                        await victim.start()
+        finally:
+            for w in workers:
+                w.stop()
+            await redis.aclose()
+    return {
+        "kills": kills,
+        "reconnect_interval_s": RECONNECT_INTERVAL,
+        "calls_per_round": CALLS_PER_ROUND,
+        "samples": len(samples),
+        "missed": missed,
+        "p50_ms": _percentile(samples, 50),
+        "p99_ms": _percentile(samples, 99),
+        "max_ms": _percentile(samples, 100),
+        "per_kill_worst_p50_ms": _percentile(worst, 50),
+        "per_kill_worst_p99_ms": _percentile(worst, 99),
+    }
+
+
+def failover(kills: int = 50) -> dict[str, Any]:
+    """The listening workers' failover figure (see the module docstring)."""
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ivrkit-bench-listen-") as tmp:
+        result = asyncio.run(_rounds(kills, Path(tmp)))
+    result["elapsed_s"] = round(time.perf_counter() - began, 1)
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    return (
+        f"listening workers failover (kill -9 to the menu heard again, {result['kills']} "
+        f"kills, per_call_config, reconnect_interval "
+        f"{result['reconnect_interval_s'] * 1000:g} ms, {result['samples']} calls): p50 "
+        f"{result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms; "
+        f"{result['missed']} call(s) never re-greeted"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="listening workers' failover figure")
+    parser.add_argument("--kills", type=int, default=50)
+    args = parser.parse_args(argv)
+    result = failover(args.kills)
+    print(render(result))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

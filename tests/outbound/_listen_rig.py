@@ -1,0 +1,154 @@
+"""Listening workers for the tests of ``ivrkit run --listen --cluster``: real worker
+processes, the menu and dialplan the callers go through, and what Redis says about
+who owns which call. Real time throughout; every wait is on a condition, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from ivrkit.sim import Caller, Simulator
+
+MAIN = "import sys; from ivrkit.cli import main; sys.exit(main())"
+
+MENU = """
+transcript:
+  digit: "{channel} pressed {digit}"
+menus:
+  main:
+    greeting: [sound:cluster-main]
+    timeout: 30
+    options:
+      - key: "1"
+        collect:
+          into: account
+          prompt: [sound:cluster-account]
+          length: 3
+          then: {goto: sales}
+  sales:
+    greeting: [sound:cluster-sales, "digits:{account}"]
+    timeout: 30
+    options:
+      - key: "2"
+        continue: true
+"""
+
+SOUNDS = ("cluster-main", "cluster-account", "cluster-sales", "done-SUCCESS", "done-FAILED")
+DURATIONS = "name\tseconds\trate\n" + "".join(f"{s}\t0.2\t8000\n" for s in SOUNDS)
+
+DIALPLAN = {
+    "default": {
+        "1000": ("NoOp()", "Stasis(ivr)", "Playback(done-${STASISSTATUS})", "Hangup()"),
+    }
+}
+
+
+class ListeningWorker:
+    def __init__(self, directory: Path, name: str, redis_url: str, *extra: str) -> None:
+        self.name = name
+        self.extra = extra
+        self.directory = directory
+        self.redis_url = redis_url
+        self.port = 0
+        self.starts = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.directory / f"{self.name}.{self.starts}.log"
+
+    def start(self) -> None:
+        self.starts += 1
+        menu = self.directory / "menu.yaml"
+        menu.write_text(MENU)
+        env = {**os.environ, "ARI_USER": "asterisk", "ARI_PASSWORD": "asterisk"}
+        env["PYTHONUNBUFFERED"] = "1"
+        args = [sys.executable, "-c", MAIN, "run", str(menu), "--app", "ivr"]
+        args += ["--listen", f"127.0.0.1:{self.port}", "--cluster", self.redis_url]
+        args += ["--worker", self.name, "--lease-ttl", "1.5", *self.extra]
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
+            )
+
+    async def wait_serving(self) -> None:
+        async with asyncio.timeout(60):
+            while not (found := re.search(r"on ws://127\.0\.0\.1:(\d+)/", self.output)):
+                assert self.process is not None
+                assert self.process.poll() is None, self.output
+                await asyncio.sleep(0.05)  # a file another process writes
+        self.port = int(found.group(1))
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(10)
+
+
+async def call_to_sales(
+    sim: Simulator,
+    i: int,
+    go: asyncio.Event,
+    callers: list[Caller],
+    waiting: list[Caller],
+    all_waiting: asyncio.Event,
+) -> Caller:
+    caller = await sim.call(f"PJSIP/c{i}", "1000")
+    callers.append(caller)
+    account = f"{i % 1000:03d}"
+    async with asyncio.timeout(60):
+        await caller.wait_for_playback("sound:cluster-main")
+        await caller.press("1")
+        await caller.wait_for_playback("sound:cluster-account")
+        await caller.press(account)
+        await caller.wait_for_playback(f"digits:{account}")
+        waiting.append(caller)
+        if len(waiting) == 10:
+            all_waiting.set()
+        await go.wait()
+        await caller.press("2")
+        await caller.wait_for_hangup()
+    return caller
+
+
+def greeted_twice(caller: Caller) -> bool:
+    return heard(caller).count("sound:cluster-sales") == 2
+
+
+def heard(caller: Caller) -> list[str]:
+    return [h.media_uri for h in caller.heard]
+
+
+async def owners_in_redis(url: str) -> dict[str, str]:
+    """channel id -> owner of every call in Redis (``ivrkit:ivr:call:<ast>/<chan>``)."""
+    redis = Redis.from_url(url, decode_responses=True)
+    try:
+        found: dict[str, str] = {}
+        async for key in redis.scan_iter("ivrkit:ivr:call:*"):
+            owner = await redis.hget(key, "owner")
+            if owner:
+                found[str(key).rpartition("/")[2]] = str(owner)
+        return found
+    finally:
+        await redis.aclose()
