@@ -106,3 +106,21 @@ def test_readme_speedups_example_prints_what_it_says() -> None:
         assert re.fullmatch(pattern, out), (out, expected)
         checked += 1
     assert checked == 2
+
+
+def test_the_readme_menu_plays_only_prompts_a_real_asterisk_ships() -> None:
+    """A new user copies the README's menu to a real Asterisk: every prompt must be one of
+    its English core prompts, or one of the five extra-set prompts of the guide's
+    attendant that the README names (not a made-up ``sound:welcome``)."""
+    import yaml
+
+    section = README.read_text(encoding="utf-8").split("## A menu of your own", 1)[1]
+    menu = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    sounds = set(re.findall(r"sound:([\w/-]+)", yaml.safe_dump(yaml.safe_load(menu))))
+    tsv = REPO.parent / "shared" / "asterisk-sounds" / "en-core-durations.tsv"
+    core = {line.split("\t", 1)[0] for line in tsv.read_text(encoding="utf-8").splitlines()}
+    guide = {"press-1", "or", "press-2", "option-is-invalid", "are-you-still-there"}
+    assert sounds
+    assert sounds <= core | guide, sounds - core - guide
+    for name in sounds & guide:  # the README says which they are
+        assert f"`{name}`" in section, name
