@@ -47,7 +47,19 @@ async def test_auth_like_asterisk() -> None:
 
 async def test_events_websocket_handshake_errors() -> None:
     async with Simulator() as sim, aiohttp.ClientSession() as s:
-        async with s.get(f"{sim.ari_url}/events?api_key=asterisk:asterisk") as resp:
+        upgrade = {
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version": "13",
+        }
+        url = f"{sim.ari_url}/events?api_key=asterisk:asterisk"
+        # ast_websocket_uri_cb: not an upgrade at all is 426, before the app is looked at
+        async with s.get(url) as resp:
+            assert resp.status == 426
+            assert resp.content_type == "text/html"
+            assert "<title>426 Upgrade Required</title>" in await resp.text()
+        async with s.get(url, headers=upgrade) as resp:  # as recorded (protocol-catalog)
             assert resp.status == 400
             assert resp.content_type == "text/html"
             assert "HTTP request is missing param: [app]" in await resp.text()

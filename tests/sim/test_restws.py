@@ -133,7 +133,114 @@ async def test_rest_over_websocket_answers_like_asterisk() -> None:
     docs = json.loads(by_tid["15"]["message_body"])
     assert docs["basePath"] == f"http://127.0.0.1:{sim.port}/ari"
     assert by_tid["16"]["status_code"] == 405
-    assert json.loads(by_tid["17"]["message_body"]) == {"message": "Error parsing request body"}
+    # parse_rest_request_msg parses the body itself (res/ari/ari_websocket_requests.c)
+    assert (by_tid["17"]["reason_phrase"], json.loads(by_tid["17"]["message_body"])) == (
+        "Bad request",
+        {"message": "Unable to parse 'message_body' as 'application/json'."},
+    )
+
+
+async def test_the_envelope_is_checked_as_parse_rest_request_msg_does() -> None:
+    """res/ari/ari_websocket_requests.c, in its order: type, uri, method (spelled
+    exactly), query_strings (objects of strings), then a body needs an exact
+    content_type. Then ast_ari_invoke: GET events is refused over a websocket."""
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
+        key = {"app": "channel-aa", "api_key": f"{sim.username}:{sim.password}"}
+        ws = await session.ws_connect(f"{sim.url}/ari/events", params=key)
+        body = {"message_body": "variable=X&value=1"}
+        cases: list[tuple[dict[str, Any], int, str, str, str]] = [
+            ({"type": "", "uri": "x"}, 400, "Bad request", "", "No 'type' property."),
+            ({"type": 5}, 400, "Bad request", "", "No 'type' property."),
+            ({"uri": ""}, 400, "Bad request", "", "Empty or missing 'uri' property."),
+            ({"uri": None}, 400, "Bad request", "", "Empty or missing 'uri' property."),
+            (
+                {"method": "get"},
+                400,
+                "Bad request",
+                "asterisk/info",
+                "Unknown or missing 'method' property.",
+            ),
+            (
+                {"query_strings": [{"name": "only", "value": 1}]},
+                400,
+                "Bad request",
+                "asterisk/info",
+                "Unable to parse 'query_strings' array.",
+            ),
+            (
+                {"query_strings": ["only=system"]},
+                400,
+                "Bad request",
+                "asterisk/info",
+                "Unable to parse 'query_strings' array.",
+            ),
+            (body, 400, "Bad request", "asterisk/info", "No 'content_type' for 'message_body'."),
+            (
+                {**body, "content_type": "application/x-www-form-urlencoded; charset=utf-8"},
+                400,
+                "Bad request",
+                "asterisk/info",
+                "Unknown content type.",
+            ),
+            (
+                {"content_type": "application/json", "message_body": "5"},
+                400,
+                "Bad request",
+                "asterisk/info",
+                "Unable to parse 'message_body' as 'application/json'.",
+            ),
+            (
+                {"uri": "events?app=x"},
+                400,
+                "Bad request",
+                "events",
+                "Can't upgrade to websocket from a websocket",
+            ),
+        ]
+        frames = [
+            {**_req(str(n), "GET", "asterisk/info"), **change}
+            for n, (change, *_) in enumerate(cases)
+        ]
+        answers = await _exchange(ws, frames)
+        await ws.close()
+    got = [
+        (a["status_code"], a["reason_phrase"], a["uri"], json.loads(a["message_body"])["message"])
+        for a in answers
+    ]
+    assert got == [tuple(case[1:]) for case in cases]
+    # a non-string query_strings (not an array) or a JSON array body is no error
+    assert [a["transaction_id"] for a in answers] == [str(n) for n in range(len(cases))]
+
+
+async def test_a_stored_file_is_not_sent_over_the_websocket() -> None:
+    """send_rest_response: an answer that is a file descriptor (getStoredFile) is closed
+    and becomes 406 "Not Acceptable.  Use HTTP GET", no body; its errors are as usual."""
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
+        sim.model.store_recording("greeting", "wav", 2.0)
+        key = {"app": "channel-aa", "api_key": f"{sim.username}:{sim.password}"}
+        ws = await session.ws_connect(f"{sim.url}/ari/events", params=key)
+        ok, missing, listed = await _exchange(
+            ws,
+            [
+                _req("1", "GET", "recordings/stored/greeting/file"),
+                _req("2", "GET", "recordings/stored/nope/file"),
+                _req("3", "GET", "recordings/stored/greeting"),
+            ],
+        )
+        await ws.close()
+        auth = {"Authorization": aiohttp.encode_basic_auth(sim.username, sim.password)}
+        url = f"{sim.ari_url}/recordings/stored/greeting/file"
+        async with session.get(url, headers=auth) as resp:  # over HTTP it is the file
+            assert (resp.status, resp.content_type) == (200, "audio/wav")
+            assert (await resp.read())[:4] == b"RIFF"
+    assert list(ok) == ENVELOPE + TAIL
+    assert (ok["status_code"], ok["reason_phrase"]) == (406, "Not Acceptable.  Use HTTP GET")
+    assert ok["uri"] == "recordings/stored/greeting/file"
+    assert (missing["status_code"], json.loads(missing["message_body"])) == (
+        404,
+        {"message": "Recording not found"},
+    )
+    assert json.loads(listed["message_body"])["name"] == "greeting"
 
 
 async def test_many_pipelined_requests_are_answered_in_order() -> None:

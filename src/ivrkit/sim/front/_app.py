@@ -35,7 +35,16 @@ from aiohttp import WSMsgType, web
 
 from ivrkit.sim.front import _apidocs, _restws
 from ivrkit.sim.front._dispatch import dispatch
-from ivrkit.sim.front._wire import CACHE_CONTROL, JSON, SERVER, compact
+from ivrkit.sim.front._wire import (
+    ARI_PROTOCOL,
+    CACHE_CONTROL,
+    JSON,
+    SERVER,
+    asterisk_101,
+    compact,
+    error_page,
+    handshake_refusal,
+)
 from ivrkit.sim.model._model import SimModel
 from ivrkit.sim.model._objects import ReactionHooks
 from ivrkit.sim.model._replies import Pending, SimResponse
@@ -47,12 +56,8 @@ REALM = 'Basic realm="Asterisk REST Interface"'
 MAX_BACKLOG = 100_000
 #: longest a request waits for its events to be written before it is answered anyway
 FLUSH_BOUND = 1.0
-_MISSING_APP_PAGE = (
-    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
-    "<html><head>\r\n<title>400 Bad Request</title>\r\n</head><body>\r\n"
-    "<h1>Bad Request</h1>\r\n<p>HTTP request is missing param: [app]</p>\r\n"
-    "<hr />\r\n<address>Asterisk/20.20.1</address>\r\n</body></html>\r\n"
-)
+#: websocket_attempted_cb (res/ari/ari_websockets.c), as recorded (protocol-catalog)
+_MISSING_APP_PAGE = error_page(400, "Bad Request", "HTTP request is missing param: [app]")
 
 
 @dataclass(eq=False)
@@ -346,11 +351,14 @@ async def _api_docs(request: web.Request) -> web.StreamResponse:
 
 async def _events(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
+    refused = handshake_refusal(request.headers)
+    if refused is not None:
+        return refused
     apps = tuple(a for a in request.query.get("app", "").split(",") if a)
-    if not apps:
+    if not apps:  # websocket_attempted_cb, after the handshake's own checks
         return web.Response(status=400, text=_MISSING_APP_PAGE, content_type="text/html")
     # Asterisk never negotiates permessage-deflate (_wire), so neither does the simulator
-    ws = web.WebSocketResponse(protocols=("ari",), autoping=True, compress=False)
+    ws = web.WebSocketResponse(protocols=(ARI_PROTOCOL,), autoping=True, compress=False)
     if not ws.can_prepare(request).ok:
         return _json_response(400, {"message": "Expected a websocket upgrade"})
     await ws.prepare(request)
@@ -433,10 +441,12 @@ async def _write_frames(sock: EventSocket) -> None:
 
 
 async def _asterisk_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Asterisk's own headers on every answer (``_wire``)."""
+    """Asterisk's own headers on every answer, and its 101 exactly (``_wire``)."""
+    if response.status == 101:
+        asterisk_101(response.headers, request.headers.get("Upgrade", "websocket"))
+        return
     response.headers["Server"] = SERVER
-    if response.status != 101:
-        response.headers.setdefault("Cache-Control", CACHE_CONTROL)
+    response.headers.setdefault("Cache-Control", CACHE_CONTROL)
 
 
 async def _on_shutdown(app: web.Application) -> None:

@@ -267,8 +267,11 @@ def dispatch(
     query: Iterable[tuple[str, str]],
     body: bytes | None,
     content_type: str | None,
+    *,
+    parsed_body: dict[str, Any] | None = None,
 ) -> SimResponse:
-    """Serve one ARI request against ``model``; never raises.
+    """Serve one ARI request against ``model``; never raises. ``parsed_body``: a body
+    already parsed (REST over the websocket), instead of ``body``.
 
     The answer says how it must wait (``pending``, ``events_first``): the model's
     channel commands run on the channel's control thread (``model/_control_thread.py``).
@@ -278,7 +281,7 @@ def dispatch(
         op, path_args = match(method, path)
         if op.handler is None:
             raise AriError(404, "Resource not found")
-        body_obj = parse_body(body, content_type)
+        body_obj = parse_body(body, content_type) if parsed_body is None else parsed_body
         args = build_args(op, path_args, query, body_obj)
         result = op.handler(model, args)
     except AriError as exc:

@@ -11,11 +11,17 @@ opening HTTP connections. The answers follow what Asterisk 20.20.1 sent in
    reason_phrase, uri, content_type, message_body, application, timestamp,
    asterisk_id``; ``content_type``/``message_body`` are absent when there is no body
    (204); ``message_body`` is the compact JSON text of the body.
-3. Errors of the envelope itself: a frame that is not a JSON object → 400 "Failed to
-   parse request message JSON" with empty ids and no body; no ``type`` → 400 "Bad
-   request" ``{"message": "No 'type' property."}``; another type → "Unknown request
-   type."; unknown/missing ``method`` → "Unknown or missing 'method' property."; a
-   ``/ari/``-prefixed uri → 405 "Invalid method".
+3. Errors of the envelope itself: a frame jansson cannot parse → 400 "Failed to parse
+   request message JSON" with empty ids and no body; then ``parse_rest_request_msg``
+   (``res/ari/ari_websocket_requests.c``) in its order, each 400 "Bad request" with a
+   ``message``: "No 'type' property.", "Unknown request type.", "Empty or missing 'uri'
+   property.", "Unknown or missing 'method' property." (spelled exactly), "Unable to
+   parse 'query_strings' array.", "No 'content_type' for 'message_body'.", "Unknown
+   content type.", "Unable to parse 'message_body' as 'application/json'."; a
+   ``/ari/``-prefixed uri → 405 "Invalid method"; ``GET events`` → "Can't upgrade to
+   websocket from a websocket" (``ast_ari_invoke``).
+4. A file answer (getStoredFile) is 406 "Not Acceptable.  Use HTTP GET", no body
+   (``send_rest_response`` closes ``response->fd``).
 
 Everything else goes through the same dispatcher as HTTP (``_dispatch.dispatch``), so
 both doors answer alike. The simulator is also the benchmark's load generator, so the
@@ -44,6 +50,8 @@ _JSON = "application/json"
 #: Compact JSON as Asterisk writes ``message_body`` (``_wire``).
 _COMPACT = compact
 _FORM = "application/x-www-form-urlencoded"
+#: ``send_rest_response``'s reason for a file answer (sic: two spaces)
+_NO_FILES = "Not Acceptable.  Use HTTP GET"
 
 
 def _answer(
@@ -123,6 +131,13 @@ def handle_frame(
         )
 
 
+def _bad(
+    model: Any, application: str, tid: str, rid: str, uri: str, message: str
+) -> dict[str, Any]:
+    """``SET_RESPONSE_AND_EXIT(400, "Bad request", message)``."""
+    return _answer(model, application, tid, rid, 400, "Bad request", uri, {"message": message})
+
+
 def _serve(
     request: dict[str, Any],
     model: Any,
@@ -132,65 +147,92 @@ def _serve(
     base_path: str | None,
     later: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
-    kind = request.get("type")
-    if kind is None:
-        return _answer(
-            model, application, tid, rid, 400, "Bad request", "", {"message": "No 'type' property."}
-        )
+    # parse_rest_request_msg (res/ari/ari_websocket_requests.c), its checks in its order;
+    # a property that is not a string reads as absent (ast_json_string_get → NULL)
+    kind = _text(request.get("type"))
+    if not kind:
+        return _bad(model, application, tid, rid, "", "No 'type' property.")
     if kind != "RESTRequest":
-        return _answer(
-            model,
-            application,
-            tid,
-            rid,
-            400,
-            "Bad request",
-            "",
-            {"message": "Unknown request type."},
-        )
-    path, _, query_text = _text(request.get("uri")).partition("?")
-    method = request.get("method")
-    if not isinstance(method, str) or method.upper() not in _METHODS:
-        body = {"message": "Unknown or missing 'method' property."}
-        return _answer(model, application, tid, rid, 400, "Bad request", path, body)
-    if path.startswith("/ari/"):
-        body = {"message": "Invalid method"}
-        return _answer(model, application, tid, rid, 405, "Method Not Allowed", path, body)
+        return _bad(model, application, tid, rid, "", "Unknown request type.")
+    uri = _text(request.get("uri"))
+    if not uri:
+        return _bad(model, application, tid, rid, "", "Empty or missing 'uri' property.")
+    path, _, query_text = uri.partition("?")
+    method = _text(request.get("method"))
+    if method not in _METHODS:  # ast_get_http_method_from_string: exact spelling
+        return _bad(model, application, tid, rid, path, "Unknown or missing 'method' property.")
     query = parse_qsl(query_text, keep_blank_values=True) if query_text else []
-    extra = request.get("query_strings")
-    if isinstance(extra, list):
-        for item in extra:
-            if isinstance(item, dict) and "name" in item:
-                query.append((str(item["name"]), str(item.get("value", ""))))
-    content_type = request.get("content_type")
-    message_body = request.get("message_body")
-    raw_body: bytes | None = None
-    if isinstance(message_body, str) and message_body:
-        if isinstance(content_type, str) and content_type.lower().startswith(_FORM):
+    pairs = _name_value_pairs(request.get("query_strings"))
+    if pairs is None:
+        return _bad(model, application, tid, rid, path, "Unable to parse 'query_strings' array.")
+    query.extend(pairs)
+    message_body = _text(request.get("message_body"))
+    body: dict[str, Any] | None = None
+    if message_body:
+        content_type = _text(request.get("content_type"))
+        if not content_type:
+            return _bad(model, application, tid, rid, path, "No 'content_type' for 'message_body'.")
+        if content_type == _FORM:
             query.extend(parse_qsl(message_body, keep_blank_values=True))
+        elif content_type == _JSON:
+            try:
+                parsed = loads_like_jansson(message_body)
+            except (ValueError, RecursionError):
+                parsed = None
+            if not isinstance(parsed, dict | list):  # jansson: an object or an array
+                why = "Unable to parse 'message_body' as 'application/json'."
+                return _bad(model, application, tid, rid, path, why)
+            if isinstance(parsed, dict):  # an array reaches no handler's parameters
+                body = parsed
         else:
-            raw_body = message_body.encode()
-    if path.startswith("api-docs/") and path.endswith(".json") and method.upper() == "GET":
+            return _bad(model, application, tid, rid, path, "Unknown content type.")
+    if path.startswith("/ari/"):
+        invalid = {"message": "Invalid method"}
+        return _answer(model, application, tid, rid, 405, "Method Not Allowed", path, invalid)
+    if method == "GET" and path.strip("/") == "events":
+        # ast_ari_invoke: the events handler is a websocket one, source is a websocket
+        why = "Can't upgrade to websocket from a websocket"
+        return _bad(model, application, tid, rid, path, why)
+    if path.startswith("api-docs/") and path.endswith(".json") and method == "GET":
         doc = _apidocs.render(path[len("api-docs/") : -len(".json")], base_path or "")
         if doc is not None:
             return _answer(model, application, tid, rid, 200, "OK", path, doc)
-    result = dispatch(
-        model,
-        method.upper(),
-        path,
-        query,
-        raw_body,
-        content_type if isinstance(content_type, str) else None,
-    )
+    result = dispatch(model, method, path, query, None, None, parsed_body=body)
     if result.pending is not None and later is not None:
         answer = result
 
         def settled(outcome: SimResponse | None) -> None:
             final = outcome or answer
-            later(
-                _answer(model, application, tid, rid, final.status, final.reason, path, final.body)
-            )
+            later(_respond(model, application, tid, rid, path, final))
 
         result.pending.then(settled)
         return None
+    return _respond(model, application, tid, rid, path, result)
+
+
+def _respond(
+    model: Any, application: str, tid: str, rid: str, path: str, result: SimResponse
+) -> dict[str, Any]:
+    """``send_rest_response``: an answer that is a file (``response->fd``, only
+    ``GET /recordings/stored/{name}/file``) cannot go over the websocket: Asterisk closes
+    it and answers 406 "Not Acceptable.  Use HTTP GET" (two spaces) with no body."""
+    if isinstance(result.body, bytes):
+        return _answer(model, application, tid, rid, 406, _NO_FILES, path, None)
     return _answer(model, application, tid, rid, result.status, result.reason, path, result.body)
+
+
+def _name_value_pairs(value: Any) -> list[tuple[str, str]] | None:
+    """``ast_json_nvp_array_to_ast_variables``: an empty or absent array (anything that
+    is not an array has size 0) adds nothing; each item must be an object with string
+    ``name`` and ``value``, else the whole array is refused (``None``)."""
+    if not isinstance(value, list):
+        return []
+    pairs = []
+    for item in value:
+        if not isinstance(item, dict):
+            return None
+        name, val = item.get("name"), item.get("value")
+        if not isinstance(name, str) or not isinstance(val, str):
+            return None
+        pairs.append((name, val))
+    return pairs
