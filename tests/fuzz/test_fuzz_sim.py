@@ -2,7 +2,8 @@
 
 Every operation of ``../shared/ari-api-docs`` (Asterisk 22.10's Swagger) is sent with
 parameters drawn from its declared types, plus junk: numbers of thousands of digits,
-wrong types, unknown parameters, bodies that are not JSON or nest 100,000 levels, over
+wrong types, unknown parameters, bodies that are not JSON or nest 100,000 levels or
+exactly as deep as Asterisk's jansson parses (2048 levels) or one level more, over
 HTTP and as RESTRequest frames on an events websocket, and malformed frames. Whatever
 comes, the simulator answers as Asterisk could: never its own "Internal simulator
 error" 500, never a dropped socket, never a traceback in its log, and afterwards it
@@ -44,7 +45,15 @@ class Big(str):
         return f"<{len(self)} chars: {str.__repr__(self[:12])}...>"
 
 
-DEEP = Big("[" * 100_000 + "]" * 100_000)
+DEEP = Big("[" * 100_000 + "]" * 100_000)  # a 413 over HTTP (over 40960 bytes)
+#: one level deeper than jansson parses, and as deep as it does (2048 levels), small
+#: enough for Asterisk's body and frame limits
+TOO_DEEP = Big("[" * 2049 + "]" * 2049)
+
+
+def at_the_limit(key: str) -> Big:
+    """A body 2048 levels deep (jansson's most) under ``key``: handlers get it whole."""
+    return Big("{" + json.dumps(key) + ": " + "[" * 2047 + "]" * 2047 + "}")
 
 
 def operations() -> list[dict[str, Any]]:
@@ -133,7 +142,13 @@ bodies = st.one_of(
             '{"timeout": NaN}',
             Big('{"n": ' + "9" * 5000 + "}"),
             DEEP,
+            TOO_DEEP,
             Big('{"variables": ' + "[" * 3000 + "]" * 3000 + "}"),
+            Big('{"variables": {"A": ' + "[" * 2046 + "]" * 2046 + "}}"),
+            at_the_limit("variables"),
+            at_the_limit("fields"),
+            at_the_limit("endpoint"),
+            at_the_limit("x"),
         ]
     ),
 )
@@ -335,8 +350,10 @@ def test_generated_ari_requests(sim: SimThread, data: st.DataObject) -> None:
 
 
 MALFORMED_FRAMES = [
-    Big("[" * 100_000),
-    DEEP,
+    # (a frame over 65527 bytes closes the socket, as Asterisk does: not fuzzed here)
+    Big("[" * 2049),
+    TOO_DEEP,
+    Big('{"type": "RESTRequest", "x": ' + "[" * 2048 + "]" * 2048 + "}"),
     '{"type": "RESTRequest"}',
     '{"type": ["RESTRequest"]}',
     '{"type": "RESTRequest", "method": 7, "uri": {}}',

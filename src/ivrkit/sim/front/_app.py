@@ -27,21 +27,24 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
 from ivrkit.sim.front import _apidocs, _restws
+from ivrkit.sim.front._bodies import NO_BODY, Body, read_body
 from ivrkit.sim.front._dispatch import dispatch
 from ivrkit.sim.front._wire import (
     ARI_PROTOCOL,
     CACHE_CONTROL,
     JSON,
+    MAX_FRAME_PAYLOAD,
     SERVER,
     asterisk_101,
     compact,
+    compact_deep,
     error_page,
     handshake_refusal,
 )
@@ -125,7 +128,11 @@ class EventSocket:
             self.release_flushed(everyone=True)
             self.drop()
             return
-        self.push(compact(ev))
+        try:
+            frame = compact(ev)
+        except RecursionError:  # a client's deep JSON echoed (a user event's variables)
+            frame = compact_deep(ev)
+        self.push(frame)
         if self.probe is not None and ev["type"] == "ChannelDtmfReceived":
             self.dtmf_marks[len(self.frames) - 1] = ev["channel"]["id"]
 
@@ -159,6 +166,8 @@ class SimState:
 
 
 STATE = web.AppKey("ivrkit_sim_state", SimState)
+#: the request's body as read before authentication (``_bodies``)
+_BODY = web.RequestKey("ivrkit_sim_body", Body)
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -189,10 +198,14 @@ def _json_response(
         return web.Response(status=status, headers=headers, reason=reason)
     if isinstance(body, bytes):  # a file (getStoredFile): Content-Type in headers
         return web.Response(status=status, reason=reason, body=body, headers=headers)
+    try:
+        text = compact(body)
+    except RecursionError:  # a client's deep JSON echoed (an application's eventFilter)
+        text = compact_deep(body)
     return web.Response(
         status=status,
         reason=reason,
-        body=compact(body).encode(),
+        body=text.encode(),
         content_type=JSON,
         headers=headers,
     )
@@ -279,6 +292,10 @@ async def _answer(request: web.Request, handler: Any, state: SimState) -> web.St
     refused = await state.faults.apply(request)
     if refused is not None:
         return refused
+    body = await read_body(request)  # before the user and the path, as ast_ari_callback
+    if isinstance(body, web.Response):
+        return body
+    request[_BODY] = body
     if not authorized(request, state.users):
         return unauthorized()
     response: web.StreamResponse = await handler(request)
@@ -287,23 +304,15 @@ async def _answer(request: web.Request, handler: Any, state: SimState) -> web.St
 
 async def _rest(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    try:
-        body = await request.read() if request.can_read_body else None
-    except ConnectionResetError:
-        # the client went away before its body was complete: nothing is served and
-        # nobody is left to answer (the 400 is only for the log); not a simulator fault
-        _log.debug("%s %s: the client closed before its body ended", request.method, request.path)
-        return _json_response(400, {"message": "Error parsing request body"}, None, None)
+    body: Body = request.get(_BODY, NO_BODY)
+    query: Iterable[tuple[str, str]] = request.query.items()
+    if body.pairs:  # form pairs come first, the query string's after them (_bodies)
+        query = [*body.pairs, *query]
     # the raw (still encoded) path: the dispatcher decodes it segment by segment
     raw = request.raw_path.partition("?")[0]
     raw_tail = raw[4:] if raw.startswith("/ari/") else raw
     result = dispatch(
-        state.model,
-        request.method,
-        raw_tail,
-        request.query.items(),
-        body,
-        request.headers.get("Content-Type"),
+        state.model, request.method, raw_tail, query, None, None, parsed_body=body.json
     )
     if result.pending is not None:  # queued behind the channel's media (model/_control_thread)
         outcome = await _settled(result.pending)
@@ -358,7 +367,14 @@ async def _events(request: web.Request) -> web.StreamResponse:
     if not apps:  # websocket_attempted_cb, after the handshake's own checks
         return web.Response(status=400, text=_MISSING_APP_PAGE, content_type="text/html")
     # Asterisk never negotiates permessage-deflate (_wire), so neither does the simulator
-    ws = web.WebSocketResponse(protocols=(ARI_PROTOCOL,), autoping=True, compress=False)
+    # Asterisk closes with 1009 above MAX_FRAME_PAYLOAD bytes; aiohttp closes with 1009
+    # from max_msg_size bytes on (measured), hence the + 1
+    ws = web.WebSocketResponse(
+        protocols=(ARI_PROTOCOL,),
+        autoping=True,
+        compress=False,
+        max_msg_size=MAX_FRAME_PAYLOAD + 1,
+    )
     if not ws.can_prepare(request).ok:
         return _json_response(400, {"message": "Expected a websocket upgrade"})
     await ws.prepare(request)

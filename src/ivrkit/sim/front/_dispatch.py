@@ -23,15 +23,14 @@ handler-specific messages ("Endpoint must be specified", "DTMF is required").
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from ivrkit.sim.front._jansson import loads_like_jansson
 from ivrkit.sim.front._routetable import Operation, Param, all_operations
 from ivrkit.sim.model._replies import AriError, SimResponse
 
@@ -113,34 +112,6 @@ def match(method: str, path: str) -> tuple[Operation, dict[str, str]]:
 _TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
 _LEADING_INT = re.compile(r"\s*([+-]?)0*(\d+)")
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
-
-
-def _json_int(text: str) -> int:
-    """A JSON integer as jansson reads it: beyond 64 bits it is a parse error."""
-    value = int(text) if len(text) <= 20 else _LONG_MAX + 1
-    if not _LONG_MIN <= value <= _LONG_MAX:
-        raise ValueError(f"too big integer: {text[:20]}")
-    return value
-
-
-def _json_real(text: str) -> float:
-    """A JSON real as jansson reads it: one that overflows a double is a parse error."""
-    value = float(text)
-    if value in (math.inf, -math.inf):
-        raise ValueError(f"real number overflow: {text[:20]}")
-    return value
-
-
-def _json_constant(name: str) -> Any:
-    raise ValueError(f"invalid token {name}")  # NaN and Infinity are not JSON
-
-
-def loads_like_jansson(text: str | bytes) -> Any:
-    """Parse JSON as Asterisk's jansson would accept it; ValueError or RecursionError
-    when it would not (integers beyond 64 bits, reals beyond a double, NaN, Infinity)."""
-    return json.loads(
-        text, parse_int=_json_int, parse_float=_json_real, parse_constant=_json_constant
-    )
 
 
 def _c_int(value: int) -> int:
@@ -249,11 +220,11 @@ def parse_body(body: bytes | None, content_type: str | None) -> dict[str, Any] |
     if content_type is not None and "json" not in content_type.lower():
         return None
     # res/res_ari.c: a body ast_http_get_json cannot parse (errno EIO) is 400 "Error
-    # parsing request body"; jansson also refuses integers beyond its json_int_t (64 bits)
-    # and nesting beyond 2048 levels (Python's parser gives up near 1,000: also a 400).
+    # parsing request body": what jansson refuses (_jansson: nesting beyond 2048 levels,
+    # integers beyond 64 bits, a top level that is no object or array...)
     try:
         parsed = loads_like_jansson(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise AriError(400, "Error parsing request body") from exc
     if isinstance(parsed, dict):
         return parsed

@@ -36,8 +36,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ivrkit.sim.front import _apidocs
-from ivrkit.sim.front._dispatch import dispatch, loads_like_jansson
-from ivrkit.sim.front._wire import compact
+from ivrkit.sim.front._dispatch import dispatch
+from ivrkit.sim.front._jansson import loads_like_jansson
+from ivrkit.sim.front._wire import compact, compact_deep
 from ivrkit.sim.model._replies import SimResponse
 
 _log = logging.getLogger("ivrkit.sim")
@@ -74,7 +75,10 @@ def _answer(
     }
     if body is not None:
         out["content_type"] = _JSON
-        out["message_body"] = _COMPACT(body)
+        try:
+            out["message_body"] = _COMPACT(body)
+        except RecursionError:  # a client's deep JSON echoed back
+            out["message_body"] = compact_deep(body)
     out["application"] = application
     out["timestamp"] = model.timestamp()
     out["asterisk_id"] = model.asterisk_id
@@ -103,16 +107,15 @@ def handle_frame(
     """
     try:
         request = loads_like_jansson(text)
-    except (ValueError, RecursionError):
-        # Asterisk (res/ari/ari_websockets.c, session read): a text frame that
-        # ast_json_load_buf cannot parse gets this 400 RESTResponse and the socket stays
-        # open. Its jansson stops at a nesting depth of 2048; Python's parser hits its
-        # recursion limit somewhat earlier, at about 1,000 levels: both are a 400 here.
-        request = None
-    if not isinstance(request, dict):
+    except ValueError:
+        # Asterisk (res/ari/ari_websockets.c, session_read): a text frame that
+        # ast_json_load_buf cannot parse (_jansson) gets this 400 RESTResponse and the
+        # socket stays open
         return _answer(
             model, application, "", "", 400, "Failed to parse request message JSON", "", None
         )
+    if isinstance(request, list):
+        request = {}  # an array has no properties: "No 'type' property."
     tid = _text(request.get("transaction_id"))
     rid = _text(request.get("request_id"))
     try:
@@ -177,7 +180,7 @@ def _serve(
         elif content_type == _JSON:
             try:
                 parsed = loads_like_jansson(message_body)
-            except (ValueError, RecursionError):
+            except ValueError:
                 parsed = None
             if not isinstance(parsed, dict | list):  # jansson: an object or an array
                 why = "Unable to parse 'message_body' as 'application/json'."

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivrkit.sim.front._routetable import body, errors, operation, path, query
 from ivrkit.sim.model._replies import SimResponse, no_content, ok
-from ivrkit.sim.model._variables import variables_from_json
+from ivrkit.sim.model._variables import plain_variables
 
 if TYPE_CHECKING:
     from ivrkit.sim.model._model import SimModel
@@ -18,12 +18,6 @@ _E404 = (404, "No channel has this id")
 _E409 = (409, "The channel is not in Stasis (no app controls it)")
 _E412 = (412, "The channel is still being set up (Down, Rsrvd, Ringing)")
 _DIRECTIONS = ("none", "both", "out", "in")
-
-
-def _plain_variables(raw: object) -> dict[str, str]:
-    if raw is None:
-        return {}
-    return {name: value for name, (value, _) in variables_from_json(raw).items()}
 
 
 @operation(
@@ -55,7 +49,7 @@ def create(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
             other_channel_id=args.get("otherChannelId"),
             originator=args.get("originator"),
             formats=args.get("formats"),
-            variables=_plain_variables(args.get("variables")),
+            variables=plain_variables(args.get("variables")),
         )
     )
 
@@ -110,7 +104,7 @@ def external_media(model: SimModel, args: Mapping[str, Any]) -> SimResponse:
             direction=args.get("direction"),
             data=args.get("data"),
             transport_data=args.get("transport_data"),
-            variables=_plain_variables(args.get("variables")),
+            variables=plain_variables(args.get("variables")),
         )
     )
 

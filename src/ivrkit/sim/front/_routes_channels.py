@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivrkit.sim.front._routetable import Param, body, errors, operation, path, query
 from ivrkit.sim.model._replies import SimResponse, no_content, ok
+from ivrkit.sim.model._variables import plain_variables
 
 if TYPE_CHECKING:
     from ivrkit.sim.model._model import SimModel
@@ -60,7 +61,8 @@ def _originate_response(
             app_args=args.get("appArgs"),
             caller_id=args.get("callerId"),
             timeout=args.get("timeout", 30),
-            variables=args.get("variables"),
+            # json_to_ast_variables runs first in ast_ari_channels_originate(_with_id)
+            variables=plain_variables(args.get("variables")),
             channel_id=channel_id,
             other_channel_id=args.get("otherChannelId"),
         )

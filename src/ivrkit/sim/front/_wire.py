@@ -16,6 +16,7 @@ Facts from Asterisk 20.20.1 (quoted, not copied):
   Upgrade``, ``Sec-WebSocket-Accept`` and, only when the client named protocols,
   ``Sec-WebSocket-Protocol: <the one chosen>``: no ``Date``, no ``Server``, no
   permessage-deflate, whatever the client asks (:func:`asterisk_101`);
+* a text frame over 65,527 bytes closes the socket with 1009 (:data:`MAX_FRAME_PAYLOAD`);
 * a client that names protocols of which none is ``ari`` (the one protocol
   ``ari_websockets.c`` registers) gets ``websocket_bad_request``: 400 "Bad Request"
   with ``Sec-WebSocket-Version: 7, 8, 13`` and no body.
@@ -28,11 +29,21 @@ from collections.abc import Mapping, MutableMapping
 
 from aiohttp import web
 
+from ivrkit.sim.front._jansson import with_recursion_room
 from ivrkit.sim.model._objects import ASTERISK_VERSION
 
 #: jansson ``JSON_COMPACT`` as Asterisk dumps JSON; one encoder reused (``json.dumps``
 #: with ``separators`` would build a new encoder per call)
 compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def compact_deep(value: object) -> str:
+    """``compact`` for a value nested deeper than Python's recursion limit allows (a
+    client's JSON echoed back: jansson accepts 2048 levels, ``_jansson``). Call sites
+    use ``compact`` and fall back to this on ``RecursionError``, so that the common case
+    costs nothing."""
+    return with_recursion_room(compact, value)
+
 
 SERVER = f"Asterisk/{ASTERISK_VERSION}"
 CACHE_CONTROL = "no-cache, no-store"
@@ -40,6 +51,11 @@ JSON = "application/json"
 
 #: the subprotocol of ARI's websocket (``ast_websocket_sub_protocol_alloc("ari")``)
 ARI_PROTOCOL = "ari"
+#: the largest text frame payload Asterisk reads from a client: ``ast_websocket_read``
+#: closes the session with 1009 when header + payload exceed
+#: ``AST_WEBSOCKET_MAX_RX_PAYLOAD_SIZE`` 65535 (include/asterisk/http_websocket.h), and
+#: a client's frame of that size has an 8-byte header (2 + 16-bit length + mask)
+MAX_FRAME_PAYLOAD = 65535 - 8
 #: ``websocket_bad_request``'s one header
 BAD_REQUEST_VERSIONS = "7, 8, 13"
 

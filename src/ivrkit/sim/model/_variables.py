@@ -104,6 +104,14 @@ def variables_from_json(raw: object) -> dict[str, tuple[str, bool]]:
     return out
 
 
+def plain_variables(raw: object) -> dict[str, str]:
+    """A ``variables`` body field (absent: none) checked by :func:`variables_from_json`,
+    as name → value."""
+    if raw is None:
+        return {}
+    return {name: value for name, (value, _) in variables_from_json(raw).items()}
+
+
 class VariableOps(ModelCore):
     """Channel variables and functions (see the module docstring for the rules)."""
 
