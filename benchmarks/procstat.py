@@ -15,11 +15,18 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` so far (its own, not its children's)."""
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """``(user, system)`` CPU seconds of ``pid`` so far. The system share is mostly
+    syscalls: on loopback a ``send`` also does the receiver's TCP work, so it shows what
+    fewer, larger writes would save."""
     text = Path(f"/proc/{pid}/stat").read_text()
     # the command name (field 2) may hold spaces; the rest follows the last ")"
     fields = text[text.rindex(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / _TICKS
+    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
 
 
 def memory_kb(pid: int) -> dict[str, int]:

@@ -228,12 +228,14 @@ def run_one(
             _read_event(gen, "connected")
             time.sleep(0.5)  # let the app settle after connecting
             idle = procstat.memory_kb(app_proc.pid)["rss"]
-            cpu0 = procstat.cpu_seconds(app_proc.pid)
+            user0, system0 = procstat.cpu_split(app_proc.pid)
             assert gen.stdin is not None
             gen.stdin.write("go\n")
             gen.stdin.flush()
             result = _read_event(gen, "result")
-            cpu = procstat.cpu_seconds(app_proc.pid) - cpu0
+            user1, system1 = procstat.cpu_split(app_proc.pid)
+            user, system = user1 - user0, system1 - system0
+            cpu = user + system
             mem = procstat.memory_kb(app_proc.pid)
             if app == bench_observability.ON:  # after the CPU reading, as a scraper would
                 result["metrics_scraped_bytes"] = bench_observability.scrape(
@@ -260,6 +262,7 @@ def run_one(
         level=level,
         app_cpu_s=round(cpu, 3),
         app_cpu_s_per_1000_calls=round(cpu / max(1, result["calls"]) * 1000, 3),
+        app_system_cpu_share=round(system / cpu, 3) if cpu else None,
         app_idle_rss_mb=round(idle / 1024, 1),
         app_peak_rss_mb=round(mem["peak"] / 1024, 1),
         app_rss_kb_per_call=round((mem["peak"] - idle) / concurrent, 1),
@@ -351,7 +354,8 @@ def _progress(run: dict[str, Any]) -> None:
     print(
         f"  {run['app']:<22} {run['level']:>5} calls live: stop p99 "
         f"{run['stop_ms']['p99']} ms, play p99 {run['play_ms']['p99']} ms, "
-        f"{run['completed']}/{run['calls']} ok, app CPU {run['app_cpu_s']} s, "
+        f"{run['completed']}/{run['calls']} ok, app CPU {run['app_cpu_s']} s "
+        f"({run['app_system_cpu_share']:.0%} system), "
         f"sim CPU {run['sim_cpu_share']:.0%}, sim loop lag p99 "
         f"{(run.get('sim_loop_lag_ms') or {}).get('p99')} ms, CPU/1k calls "
         f"{run['app_cpu_s_per_1000_calls']} s"
@@ -366,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps", default=",".join(APPS))
     parser.add_argument("--windows", type=float, default=ARRIVAL_WINDOWS)
     parser.add_argument("--no-capacity", action="store_true", help="skip the bisection")
-    parser.add_argument("--profile", metavar="FILE.prof", help="profile ivrkit-http only")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE.prof",
+        help="cProfile the first of --apps at the first of --levels, and nothing else",
+    )
     parser.add_argument("--out", metavar="FILE.json", help="default benchmarks/results/<UTC>")
     parser.add_argument(
         "--observability-level",
@@ -400,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenario: {seconds:.2f} s per call; arrivals for {args.windows:g}× that")
         if args.profile:
             run = run_one(
-                "ivrkit-http",
+                apps[0],
                 levels[0],
                 seconds,
                 durations_file,

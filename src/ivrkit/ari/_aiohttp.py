@@ -16,11 +16,13 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 import aiohttp.web
 
 from ivrkit import speedups
+from ivrkit.ari._coalesce import READ_SIZE, CoalescingTransport
 from ivrkit.ari._config import ConnectionConfig
 from ivrkit.ari._exceptions import (
     AriError,
@@ -135,6 +137,25 @@ def _ssl_context(config: ConnectionConfig) -> ssl.SSLContext | bool:
     return ctx
 
 
+def coalesce_writes(ws: aiohttp.ClientWebSocketResponse | aiohttp.web.WebSocketResponse) -> bool:
+    """Put a :class:`CoalescingTransport` under ``ws``'s frame writer and shrink its socket
+    reads to ``READ_SIZE`` (ari/_coalesce.py says why); True if it could.
+
+    aiohttp has no public hook for either: its ``WebSocketWriter`` keeps the transport in
+    ``.transport`` (aiohttp 3.9-3.14, pinned in constraints.txt). If that changes, the
+    websocket works as before, only with one send per frame (the write-count test in
+    tests/ari/test_coalesce.py fails then, so a new aiohttp cannot slip it past us).
+    """
+    writer: Any = getattr(ws, "_writer", None)
+    transport = getattr(writer, "transport", None)
+    if transport is None or isinstance(transport, CoalescingTransport):
+        return False
+    if getattr(transport, "max_size", 0) > READ_SIZE:
+        transport.max_size = READ_SIZE
+    writer.transport = CoalescingTransport(transport, asyncio.get_running_loop())
+    return True
+
+
 class AiohttpEventStream:
     """The event websocket; ``receive()`` returns None once it is closed or broken."""
 
@@ -240,6 +261,7 @@ class AiohttpTransport:
                 ws = await session.ws_connect(
                     url, params=params, heartbeat=cfg.heartbeat, autoping=True
                 )
+        coalesce_writes(ws)
         return AiohttpEventStream(ws, url)
 
     async def aclose(self) -> None:
@@ -345,6 +367,7 @@ class AiohttpWebsocketServer:
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="expected a websocket upgrade\n")
         await ws.prepare(request)
+        coalesce_writes(ws)
         await self._serve(AiohttpServerSocket(ws, peer))
         return ws
 
