@@ -74,9 +74,11 @@ async def _connected() -> AsyncIterator[tuple[_Server, aiohttp.ClientWebSocketRe
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-                yield server, ws
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws,
+        ):
+            yield server, ws
     finally:
         await runner.cleanup()
 

@@ -164,9 +164,13 @@ class AiohttpEventStream:
         self._url = url
 
     async def receive(self) -> str | None:
+        # hot path: the error mapper is entered only when there is an error to map
         while True:
-            with map_aiohttp_exceptions("WS", self._url):
+            try:
                 msg = await self._ws.receive()
+            except Exception:
+                with map_aiohttp_exceptions("WS", self._url):
+                    raise
             if msg.type is aiohttp.WSMsgType.TEXT:
                 data: str = msg.data
                 return data
@@ -177,8 +181,11 @@ class AiohttpEventStream:
             return None  # CLOSE, CLOSING, CLOSED, ERROR
 
     async def send(self, text: str) -> None:
-        with map_aiohttp_exceptions("WS", self._url):
+        try:
             await self._ws.send_str(text)
+        except Exception:
+            with map_aiohttp_exceptions("WS", self._url):
+                raise
 
     async def close(self) -> None:
         try:

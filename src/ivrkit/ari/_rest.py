@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
@@ -45,8 +46,13 @@ from ivrkit.observe import Observer
 ParamValue = str | int | float | bool | Sequence[str] | None
 
 
+# ids made of unreserved characters (RFC 3986 2.3: Asterisk's "1796153358.1", ours
+# "pb-1a2b3c4d-17") need no quoting; checking is a fifth of quote()'s cost (two per play)
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+
+
 def _q(ident: str) -> str:
-    return quote(ident, safe="")
+    return ident if _UNRESERVED(ident) else quote(ident, safe="")
 
 
 def _param(value: ParamValue) -> str:
