@@ -77,11 +77,11 @@ class _SetupScope(CallScope):
         super().__init__(client, dispatcher, start)
         self._setups = dispatcher.call_setups
 
-    async def _deliver(self, event: Event) -> None:
-        if event is self.start_event:
-            for setup in tuple(self._setups):
-                await self._guard(setup, self, event, what="on_call")
-        await super()._deliver(event)
+    async def _opening(self) -> None:
+        # the start event is the scope's first item (Dispatcher._new_scope): the setups
+        # run before it reaches any handler, so those they register see it
+        for setup in tuple(self._setups):
+            await self._guard(setup, self, self.start_event, what="on_call")
 
 
 class Dispatcher:

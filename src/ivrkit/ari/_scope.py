@@ -247,6 +247,7 @@ class Pump:
         items = self._items
         loop = asyncio.get_running_loop()
         try:
+            await self._opening()
             while not self.closed:
                 if not items:
                     self._wakeup = loop.create_future()
@@ -257,12 +258,22 @@ class Pump:
                 if isinstance(item, Timer):
                     await self._guard(item._run, what="timer")
                 else:
+                    self._filing(item)
                     await self._deliver(item)
                     if self._is_terminal(item):
                         break
         finally:
             self._consumer = None
             await self._close()
+
+    # Hooks for subclasses. Hot path: one event is one coroutine (``_deliver``) however
+    # deep the class tree, so what a subclass adds per event is a plain call.
+
+    async def _opening(self) -> None:
+        """Runs in the consumer before its first item."""
+
+    def _filing(self, event: Event) -> None:
+        """Called with each event before its handlers run."""
 
     async def _deliver(self, event: Event) -> None:
         # hot path: no coroutine per handler unless the handler itself is async
@@ -385,11 +396,10 @@ class CallScope(Pump):
         self.digits.close()
         self._dispatcher.forget(self)
 
-    async def _deliver(self, event: Event) -> None:
+    def _filing(self, event: Event) -> None:
         # filed before any handler runs, so a handler's own reads see the key too
         if type(event) is ChannelDtmfReceived and event.channel.id == self.channel_id:
             self.digits.put(event.digit)
-        await super()._deliver(event)
 
     # -- keys ------------------------------------------------------------------------
 
