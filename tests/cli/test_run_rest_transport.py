@@ -11,7 +11,7 @@ import pytest
 
 from ivrkit.ari import ConnectionConfig, Credentials
 from ivrkit.cli import build_parser
-from ivrkit.cli._attendant import _serve
+from ivrkit.cli._attendant import GC_YOUNG_THRESHOLD, _serve
 from ivrkit.ivr import ATTENDANT_MENU, load_menu_file
 from ivrkit.sim import Simulator
 
@@ -69,3 +69,4 @@ async def test_banner_names_the_rest_transport_in_use(
     assert f"REST over {in_use} (Ctrl-C to stop)" in line
     # the startup heap was frozen before the banner (see freeze_startup_heap)
     assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
