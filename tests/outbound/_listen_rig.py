@@ -36,7 +36,7 @@ menus:
     greeting: [sound:cluster-sales, "digits:{account}"]
     timeout: 30
     options:
-      - key: "2"
+      - key: "*"
         continue: true
 """
 
@@ -113,6 +113,7 @@ async def call_to_sales(
     callers: list[Caller],
     waiting: list[Caller],
     all_waiting: asyncio.Event,
+    of: int = 10,
 ) -> Caller:
     caller = await sim.call(f"PJSIP/c{i}", "1000")
     callers.append(caller)
@@ -124,10 +125,10 @@ async def call_to_sales(
         await caller.press(account)
         await caller.wait_for_playback(f"digits:{account}")
         waiting.append(caller)
-        if len(waiting) == 10:
+        if len(waiting) == of:  # every call of the batch waits in sales
             all_waiting.set()
         await go.wait()
-        await caller.press("2")
+        await caller.press("*")
         await caller.wait_for_hangup()
     return caller
 

@@ -118,7 +118,7 @@ async def test_kill_9_a_broadcast_worker_the_other_moves_its_calls_over(
                     for i in range(3)
                 ]
                 served += await asyncio.gather(*more)
-                if "pressed 2" in victim.output:
+                if "pressed *" in victim.output:
                     break
         for caller in served:
             media = heard(caller)
@@ -131,7 +131,7 @@ async def test_kill_9_a_broadcast_worker_the_other_moves_its_calls_over(
             assert media.count(f"digits:{number:03d}") == 2, media  # the data kept
         back = victim.output
         assert not any(f"{c.channel_name} pressed" in back for c in lost), back
-        assert "pressed 2" in back, back  # it claims new calls again
+        assert "pressed *" in back, back  # it claims new calls again
     finally:
         for w in workers:
             if w.process is not None and w.process.poll() is None:

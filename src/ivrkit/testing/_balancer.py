@@ -26,6 +26,7 @@ class TcpBalancer:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._links: dict[int, set[asyncio.StreamWriter]] = {}  # backend -> client sides
 
     async def __aenter__(self) -> TcpBalancer:
         self._server = await asyncio.start_server(self._accept, self.host, 0)
@@ -39,6 +40,15 @@ class TcpBalancer:
             writer.close()  # each pipe then ends by itself (a cancelled one is logged)
         await asyncio.gather(*self._pipes, return_exceptions=True)
         await self._server.wait_closed()
+
+    def drop(self, backend: int) -> int:
+        """Close every connection to ``backend`` (its process lives on), as a balancer
+        restart or a network fault does; returns how many. New connections still go
+        there unless it is taken out of ``backends``."""
+        links = list(self._links.get(backend, ()))
+        for writer in links:
+            writer.close()
+        return len(links)
 
     async def _connect(self) -> tuple[int, asyncio.StreamReader, asyncio.StreamWriter] | None:
         first = self._next
@@ -64,11 +74,13 @@ class TcpBalancer:
             port, b_reader, b_writer = backend
             self.routed.append(port)
             self._writers.add(b_writer)
+            self._links.setdefault(port, set()).add(writer)
             try:
                 await asyncio.gather(_copy(reader, b_writer), _copy(b_reader, writer))
             finally:
                 b_writer.close()
                 self._writers.discard(b_writer)
+                self._links[port].discard(writer)
         finally:
             writer.close()
             self._writers.discard(writer)
