@@ -214,6 +214,28 @@ async def test_wrong_credentials_and_unknown_apps_are_turned_away(
     text = caplog.text
     assert "refused: wrong credentials" in text
     assert "is for application 'billing', but this listener serves 'channel-aa'" in text
+    # Asterisk retries a refused socket at once: one line, not one per attempt
+    assert text.count("is for application 'billing'") == 1, text
+
+
+def test_a_repeated_refusal_is_logged_once_a_minute_with_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ivrkit.ari._listener import _Refusals
+
+    now = [0.0]
+    refusals = _Refusals(60.0, clock=lambda: now[0])
+    for _ in range(500):
+        refusals.warn(("application", "billing", "10.0.0.1"), "refused %s", "billing")
+        now[0] += 0.01  # 5 s of attempts, 100 a second
+    refusals.warn(("application", "sales", "10.0.0.1"), "refused %s", "sales")  # another
+    now[0] = 61.0
+    refusals.warn(("application", "billing", "10.0.0.1"), "refused %s", "billing")
+    assert caplog.messages == [
+        "refused billing",
+        "refused sales",
+        "refused billing (499 more like it in the last 61 s)",
+    ]
 
 
 async def test_a_restarted_server_takes_a_persistent_call_over_at_its_menu() -> None:

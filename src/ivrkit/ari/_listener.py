@@ -64,6 +64,9 @@ FIRST_FRAME_TIMEOUT = 10.0
 #: how long a closed per-call socket's last events may take to be served
 SETTLE_TIMEOUT = 10.0
 _REALM = 'Basic realm="ivrkit outbound ARI"'
+#: Asterisk reconnects at once after a refused socket (outbound_session_handler_thread
+#: loops straight back to connect): one warning per kind and host in this many seconds
+REFUSAL_LOG_INTERVAL = 60.0
 _POLICY_VIOLATION = 1008  # RFC 6455: the socket breaks our policy (an app we do not serve)
 
 
@@ -96,6 +99,37 @@ class OutboundSession:
     @property
     def label(self) -> str:
         return f"{self.application!r} from Asterisk {self.asterisk_id or '?'} at {self.peer}"
+
+
+class _Refusals:
+    """Warnings about refused sockets, at most one per (kind, Asterisk host, app) per
+    ``interval``; the next one says how many were not logged. Without it a misconfigured
+    section writes a line per reconnect, hundreds a second."""
+
+    def __init__(
+        self, interval: float = REFUSAL_LOG_INTERVAL, clock: Callable[[], float] | None = None
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._seen: dict[tuple[str, ...], tuple[float, int]] = {}  # key -> (logged at, since)
+
+    def warn(self, key: tuple[str, ...], message: str, *args: object) -> None:
+        now = self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self.interval:
+            self._seen[key] = (seen[0], seen[1] + 1)
+            return
+        if len(self._seen) >= 1024:  # many hosts or apps: forget the old ones
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if seen is not None and seen[1]:
+            message += " (%d more like it in the last %.0f s)"
+            args = (*args, seen[1], now - seen[0])
+        logger.warning(message, *args)
+
+
+def _host(peer: str) -> str:
+    return peer.rpartition(":")[0] or peer
 
 
 class _ServerStream:
@@ -218,6 +252,7 @@ class OutboundListener:
         self._server: AiohttpWebsocketServer | None = None
         self._closing = False
         self.refused = 0  # sockets turned away (credentials, unknown app)
+        self._refusals = _Refusals()
 
     @property
     def scheme(self) -> str:
@@ -264,11 +299,13 @@ class OutboundListener:
         if hmac.compare_digest(given, self._expected):
             return None
         self.refused += 1
-        logger.warning(
+        kind = "wrong" if "Authorization" in headers else "no"
+        self._refusals.warn(
+            ("credentials", kind, _host(peer)),
             "outbound ARI websocket from %s refused: %s credentials (websocket_client.conf "
             "username/password must be the ARI_USER/ARI_PASSWORD given to ivrkit)",
             peer,
-            "wrong" if "Authorization" in headers else "no",
+            kind,
         )
         return 401
 
@@ -332,7 +369,8 @@ class OutboundListener:
             kind = "per_call_config"  # "<app>:<channel name>"
         else:
             self.refused += 1
-            logger.warning(
+            self._refusals.warn(
+                ("application", application.partition(":")[0], _host(sock.peer)),
                 "outbound ARI websocket from %s is for application %r, but this listener "
                 "serves %s; closing (check ari.conf apps=)",
                 sock.peer,
