@@ -248,3 +248,61 @@ async def test_a_call_that_only_plays_on_still_has_its_old_prompt_stopped() -> N
     playing_id = f"{caller.channel_id}-{first.token}-p{issued}"
     assert (playing_id, 204) in stops
     assert all(status == 404 for p, status in stops if p != playing_id), stops
+
+
+LONG_GREETING = load_menu(
+    textwrap.dedent(
+        """\
+        menus:
+          main:
+            greeting: [sound:press-1]
+            timeout: 5
+            options:
+              - {key: "2", goto: sales}
+          sales:
+            greeting: [sound:demo-congrats]
+            regreeting: [sound:vm-goodbye]
+            timeout: 5
+            options:
+              - {key: "1", play: [sound:you-entered]}
+        """
+    )
+)
+
+
+async def test_a_takeover_during_a_new_menus_long_greeting_resumes_that_menu() -> None:
+    """The checkpoint of a menu entered goes out before its greeting (ivr/_handover.py
+    rule 6): before, it waited for the 30 s greeting to end, and a takeover 3 s in
+    resumed from the top, after the rest of the greeting."""
+    async with Simulator() as sim:
+        first = MenuRunner(LONG_GREETING, transcript=lambda line: None)
+        old = AriClient(config(sim))
+        first.attach(old)
+        async with old:
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("2")  # during press-1: stop, checkpoint, greeting
+                greeting = await caller.wait_for_playback("sound:demo-congrats")
+                assert _saved(sim, caller.channel_id).get("menu") == "sales"
+                await asyncio.sleep(3)
+                second = MenuRunner(LONG_GREETING, transcript=lambda line: None)
+                new = AriClient(config(sim))
+                second.attach(new)
+                async with new:
+                    with pytest.raises(ApplicationReplacedError):
+                        await old.wait_stopped()
+                    regreeting = await caller.wait_for_playback("sound:vm-goodbye")
+                    assert greeting.cut_off
+                    assert greeting.end is not None
+                    assert regreeting.start - greeting.end < 0.1
+                    await caller.press("1")
+                    await caller.wait_for_playback("sound:you-entered")  # sales' option
+                    await caller.hangup()
+                    await second.wait_no_calls()
+    assert [h.media_uri for h in caller.heard] == [
+        "sound:press-1",
+        "sound:demo-congrats",
+        "sound:vm-goodbye",
+        "sound:you-entered",
+    ]

@@ -37,6 +37,11 @@ Rules (the runner applies them; this module is pure):
    count has run ``PROMPT_WINDOW // 2`` past the last written one (rule 1's exception),
    which a menu that changes nothing but plays on (an option that only plays) needs.
    Only ids of this channel's namespace, never this process's own, are stopped.
+6. A menu entered is the exception to writing only while nothing plays: its checkpoint
+   goes out after the batch's stop and before its greeting's play (awaited, at most
+   0.5 s), since the greeting may last long and a takeover during it would otherwise
+   resume the menu before. One round trip more before a new menu's greeting; no more
+   writes than before (the same change was written when the greeting ended).
 """
 
 from __future__ import annotations

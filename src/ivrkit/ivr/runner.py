@@ -136,6 +136,7 @@ logger = logging.getLogger("ivrkit.ivr.runner")
 TRANSFER_APP_ARG = "ivrkit-transfer"
 HANDBACK_VARIABLE = "IVRKIT_HANDBACK"
 _CLEANUP_TIMEOUT = 5.0
+_SAVE_BEFORE_PLAY = 0.5  # the longest a new menu's greeting waits for its checkpoint
 _MARK_TIMEOUT = 1.0  # IVRKIT_HANDBACK's set may wait behind a prompt: never the continue
 _ARI_EVENTS = (
     ChannelDtmfReceived,
@@ -456,6 +457,7 @@ class _Call:
         "played",
         "released",
         "runner",
+        "save_before_play",
         "scope",
         "tap",
         "tasks",
@@ -482,6 +484,7 @@ class _Call:
         self.checkpoint = ""  # resume_key of the checkpoint last written to the channel
         self.checkpoint_issued = 0  # its count of prompts issued (ivr/_handover.py rule 5)
         self.checkpoint_writer: asyncio.Task[None] | None = None
+        self.save_before_play = False  # a new menu: its checkpoint goes before its prompt
         self.last_now = float("-inf")  # the loop time of the last event fed (invariant 9)
         self.timers: dict[str, Timer] = {}
         self.tasks = 0
@@ -561,6 +564,7 @@ class _Call:
         tap = self.tap
         if tap is not None:
             tap.event(event, now)
+        menu = self.machine.menu
         try:
             commands = self.machine.handle(event, now)
         except IvrError as exc:
@@ -577,7 +581,10 @@ class _Call:
         store = self.runner.store
         if store is not None:
             store.changed(self.scope.channel_id, self.machine.checkpoint)
+        elif self.machine.menu != menu and not isinstance(event, CallStarted):
+            self.save_before_play = True  # ivr/_handover.py rule 6
         await self.execute(commands)
+        self.save_before_play = False
         if store is None:
             if isinstance(event, CallStarted):
                 await self._save_checkpoint(fresh=True)  # rule 4: no request
@@ -634,6 +641,19 @@ class _Call:
         if writer is None or writer.done():
             with contextlib.suppress(CallEnded):  # the call ended: nothing to keep
                 self.checkpoint_writer = self.scope.spawn(self._write_checkpoints())
+
+    async def _save_before_play(self) -> None:
+        """A menu was entered and its greeting is about to start (ivr/_handover.py rule 6):
+        write the checkpoint first, or it would wait until that greeting ends, and a
+        takeover meanwhile would resume the menu before. The batch's StopPrompt has gone
+        out already, so Asterisk answers the variable set as soon as the stopped prompt
+        ends; a prompt of a handler's own could hold it longer, so after
+        ``_SAVE_BEFORE_PLAY`` the greeting goes out anyway (behind the write, sent first:
+        Asterisk runs a channel's commands in order)."""
+        self.save_before_play = False
+        with contextlib.suppress(CallEnded):
+            writer = self.scope.spawn(self._save_checkpoint())
+            await asyncio.wait({writer}, timeout=_SAVE_BEFORE_PLAY)
 
     async def _write_checkpoints(self) -> None:
         while self.machine.current_playback is None and await self._save_checkpoint():
@@ -710,6 +730,8 @@ class _Call:
         client = scope.client
         try:
             if isinstance(command, PlayPrompt):
+                if self.save_before_play:
+                    await self._save_before_play()
                 self.played.add(command.playback_id)
                 await client.channels.play(
                     scope.channel_id, command.media, playback_id=command.playback_id
