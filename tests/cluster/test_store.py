@@ -235,3 +235,66 @@ async def test_startup_fails_fast_and_refuses_credentials_in_the_url(
     store = ClusterStore(f"redis://127.0.0.1:{port}/0", worker="w", lease_ttl=TTL)
     with pytest.raises(ClusterError, match="cannot reach Redis"):
         await store.start()
+
+
+async def test_redis_that_lost_its_data_gets_every_live_call_back_unchanged_ones_too(
+    redis_server: RedisServer,
+) -> None:
+    """FLUSHALL between two heartbeats is a restart without persistence that the store
+    never saw as an error: its next heartbeat finds its lease gone, and it re-writes the
+    call, which did not change, with its token."""
+    async with _store(redis_server, "w1", ttl=LIVE_TTL) as store:
+        calls = store.calls(AST)
+        await calls.open("ch1")
+        calls.changed("ch1", lambda: {"menu": "sales"})
+        await until(lambda: store.stats.writes >= 1, "first write")
+        before = await _stored(redis_server, "ch1")
+        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
+            await r.flushall()
+        await until(
+            lambda: _stored(redis_server, "ch1"), "the unchanged call was not re-written", 5
+        )
+        assert await _stored(redis_server, "ch1") == before
+        assert store.healthy
+        assert not store.settled  # the grace after a lapsed lease
+        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
+            assert await r.sismember(f"ivrkit:ivrkit:owned:{store.owner}", f"{AST}/ch1")
+            assert await r.exists(f"ivrkit:ivrkit:alive:{store.owner}")
+
+
+async def test_a_call_served_while_redis_hung_is_ours_when_it_returns(
+    redis_server: RedisServer,
+) -> None:
+    """A call whose key still names a dead incarnation (a restarted worker adopting what
+    its previous self left in its app) arrives while Redis hangs: it is served at once,
+    and its deferred registration takes the key over instead of being fenced out."""
+    old = _store(redis_server, "w1")
+    await old.start()
+    await old.calls(AST).open("ch1")
+    await _kill(old)
+    lost: list[str] = []
+
+    async def on_lost(channel: str) -> None:
+        lost.append(channel)
+
+    async with _store(redis_server, "w1", ttl=LIVE_TTL) as store:
+        calls = store.calls(AST, on_lost)
+        redis_server.pause()
+        try:
+            calls.changed("nothing", lambda: {})  # (an unknown call: ignored)
+            await until(lambda: _flush_fails(store), "the hang was not noticed", 5)
+            opening = await asyncio.wait_for(calls.open("ch1", adopted=True), 0.1)
+            assert opening.action == "start"
+            calls.changed("ch1", lambda: {"menu": "main", "again": True})
+        finally:
+            redis_server.resume()
+        await until(lambda: store.statistics().pending == 0, "never registered", 5)
+        row = await _stored(redis_server, "ch1")
+        assert row["owner"] == store.owner
+        assert json.loads(row["cp"]) == {"menu": "main", "again": True}
+        assert lost == []
+
+
+def _flush_fails(store: ClusterStore) -> bool:
+    store._wake.set()  # make it try now rather than at the next heartbeat
+    return not store.healthy

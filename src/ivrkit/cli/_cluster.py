@@ -293,7 +293,10 @@ async def _wait_for_app(store: ClusterStore, opts: ClusterOptions) -> asyncio.Ta
     async def renew() -> None:
         while True:
             await asyncio.sleep(opts.lease_ttl / 3)
-            if not await _hold(store, opts.app):
+            # None: Redis is away; we keep the name and serve on, and re-assert the
+            # lease when it is back (the standby waits a TTL of grace before it may
+            # take it: ClusterStore.hold_app)
+            if await _hold(store, opts.app) is False:
                 # another worker took the name: it has the calls (ApplicationReplaced
                 # will stop our client); we must not fight for them
                 logger.warning("standby: lost the application lease")
@@ -302,13 +305,14 @@ async def _wait_for_app(store: ClusterStore, opts: ClusterOptions) -> asyncio.Ta
     return asyncio.get_running_loop().create_task(renew())
 
 
-async def _hold(store: ClusterStore, app: str) -> bool:
+async def _hold(store: ClusterStore, app: str) -> bool | None:
+    """Whether we hold the app name's lease now; None if Redis did not answer."""
     from redis import exceptions as redis_errors
 
     try:
         return await store.hold_app(app)
     except (redis_errors.RedisError, OSError):
-        return False
+        return None
 
 
 def _banner(tree: MenuTree, opts: ClusterOptions, connections: list[Connection]) -> str:

@@ -52,14 +52,18 @@ return {status, token, redis.call('HGET', key, 'cp')}
 """
 
 # SAVE(prefix, call, me, token, checkpoint, key_ttl) -> token, or false when fenced out.
-# token "" means "registration was deferred" (Redis was away when the call arrived).
+# token "" means "registration was deferred" (Redis was away when the call arrived): the
+# call is in our application, so it is ours whoever the key names (as for OPEN).
 # A missing key is re-created: Redis lost its data (a restart without persistence), and
 # the live owner is the one that knows the call.
 SAVE = """
 local p, call, me, token, cp = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = p .. 'call:' .. call
 local owner = redis.call('HGET', key, 'owner')
-if not owner then
+if not owner or (token == '' and owner ~= me) then
+  if owner then
+    redis.call('SREM', p .. 'owned:' .. owner, call)
+  end
   if token == '' then
     token = tostring(redis.call('INCR', p .. 'fence'))
   elseif tonumber(redis.call('GET', p .. 'fence') or '0') < tonumber(token) then
@@ -75,6 +79,7 @@ local current = redis.call('HGET', key, 'token')
 if owner == me and (token == '' or token == current) then
   redis.call('HSET', key, 'cp', cp)
   redis.call('EXPIRE', key, ARGV[6])
+  redis.call('SADD', p .. 'owned:' .. me, call)
   return current
 end
 return false
@@ -115,11 +120,15 @@ redis.call('SADD', p .. 'owners', me)
 return {token, redis.call('HGET', key, 'cp')}
 """
 
-# HEARTBEAT(prefix, me, ttl_ms): renew our lease.
+# HEARTBEAT(prefix, me, ttl_ms): renew our lease -> 1 if it was still alive, 0 if it
+# had lapsed (expired during a Redis outage or while we were frozen, or Redis restarted
+# empty): then peers may have seen us dead, and our calls' keys may be gone.
 HEARTBEAT = """
-redis.call('SET', ARGV[1] .. 'alive:' .. ARGV[2], '1', 'PX', ARGV[3])
+local alive = ARGV[1] .. 'alive:' .. ARGV[2]
+local was = redis.call('EXISTS', alive)
+redis.call('SET', alive, '1', 'PX', ARGV[3])
 redis.call('SADD', ARGV[1] .. 'owners', ARGV[2])
-return 1
+return was
 """
 
 # ORPHANS(prefix, me) -> flat list {dead owner, call, ...} of calls whose owner is dead;

@@ -17,11 +17,17 @@ Invariants:
    another worker took the call over, and the call is reported *lost* (``on_lost``):
    the runner drops it without a single request (split brain: one wins, one backs off).
 2. Redis being away never touches a call: changes stay dirty and are written when it
-   is back (a missing key is re-created by its live owner); a call that arrives while
-   Redis is away is served at once and registered later.
+   is back; a call that arrives while Redis is away is served at once and registered
+   later. When Redis is back (or our heartbeat finds our lease had lapsed: a long
+   outage, a restart that lost the data), the next write re-asserts *every* live call,
+   changed or not, so a restart without persistence loses no call (a missing key is
+   re-created by its live owner).
 3. A dead owner's calls (heartbeat gone) are taken over by exactly one survivor, by an
-   atomic script, and handed to ``on_orphan``; after Redis comes back the scan waits
-   one TTL, so that live workers can renew their heartbeats first.
+   atomic script, and handed to ``on_orphan``. After Redis comes back, or our own lease
+   is found lapsed, no orphan scan and no grab of an application name runs for one TTL
+   (the grace): every live worker has renewed its heartbeat by then (retries while Redis
+   is away are at most a third of a TTL apart), so a lease that only expired on Redis's
+   wall clock during the outage never makes a live worker's calls look orphaned.
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ class _Entry:
     channel_id: str
     token: str = ""  # "" until Redis has registered the call
     snapshot: Snapshot | None = None
+    # the checkpoint itself when we took the call over: a move resumes it from this even
+    # if Redis cannot be asked when the call reaches our app
+    taken: Mapping[str, Any] | None = None
     written: str = ""  # the JSON last written, so an unchanged state is not resent
     dirty: bool = False
     leaving: bool = False  # served elsewhere from now on: forget it once written
@@ -81,6 +90,7 @@ class StoreStatistics:
     lost: int = 0
     taken_over: int = 0
     redis_errors: int = 0
+    reasserted: int = 0  # live calls re-written in full after Redis came back
     live: int = 0
     pending: int = field(default=0)
 
@@ -130,7 +140,10 @@ class ClusterStore:
             password=password,
             socket_timeout=max(0.2, lease_ttl / 3),
             socket_connect_timeout=max(0.2, lease_ttl / 3),
-            retry=Retry(NoBackoff(), 0),
+            # a connection the server closed (Redis restarted) is dropped and the command
+            # sent once more on a new one; a Redis that does not answer is not retried
+            # (that is an outage: the caller backs off)
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
             decode_responses=True,
         )
         self._open = self._redis.register_script(_scripts.OPEN)
@@ -143,11 +156,16 @@ class ClusterStore:
         # the Asterisks we are connected to: only their calls can we take over
         self._asterisks: set[str] = set()
         self._entries: dict[str, _Entry] = {}
+        # calls we took over and are moving into our app: call -> (token, checkpoint)
+        self._taken: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
         self._finished: dict[str, str] = {}  # call -> token, to delete at the next flush
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._healthy = False
+        self._grace_until = 0.0  # no orphan scan, no grab of an app name before this
         self._scan_after = 0.0
+        self._reassert = False  # the next flush re-writes every live call
+        self._apps: set[str] = set()  # application names whose lease we hold
         self._closing = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -160,7 +178,7 @@ class ClusterStore:
             await self._redis.aclose()
             raise ClusterError(f"cannot reach Redis at {self.url}: {exc}") from exc
         self._healthy = True
-        self._scan_after = asyncio.get_running_loop().time() + self.lease_ttl
+        self._grace_until = asyncio.get_running_loop().time() + self.lease_ttl
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ivrkit-cluster")
         logger.info("cluster: joined %s as %s", self.url, self.owner)
 
@@ -188,6 +206,12 @@ class ClusterStore:
         """False while Redis is unreachable (calls go on; writes wait)."""
         return self._healthy
 
+    @property
+    def settled(self) -> bool:
+        """Redis answers and the grace after its return (or after our lease lapsed) is
+        over: only now may this worker take what another worker might still hold."""
+        return self._healthy and asyncio.get_running_loop().time() >= self._grace_until
+
     def calls(
         self,
         asterisk_id: str | Callable[[], Awaitable[str]],
@@ -209,7 +233,11 @@ class ClusterStore:
         call = f"{view.asterisk_id}/{channel_id}"
         entry = _Entry(view, channel_id)
         self._finished.pop(call, None)
+        taken = self._taken.pop(call, None)
         try:
+            if not self._healthy:
+                # known to be away: don't make the caller wait a socket timeout for it
+                raise redis_errors.ConnectionError("Redis is unreachable")
             status, token, cp = await self._open(
                 args=[self.prefix, call, self.owner, self.key_ttl, "1" if adopted else "0"]
             )
@@ -218,6 +246,10 @@ class ClusterStore:
             self._unhealthy(exc)
             entry.dirty = True
             self._entries[call] = entry
+            if taken is not None:  # our own takeover, moved here: we hold its checkpoint
+                entry.token = taken[0]
+                if taken[1] is not None:
+                    return Opening("resume", taken[1])
             return Opening("start")
         if status == "foreign":
             logger.info("cluster: call %s is being taken over by %s; leaving it", call, token)
@@ -278,21 +310,42 @@ class ClusterStore:
                 await asyncio.sleep(self.flush_interval)  # gather the burst
             self._wake.clear()
             try:
-                await self._flush()
+                lapsed = not await self._flush()
                 last_beat = loop.time()
-                if not self._healthy:
-                    logger.warning("cluster: Redis is back; writing what was pending")
-                    self._healthy = True
-                    self._scan_after = loop.time() + self.lease_ttl
+                if not self._healthy or lapsed:
+                    self._returned(lapsed)
                 backoff = 0.05
-                if self.takeover and loop.time() >= self._scan_after:
-                    self._scan_after = loop.time() + self.lease_ttl / 2
+                now = loop.time()
+                if self.takeover and now >= self._grace_until and now >= self._scan_after:
+                    self._scan_after = now + self.lease_ttl / 2
                     await self._scan()
             except (*_REDIS_ERRORS, redis_errors.RedisError) as exc:
                 self._unhealthy(exc)
                 await asyncio.sleep(backoff)
-                backoff = min(1.0, backoff * 2)
+                # never more than a third of a TTL between tries: once Redis is back,
+                # every live worker renews its lease well within its peers' grace
+                backoff = min(1.0, self.lease_ttl / 3, backoff * 2)
                 self._wake.set()  # retry the pending writes
+
+    def _returned(self, lapsed: bool) -> None:
+        """Redis answers again, or our lease had lapsed: re-assert everything, wait."""
+        if not self._healthy:
+            logger.warning(
+                "cluster: Redis is back; re-writing the checkpoints of %d live call(s)",
+                len(self._entries),
+            )
+        elif lapsed:
+            logger.warning(
+                "cluster: our lease had lapsed in Redis; re-writing the checkpoints of "
+                "%d live call(s)",
+                len(self._entries),
+            )
+        self._healthy = True
+        self._grace_until = asyncio.get_running_loop().time() + self.lease_ttl
+        # Redis may have come back empty (no persistence), or kept a write it received
+        # during a freeze after a newer one: write every live call again, as it is now
+        self._reassert = True
+        self._wake.set()
 
     def _unhealthy(self, exc: BaseException) -> None:
         self.stats.redis_errors += 1
@@ -300,12 +353,15 @@ class ClusterStore:
             logger.warning("cluster: Redis unreachable (%s); calls go on, writes wait", exc)
         self._healthy = False
 
-    async def _flush(self) -> None:
-        """One pipeline: heartbeat, every dirty call's latest checkpoint, every finish."""
+    async def _flush(self) -> bool:
+        """One pipeline: heartbeat, every dirty call's latest checkpoint, every finish.
+
+        Returns False if the heartbeat found our lease lapsed (see invariant 2)."""
+        reassert, self._reassert = self._reassert, False
         dirty: list[tuple[str, _Entry, str]] = []
         gone: list[str] = []  # leaving entries with nothing left to write
         for call, entry in self._entries.items():
-            if not entry.dirty:
+            if not entry.dirty and not reassert:
                 continue
             payload = entry.written
             if entry.snapshot is not None:
@@ -313,7 +369,7 @@ class ClusterStore:
                     payload = json.dumps(entry.snapshot(), separators=(",", ":"))
                 except Exception:  # e.g. the machine is in ERROR: keep the last good one
                     logger.debug("cluster: no checkpoint for %s", call, exc_info=True)
-            if payload == entry.written and entry.token:
+            if payload == entry.written and entry.token and not reassert:
                 entry.dirty = False
                 if entry.leaving:
                     gone.append(call)
@@ -333,8 +389,14 @@ class ClusterStore:
                 )
             for call, token in finished:
                 await self._finish(args=[self.prefix, call, self.owner, token], client=pipe)
-            results = await pipe.execute()
+            try:
+                results = await pipe.execute()
+            except BaseException:
+                self._reassert = self._reassert or reassert
+                raise
         self.stats.flushes += 1
+        if reassert:
+            self.stats.reasserted += len(dirty)
         self.stats.writes += len(dirty)
         for (call, token), _ in zip(finished, results[1 + len(dirty) :], strict=True):
             if self._finished.get(call) == token:
@@ -363,6 +425,7 @@ class ClusterStore:
                     await entry.view.on_lost(entry.channel_id)
                 except Exception:
                     logger.exception("cluster: on_lost failed for %s", entry.channel_id)
+        return bool(results[0])
 
     async def _scan(self) -> None:
         """Take over the calls of owners whose heartbeat is gone (invariant 3)."""
@@ -374,6 +437,7 @@ class ClusterStore:
             if not result:
                 continue  # another survivor was faster, or it ended
             self.stats.taken_over += 1
+            self._taken[call] = (str(result[0]), _decode_cp(result[1]))
             asterisk_id, _, channel_id = call.rpartition("/")
             logger.warning("cluster: took over call %s from %s", call, dead)
             if self.on_orphan is not None:
@@ -383,15 +447,32 @@ class ClusterStore:
                     logger.exception("cluster: could not resume call %s", call)
 
     async def hold_app(self, app: str) -> bool:
-        """Take or renew the lease on an application name (active/standby mode)."""
-        result = await self._app_lease(
-            args=[self.prefix, app, self.owner, int(self.lease_ttl * 1000)]
-        )
+        """Take or renew the lease on an application name (active/standby mode).
+
+        The holder renews it whenever Redis answers (even if it expired there during an
+        outage); another worker takes it only once settled (invariant 3). Raises the
+        Redis error when Redis does not answer, so that the caller can tell "Redis is
+        away" (keep what you have) from "another worker holds it" (False).
+        """
+        if app not in self._apps and not self.settled:
+            return False
+        try:
+            result = await self._app_lease(
+                args=[self.prefix, app, self.owner, int(self.lease_ttl * 1000)]
+            )
+        except (*_REDIS_ERRORS, redis_errors.RedisError) as exc:
+            self._unhealthy(exc)
+            raise
+        if result:
+            self._apps.add(app)
+        else:
+            self._apps.discard(app)
         return bool(result)
 
     async def release(self, asterisk_id: str, channel_id: str) -> None:
         """Forget a call we took over but could not resume (its channel is gone)."""
         call = f"{asterisk_id}/{channel_id}"
+        self._taken.pop(call, None)
         await self._finish(args=[self.prefix, call, self.owner, ""])
 
 
