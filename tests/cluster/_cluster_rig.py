@@ -119,9 +119,11 @@ class Rig:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def worker(self, name: str, *extra: str, lease_ttl: float = 1.5) -> Worker:
+    def worker(
+        self, name: str, *extra: str, lease_ttl: float = 1.5, menu_text: str = MENU
+    ) -> Worker:
         menu = self.directory / "menu.yaml"
-        menu.write_text(MENU)
+        menu.write_text(menu_text)
         main = "import sys; from ivrkit.cli import main; sys.exit(main())"
         args = [sys.executable, "-c", main, "run", str(menu), "--app", "ivr"]
         for sim in self.sims:
