@@ -58,8 +58,9 @@ PORT_LOCK = Path("/tmp/ivrkit-port-8088.lock")
 JS_PORT = 8088  # channel-aa.js connects to http://localhost:8088 and nowhere else
 
 LEVELS = (100, 1000, 5000)
-APPS = ("ivrkit-http", "ivrkit-websocket", "ivrkit-websocket-plain", "channel-aa.js")
-#: an app name ending so runs ivrkit with its optional speed-ups off (IVRKIT_SPEEDUPS=0)
+APPS = ("ivrkit-http", "ivrkit-websocket", "channel-aa.js")
+#: an app name ending so runs ivrkit with its optional speed-ups off (IVRKIT_SPEEDUPS=0):
+#: ``--apps ivrkit-websocket,ivrkit-websocket-plain`` (bench_speedups pairs them anyway)
 PLAIN = "-plain"
 #: arrivals last this many scenario lengths: the level is reached after one and held
 ARRIVAL_WINDOWS = 1.5
