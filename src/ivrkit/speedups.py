@@ -123,21 +123,23 @@ def _orjson_loads(text: str | bytes) -> Any:
     try:
         value = _orjson.loads(text)
     except _orjson.JSONDecodeError:
-        return json.loads(text)  # the stdlib's value (a lone surrogate...) or its error
-    raw = text.encode() if isinstance(text, str) else text  # valid UTF-8: orjson read it
-    marks = raw.translate(_MARKS)
-    if _LONG_NUMBER in marks or marks.count(b"[") > _STDLIB_NESTING:
-        return json.loads(text)  # a big integer (orjson: a float) or deep nesting
-    return value
+        pass  # the stdlib's value (a lone surrogate...) or its error, raised out of here
+    else:  # so that a stdlib error carries no orjson error as its context
+        raw = text.encode() if isinstance(text, str) else text  # valid UTF-8: orjson read it
+        marks = raw.translate(_MARKS)
+        if _LONG_NUMBER not in marks and marks.count(b"[") <= _STDLIB_NESTING:
+            return value
+        # else a big integer (orjson: a float) or deep nesting
+    return json.loads(text)
 
 
 def _orjson_dumps(obj: Any) -> str:
     assert _orjson is not None
     try:
-        text: str = _orjson.dumps(obj).decode()
+        return str(_orjson.dumps(obj).decode())
     except TypeError:  # a lone surrogate, an integer beyond 64 bits, a non-str key...
-        return stdlib_dumps(obj)  # its text, or its TypeError
-    return text
+        pass
+    return stdlib_dumps(obj)  # its text, or its TypeError (without orjson's as context)
 
 
 #: decode one JSON text (a websocket frame, a REST answer)

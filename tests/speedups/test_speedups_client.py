@@ -54,6 +54,7 @@ FRAMES = [
     ),  # a duplicate key: the last wins
     frame("ChannelVarset", variable='"X"', value='"' + "[" * 10 + '"', channel=CHANNEL),
     frame("Nested", deep="[" * 300 + "]" * 300),
+    frame("Deep", deep="[" * 5000 + "]" * 5000),  # beyond json.loads' recursion limit
     "not json at all",
     '["a", "list"]',
     '{"type": "PlaybackFinished", "playback": {"id": "\\udc00"}}',
@@ -122,6 +123,7 @@ async def test_the_client_lets_out_the_same_with_and_without_orjson(
         "ignoring a malformed event: StasisStart channel.id holds a lone surrogate, not text",
         "ignoring a malformed event: ChannelDtmfReceived channel.name holds a lone "
         "surrogate, not text",
+        f"ignoring a websocket frame nested too deep to decode: {FRAMES[8]!r:.80}",
         "ignoring a websocket frame that is not JSON: 'not json at all'",
         'ignoring a websocket frame that is not an object: \'["a", "list"]\'',
         "ignoring a malformed event: PlaybackFinished playback.id holds a lone surrogate, not text",
@@ -135,3 +137,54 @@ async def test_the_client_lets_out_the_same_with_and_without_orjson(
     assert [repr(d) for d in durations[:3]] == ["18446744073709551616", "nan", "inf"]
     app_types = [name for name, _, _ in plain["app"]]
     assert app_types.count("UnknownEvent") >= 3  # the malformed ones + Nested
+
+
+async def test_a_deep_frame_while_a_request_waits_is_one_warning_and_the_request_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found here: a frame naming "RESTResponse" and nested beyond json.loads' limit
+    raised RecursionError out of the websocket reader (a traceback, the socket treated
+    as lost) while a REST request over the websocket waited for its answer."""
+    config = ConnectionConfig(
+        base_url="http://127.0.0.1:1",
+        apps=(APP,),
+        credentials=Credentials("u", "p"),
+        rest_transport="websocket",
+    )
+    transport = MockTransport(TinyAri().handle)
+    deep = '{"type": "RESTResponse", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+
+    async def answer() -> None:
+        while True:
+            await until(lambda: transport.streams and transport.stream.sent)
+            request = json.loads(transport.stream.sent.pop(0))
+            if request["uri"].startswith("channels/"):
+                transport.stream.push(deep)  # arrives while the request waits
+            body = {"name": APP, "channel_ids": []} if "applications" in request["uri"] else {}
+            transport.stream.push(
+                json.dumps(
+                    {
+                        "type": "RESTResponse",
+                        "transaction_id": request["transaction_id"],
+                        "request_id": request["request_id"],
+                        "status_code": 200,
+                        "reason_phrase": "OK",
+                        "uri": request["uri"],
+                        "content_type": "application/json",
+                        "message_body": json.dumps({**body, "id": "c9"}),
+                    }
+                )
+            )
+
+    with caplog.at_level(logging.WARNING):
+        async with asyncio.TaskGroup() as tg:
+            responder = tg.create_task(answer())
+            async with AriClient(config, transport=transport) as client:
+                channel = await client.channels.get("c9")
+                assert channel.id == "c9"
+                assert len(transport.streams) == 1  # the socket was never lost
+            responder.cancel()
+    assert [r.getMessage()[:55] for r in caplog.records] == [
+        "ignoring a websocket frame nested too deep to decode: '"
+    ]
+    assert all(r.exc_info is None for r in caplog.records)

@@ -180,3 +180,13 @@ def test_the_switch(value: str | None, wanted: set[str], problem: str | None) ->
     else:
         assert why is not None
         assert why.startswith(problem)
+
+
+def test_an_error_is_the_stdlibs_alone_without_orjsons_as_its_context() -> None:
+    """A traceback must read the same with or without orjson installed."""
+    with pytest.raises(json.JSONDecodeError) as decoding:
+        speedups._orjson_loads('{"a": NaN} x')
+    assert decoding.value.__context__ is None
+    with pytest.raises(TypeError) as encoding:
+        speedups._orjson_dumps({"raw": b"x"})
+    assert encoding.value.__context__ is None

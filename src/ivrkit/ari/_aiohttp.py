@@ -252,7 +252,7 @@ class AiohttpTransport:
         if content_type == "application/json" or text[:1] in "{[":
             try:
                 return Response(status, speedups.loads(text))
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
                 pass
         return Response(status, text)
 

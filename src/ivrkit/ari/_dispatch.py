@@ -212,6 +212,9 @@ class Dispatcher:
         except ValueError:
             logger.warning("ignoring a websocket frame that is not JSON: %.80r", text)
             return None
+        except RecursionError:  # json.loads' limit is the interpreter's recursion limit
+            logger.warning("ignoring a websocket frame nested too deep to decode: %.80r", text)
+            return None
         if not isinstance(data, dict):
             logger.warning("ignoring a websocket frame that is not an object: %.80r", text)
             return None

@@ -348,7 +348,7 @@ class OutboundListener:
                     if text is None:
                         return None
                     stream.feed(text)
-                    with contextlib.suppress(ValueError):
+                    with contextlib.suppress(ValueError, RecursionError):
                         frame = speedups.loads(text)
                     if isinstance(frame, dict) and isinstance(frame.get("application"), str):
                         break

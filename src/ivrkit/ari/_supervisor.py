@@ -445,7 +445,7 @@ class Supervisor:
     def _rest_response(self, text: str) -> bool:
         try:
             data = speedups.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not ours: feed_frame says what it is
             return False
         if not isinstance(data, dict) or data.get("type") != "RESTResponse":
             return False
@@ -455,8 +455,8 @@ class Supervisor:
             return True
         body: Any = data.get("message_body")
         if isinstance(body, str) and body:
-            with contextlib.suppress(ValueError):
-                body = speedups.loads(body)
+            with contextlib.suppress(ValueError, RecursionError):
+                body = speedups.loads(body)  # else the text, as over HTTP
         else:
             body = None
         future.set_result(Response(int(data.get("status_code", 0)), body))
