@@ -306,6 +306,7 @@ def _run_cluster(
         )
         for url in opts.urls
     ]
+    watch = Observability.from_args(args)  # --metrics/--journey: cli/_observability.py
     try:
         return run_server(
             _cluster.serve(
@@ -316,10 +317,13 @@ def _run_cluster(
                 policy,
                 reload=lambda: load_checked(args.menu),
                 started=freeze_startup_heap,
+                watch=watch,
             )
         )
     except KeyboardInterrupt:
         return 130
+    finally:
+        watch.close_journey()
 
 
 # ---------------------------------------------------------------- registration

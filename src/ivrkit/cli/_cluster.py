@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 from ivrkit.cli import CliError
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy
 from ivrkit.cli._loop import speedups_note
+from ivrkit.cli._observability import Observability
+from ivrkit.cli._presence import ClientsPresence
 
 if TYPE_CHECKING:
     from ivrkit.ari import AriClient, CallBroadcast, ConnectionConfig
@@ -182,14 +184,20 @@ async def serve(
     reload: Callable[[], tuple[MenuTree, dict[str, Any]]] | None = None,
     started: Callable[[], None] = lambda: None,
     signals: bool = True,
+    watch: Observability | None = None,
 ) -> int:
     """Serve every Asterisk until a stop request; see the module docstring.
 
-    ``reload`` re-reads the menu on SIGHUP; ``started`` runs once every connection is up.
+    ``reload`` re-reads the menu on SIGHUP; ``started`` runs once every connection is up;
+    ``watch``: ``--metrics``/``--journey`` (``/readyz``: every client ready, not stopping;
+    a standby worker serves them once it is active).
     """
     from ivrkit.ari import AriClient, AriError
     from ivrkit.cluster import ClusterError, ClusterStore
     from ivrkit.ivr.runner import MenuRunner
+
+    watch = watch or Observability(None, None)
+    presence = ClientsPresence()
 
     store: ClusterStore | None = None
     renewing: asyncio.Task[None] | None = None
@@ -211,7 +219,8 @@ async def serve(
             renewing = await _wait_for_app(store, opts)
         connections: list[Connection] = []
         for config in configs:
-            client = AriClient(config)
+            client = AriClient(config, observer=watch.observer)
+            presence.add(client)
             calls: AsteriskCalls | None = None
             if store is not None:
 
@@ -222,7 +231,13 @@ async def serve(
                         return url
 
                 calls = store.calls(resolve)
-            runner = MenuRunner(tree, handlers=handlers, store=calls)
+            runner = MenuRunner(
+                tree,
+                handlers=handlers,
+                store=calls,
+                observer=watch.observer,
+                transcript=watch.transcript,
+            )
             runner.attach(client)
             connections.append(Connection(config.base_url, config.apps[0], client, runner, calls))
 
@@ -236,6 +251,8 @@ async def serve(
                 watch_broadcasts(conn, lambda: not group.draining)
         control = ServiceControl(group, policy, reload=reload, say=_say)
         async with contextlib.AsyncExitStack() as stack:
+            accepting = {"accepting calls": lambda: not control.stop_requested}
+            await stack.enter_async_context(watch.serving(presence, accepting))
             for conn in connections:
                 try:
                     await stack.enter_async_context(conn.client)

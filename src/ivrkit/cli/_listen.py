@@ -23,6 +23,7 @@ from ivrkit.cli._lifecycle import ServiceControl, StopPolicy
 from ivrkit.cli._listen_cluster import SocketCalls, banner_suffix, start_store
 from ivrkit.cli._loop import run_server, speedups_note
 from ivrkit.cli._observability import Observability, parse_listen
+from ivrkit.cli._presence import ListenerPresence
 
 if TYPE_CHECKING:
     from ivrkit.ari import AriClient, OutboundSession
@@ -159,55 +160,6 @@ def run_listening(
         return 130
     finally:
         watch.close_journey()
-
-
-class ListenerPresence:
-    """What ``--metrics`` and ``/readyz`` see of a listener (``Observability.serving``).
-
-    ``ready``: listening. Whether Asterisk is connected is Asterisk's business (it
-    retries), and a load balancer's health check on ``/readyz`` must send sockets to any
-    worker that can take them (a draining one fails "accepting calls"). Connection
-    records (and ``ivrkit_ari_websocket_up``) follow the persistent sockets: a per-call
-    socket ends with every call, which is no outage.
-    """
-
-    def __init__(self) -> None:
-        self.listening = False
-        self._persistent: set[AriClient] = set()
-        self._handlers: list[tuple[Any, Any]] = []
-        self._subscriptions: dict[AriClient, list[Any]] = {}
-
-    @property
-    def ready(self) -> bool:
-        return self.listening
-
-    def sockets_up(self) -> float:
-        return float(self.listening and all(c.ready for c in self._persistent))
-
-    def on(self, types: Any, handler: Any) -> Any:
-        self._handlers.append((types, handler))
-        for client in self._persistent:
-            self._subscriptions[client].append(client.on(types, handler))
-        return _Unsubscribe(self, (types, handler))
-
-    def added(self, client: AriClient, session: OutboundSession) -> None:
-        if session.connection_type == "persistent":
-            self._persistent.add(client)
-            self._subscriptions[client] = [client.on(t, h) for t, h in self._handlers]
-
-    def removed(self, client: AriClient) -> None:
-        self._persistent.discard(client)
-        for subscription in self._subscriptions.pop(client, []):
-            subscription.cancel()
-
-
-class _Unsubscribe:
-    def __init__(self, presence: ListenerPresence, entry: tuple[Any, Any]) -> None:
-        self._presence, self._entry = presence, entry
-
-    def cancel(self) -> None:
-        with contextlib.suppress(ValueError):
-            self._presence._handlers.remove(self._entry)
 
 
 async def serve(
