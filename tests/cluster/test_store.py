@@ -298,3 +298,24 @@ async def test_a_call_served_while_redis_hung_is_ours_when_it_returns(
 def _flush_fails(store: ClusterStore) -> bool:
     store._wake.set()  # make it try now rather than at the next heartbeat
     return not store.healthy
+
+
+async def test_the_app_name_is_taken_at_once_but_not_during_the_grace_after_a_lapse(
+    redis_server: RedisServer,
+) -> None:
+    """A worker that starts takes a free application name at once. When Redis loses its
+    data (the name's lease is gone with it), the holder takes it back while the other
+    worker, in its grace after finding its own lease lapsed, may not."""
+    async with (
+        _store(redis_server, "a", ttl=LIVE_TTL) as holder,
+        _store(redis_server, "b", ttl=LIVE_TTL) as other,
+    ):
+        assert await holder.hold_app("ivr")  # no wait at startup
+        assert not await other.hold_app("ivr")  # held by a live worker
+        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
+            await r.flushall()
+        await until(lambda: not other.settled, "the lapse was not noticed", 5)
+        assert not await other.hold_app("ivr")  # free in Redis, but b is in its grace
+        assert await holder.hold_app("ivr")  # the holder re-asserts it
+        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
+            assert await r.get("ivrkit:ivrkit:app:ivr") == holder.owner

@@ -178,7 +178,9 @@ class ClusterStore:
             await self._redis.aclose()
             raise ClusterError(f"cannot reach Redis at {self.url}: {exc}") from exc
         self._healthy = True
-        self._grace_until = asyncio.get_running_loop().time() + self.lease_ttl
+        # the first scan waits one TTL (peers that just started renew first); an app
+        # name is taken at once: its lease names a holder whose heartbeat is checked
+        self._scan_after = asyncio.get_running_loop().time() + self.lease_ttl
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ivrkit-cluster")
         logger.info("cluster: joined %s as %s", self.url, self.owner)
 
