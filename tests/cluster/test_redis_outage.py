@@ -405,3 +405,47 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
     assert rig.hangups_by_us() == []
     assert stops == [0], [w.output[-2000:] for w in rig.workers]
+
+
+async def test_standby_the_active_worker_dies_during_the_outage(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The active worker of a standby pair is killed while Redis hangs: nobody can take
+    the name then (its lease is in Redis). Once Redis is back and the grace is over, the
+    standby takes it, and the calls resume from their checkpoints, data kept."""
+    requests: list[tuple[str, str]] = []
+    sim = await _sim(tmp_path, standby_dialplan(), requests)
+    rig = Rig(tmp_path, redis_server.url, [sim], requests)
+    redis = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        active = rig.worker("a", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
+        standby = rig.worker("b", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
+        active.start(rig.env())
+        await active.wait_serving()
+        standby.start(rig.env())
+        await until(lambda: "standby for ARI app 'ivr'" in standby.output, "no standby", 30)
+        callers = [await sim.call(f"PJSIP/s{i}", "1000") for i in range(2)]
+        await asyncio.gather(*(reach_main(x) for x in callers))
+        accounts = {x.channel_id: account_of(i) for i, x in enumerate(callers)}
+        await asyncio.gather(*(enter_account(x, accounts[x.channel_id]) for x in callers))
+        expected = [(x, "a", accounts[x.channel_id]) for x in callers]
+        await until(lambda: all_checkpointed(redis, expected), "checkpoints before", 15)
+
+        redis_server.pause()
+        frozen_at = time.monotonic()
+        active.kill()
+        await until(lambda: time.monotonic() - frozen_at > 2.5 * TTL, "the freeze", 10)
+        assert "ivrkit run: serving" not in standby.output  # it cannot know yet
+        redis_server.resume()
+        await standby.wait_serving(20)
+        for x in callers:
+            async with asyncio.timeout(10):
+                await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
+        await asyncio.gather(*(leave(x) for x in callers))
+    finally:
+        stops = [w.stop() for w in rig.workers if w.name != "a"]
+        await redis.aclose()
+        await sim.close()
+    assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
+    assert rig.hangups_by_us() == []
+    assert stops == [0], [w.output[-2000:] for w in rig.workers]
