@@ -170,3 +170,60 @@ async def test_a_socket_lost_while_its_worker_lives_goes_to_the_other_worker(
         for w in (w1, w2):
             if w.process is not None and w.process.poll() is None:
                 assert w.stop() == 0, w.output
+
+
+async def test_a_persistent_socket_behind_the_balancer_is_active_standby(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """``connection_type = persistent`` through the balancer: one socket, so one worker
+    serves every call. kill -9 it: Asterisk reconnects through the balancer to the other
+    worker, whose re-sync adopts every call (Asterisk's choice: the socket) and resumes
+    each at its checkpoint from Redis, at once, while the dead one's lease still runs."""
+    durations = tmp_path / "durations.tsv"
+    durations.write_text(DURATIONS)
+    w1, w2 = (ListeningWorker(tmp_path, f"w{i}", redis_server.url) for i in (1, 2))
+    try:
+        for w in (w1, w2):
+            w.start()
+        for w in (w1, w2):
+            await w.wait_serving()
+        async with TcpBalancer([w1.port, w2.port]) as balancer:
+            outbound = OutboundWebsocket(
+                uri=f"ws://127.0.0.1:{balancer.port}/", apps=("ivr",), reconnect_interval=0.1
+            )
+            async with Simulator(
+                outbound=outbound, dialplan=DIALPLAN, durations_file=durations
+            ) as sim:
+                go = asyncio.Event()
+                callers: list[Caller] = []
+                waiting: list[Caller] = []
+                all_waiting = asyncio.Event()
+                calls = [
+                    asyncio.create_task(
+                        call_to_sales(sim, i, go, callers, waiting, all_waiting, of=4)
+                    )
+                    for i in range(4)
+                ]
+                async with asyncio.timeout(60):
+                    await all_waiting.wait()
+                owners = await owners_in_redis(redis_server.url)
+                (active,) = {o.partition("/")[0] for o in owners.values()}  # one socket
+                victim, survivor = (w1, w2) if active == "w1" else (w2, w1)
+                victim.kill()
+                async with asyncio.timeout(30):
+                    for c in callers:
+                        await c.wait_until(functools.partial(greeted_twice, c))
+                now = await owners_in_redis(redis_server.url)
+                assert all(o.startswith(f"{survivor.name}/") for o in now.values()), now
+                go.set()
+                served = await asyncio.gather(*calls)
+        for caller in served:
+            media = heard(caller)
+            assert media[-1] == "sound:done-SUCCESS", media
+            assert media.count("sound:cluster-main") == 1, media
+            number = int(caller.channel_name.removeprefix("PJSIP/c").split("-")[0])
+            assert media.count(f"digits:{number:03d}") == 2, media  # the data kept
+    finally:
+        for w in (w1, w2):
+            if w.process is not None and w.process.poll() is None:
+                assert w.stop() == 0, w.output
