@@ -248,7 +248,9 @@ async def test_redis_freezes_calls_go_on_and_its_return_moves_no_live_call(
             await enter_account(x, accounts[x.channel_id])
         await asyncio.gather(*(leave(x) for x in everyone + newcomers))
     finally:
-        stops = [w.stop() for w in rig.workers if w.name != "c"]
+        # every worker, the one killed too: a failure before its kill must not leave it
+        codes = {w.name: w.stop() for w in rig.workers}
+        stops = [code for name, code in codes.items() if name != "c"]
         await redis.aclose()
         await sim.close()
 
@@ -330,7 +332,9 @@ async def test_redis_restarts_empty_every_live_call_is_written_again(
                 await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
         await asyncio.gather(*(leave(x) for x, _, _ in expected))
     finally:
-        stops = [w.stop() for w in rig.workers if w.name != "a"]
+        # every worker, the one killed too: a failure before its kill must not leave it
+        codes = {w.name: w.stop() for w in rig.workers}
+        stops = [code for name, code in codes.items() if name != "a"]
         await redis.aclose()
         await sim.close()
 
@@ -399,7 +403,9 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
                 await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
         await asyncio.gather(*(leave(x) for x in callers))
     finally:
-        stops = [w.stop() for w in rig.workers if w.name != "a"]
+        # every worker, the one killed too: a failure before its kill must not leave it
+        codes = {w.name: w.stop() for w in rig.workers}
+        stops = [code for name, code in codes.items() if name != "a"]
         await redis.aclose()
         await sim.close()
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
@@ -443,7 +449,9 @@ async def test_standby_the_active_worker_dies_during_the_outage(
                 await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
         await asyncio.gather(*(leave(x) for x in callers))
     finally:
-        stops = [w.stop() for w in rig.workers if w.name != "a"]
+        # every worker, the one killed too: a failure before its kill must not leave it
+        codes = {w.name: w.stop() for w in rig.workers}
+        stops = [code for name, code in codes.items() if name != "a"]
         await redis.aclose()
         await sim.close()
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
