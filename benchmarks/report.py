@@ -205,4 +205,8 @@ def render(results: dict[str, Any]) -> str:
 
         lines.append(render_throughput(results["cluster"].get("throughput") or []))
         lines.append(render_failover(results["cluster"]["failover"]))
+        if results["cluster"].get("listen_failover"):
+            from benchmarks.bench_listen_failover import render as render_listen
+
+            lines.append(render_listen(results["cluster"]["listen_failover"]))
     return "\n".join(lines)

@@ -40,6 +40,7 @@ from typing import IO, Any
 from benchmarks import (
     bench_cluster,
     bench_engine,
+    bench_listen_failover,
     bench_observability,
     bench_speedups,
     loadgen,
@@ -465,9 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                     bench_cluster.throughput(level, n, seconds, durations_file, tmp) for n in (1, 2)
                 ],
                 "failover": bench_cluster.failover(args.cluster_kills),
+                # listening workers behind a balancer: no lease in the figure
+                "listen_failover": bench_listen_failover.failover(args.cluster_kills),
             }
             print(bench_cluster.render_throughput(cluster["throughput"]), flush=True)
             print(bench_cluster.render(cluster["failover"]), flush=True)
+            print(bench_listen_failover.render(cluster["listen_failover"]), flush=True)
     results = {
         "started_utc": stamp,
         "elapsed_s": round(time.perf_counter() - began, 1),
