@@ -155,9 +155,7 @@ class _Link:
                     break
         finally:
             self.ws = None
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await _stopped(writer)
             await ws.close()
 
     async def drain(self) -> None:
@@ -168,9 +166,7 @@ class _Link:
             return
         writer, self.writer = self.writer, None
         if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await _stopped(writer)
         with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
             async with asyncio.timeout(2):
                 while self.frames and not ws.closed:
@@ -195,6 +191,7 @@ class PersistentConnection:
     def __init__(self, model: SimModel, cfg: OutboundWebsocket, http: aiohttp.ClientSession):
         self.link = _Link(model, cfg, http)
         self._task: asyncio.Task[None] | None = None
+        self._closing = False  # ari_websockets.c's session->closing: no reconnect after
 
     @property
     def connected(self) -> bool:
@@ -209,7 +206,7 @@ class PersistentConnection:
 
     async def _run(self) -> None:
         link, cfg = self.link, self.link.cfg
-        while True:
+        while not self._closing:
             ws = await link.connect_once()
             if ws is None:
                 await asyncio.sleep(cfg.reconnect_interval)
@@ -218,14 +215,14 @@ class PersistentConnection:
                 for app in cfg.apps:
                     link.registered(app)
             await link.serve(ws, cfg.apps[0])
-            _log.warning("outbound websocket to %s disconnected; reconnecting", cfg.uri)
+            if not self._closing:
+                _log.warning("outbound websocket to %s disconnected; reconnecting", cfg.uri)
 
     async def close(self) -> None:
+        self._closing = True
         await self.link.drain()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await _stopped(self._task)
         for app in self.link.cfg.apps:
             self.link.model.disconnect_app(app, self.link.sink)
 
@@ -295,9 +292,7 @@ class PerCallConnections:
                 await asyncio.wait({serving, done}, return_when=asyncio.FIRST_COMPLETED)
                 done.cancel()
                 if ended.is_set():
-                    serving.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await serving
+                    await _stopped(serving)
                     return
                 _log.warning("per-call websocket for %s lost; reconnecting", name)
                 reconnected = await self._connect(link)
@@ -323,6 +318,21 @@ class PerCallConnections:
 
 
 Outbound = PersistentConnection | PerCallConnections
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended.
+
+    Not ``cancel()`` + ``suppress(CancelledError)`` around ``await task``: when the
+    caller is itself cancelled during that await (a ``close()`` that reaches a
+    connection while it is cleaning up after its socket closed), the suppress swallows
+    the caller's own cancellation, and the reconnect loop runs on forever.
+    ``asyncio.wait`` raises only for the caller's cancellation, never for the task's.
+    """
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        raise exc
 
 
 def start_outbound(
