@@ -46,7 +46,9 @@ def add_listen_options(p: argparse.ArgumentParser) -> None:
         help="accept Asterisk's outbound ARI websockets (ari.conf type=outbound_websocket, "
         "Asterisk 20.15+/21.10+/22.5+) on HOST:PORT (host default 127.0.0.1) instead of "
         "connecting to --url; Asterisk must present ARI_USER/ARI_PASSWORD "
-        "(websocket_client.conf username/password). See docs/cluster.md",
+        "(websocket_client.conf username/password); with --cluster, one of several "
+        "workers behind a TCP load balancer (or --cluster-mode broadcast). See "
+        "docs/cluster.md",
     )
     p.add_argument("--listen-cert", metavar="PEM", help="serve wss:// with this certificate")
     p.add_argument("--listen-key", metavar="PEM", help="the private key of --listen-cert")
