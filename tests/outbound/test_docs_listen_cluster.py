@@ -144,3 +144,28 @@ async def test_the_documented_listening_worker_serves_a_call(
     assert lines[0]["step"] == "call_started"
     assert lines[-1]["step"] == "call_ended"
     assert lines[-1]["outcome"] == "continue"
+
+
+def test_the_documented_per_worker_sections_name_the_app_the_worker_serves() -> None:
+    """Broadcast mode without a balancer: the documented ``[ivrkit-w1]`` sections point
+    at w1's address and carry the app ``ivrkit run --worker w1 --cluster-mode broadcast``
+    serves, and the dialplan's filter offers calls to it."""
+    import argparse
+
+    from ivrkit.cli._listen_cluster import served_app
+
+    ini = _block("ini", "[ivrkit-w1]")
+    client_part, _, ari_part = ini.partition("; ari.conf")
+    ari_part = ari_part.partition("\n")[2]  # (the rest of that comment line)
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    parser.read_string(client_part)
+    assert parser["ivrkit-w1"]["connection_type"] == "persistent"
+    assert parser["ivrkit-w1"]["uri"].startswith("ws://10.0.0.11:8090/")
+    ari = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    ari.read_string(ari_part)
+    section = ari["ivrkit-w1"]
+    assert section["type"] == "outbound_websocket"
+    assert section["websocket_client_id"] == "ivrkit-w1"
+    args = argparse.Namespace(cluster="redis://r/0", cluster_mode="broadcast", worker="w1")
+    assert section["apps"] == served_app(args, "ivr") == "ivr-w1"
+    assert re.search(r"\^ivr-", _section())  # StasisBroadcast(500,^ivr-) offers it
