@@ -132,6 +132,20 @@ def _host(peer: str) -> str:
     return peer.rpartition(":")[0] or peer
 
 
+async def _calls_settled(client: AriClient) -> None:
+    """Wait until the client's calls have ended, after their last frames were read.
+
+    ``drained`` says every frame was read and dispatched, not that each call has
+    handled them: a call may still be answering a PlaybackFinished that came before
+    its StasisEnd. Closing the client then (Asterisk closes a per-call socket 3 s after
+    StasisEnd; a stopping Asterisk, at once) failed that call's last request with
+    ClientClosedError and dropped its StasisEnd unhandled. The scopes close on their
+    own once their StasisEnd is handled; the caller bounds the wait.
+    """
+    while client.statistics().calls:  # noqa: ASYNC110 (no event marks a scope's end)
+        await asyncio.sleep(0.01)
+
+
 class _ServerStream:
     """One accepted socket as the client's :class:`EventStream`; its frames are fed by
     the listener, which reads the socket from the start (to learn who connected)."""
@@ -333,6 +347,7 @@ class OutboundListener:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(SETTLE_TIMEOUT):
                             await stream.drained.wait()
+                            await _calls_settled(served.client)
                             if self._on_ended is not None:
                                 await self._on_ended(served.client, session)
                 await served.client.aclose()

@@ -67,6 +67,7 @@ from ivrkit.ari import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
+    ClientClosedError,
     PlaybackFinished,
     PlaybackStarted,
     StasisEnd,
@@ -497,6 +498,11 @@ class _Call:
     async def on_event(self, event: Any) -> None:
         try:
             await self._on_event(event)
+        except ClientClosedError:
+            # the connection this call lived on is gone for good (a per-call outbound
+            # socket closed, the client stopped): no request can reach Asterisk, which
+            # carries the call on (and offers it again on a new socket, if it opens one)
+            logger.info("call %s: its connection closed; this process lets it go", self.label)
         except Exception:  # a bug of ours, not the engine's (that is IvrError, in feed)
             self.runner.call_errors += 1
             logger.exception(
