@@ -93,8 +93,11 @@ async def test_reconnect_is_fast_one_connection_per_attempt_and_ready_after_resy
             back = await wait_reconnected()
             new = relay.accepted[before:]
             assert len(new) == 1
-            assert new[0] - dropped <= 0.1  # the first retry
-            assert back - dropped <= 0.2  # and ready again (re-sync included)
+            # The first retry comes within 50 ms of jitter (it was 0.25-0.5 s of backoff);
+            # the clock also counts the loop's real time, ~0.1 s on a loaded machine,
+            # so the bounds sit between the two.
+            assert new[0] - dropped <= 0.2  # the first retry
+            assert back - dropped <= 0.3  # and ready again (re-sync included)
 
             # 2. Asterisk refuses three handshakes, then the re-sync fails twice: four
             #    attempts, four connections, no attempt silently repeated by the HTTP
