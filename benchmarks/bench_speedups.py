@@ -10,8 +10,8 @@ median over the rounds of the ratio within a pair. Each run's banner says which
 speed-ups it used, and the comparison refuses a pair whose fast side ran without any.
 
 ``micro()`` measures the JSON part alone, without I/O, best of five: one event decoded,
-one RESTResponse decoded (frame and body) and one RESTRequest encoded, with the stdlib
-and with orjson.
+one RESTResponse decoded (frame and body), with the stdlib and with orjson (the client
+builds its RESTRequest frames as text, ``_supervisor.request_frame``: no JSON library).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def compare(
     }
 
 
-def _frames() -> tuple[str, str, dict[str, Any]]:
+def _frames() -> tuple[str, str]:
     channel = {
         "id": "1796144689.17",
         "name": "PJSIP/alice-00000011",
@@ -109,15 +109,8 @@ def _frames() -> tuple[str, str, dict[str, Any]]:
         "content_type": "application/json",
         "message_body": json.dumps(body, separators=(",", ":")),
     }
-    request = {
-        "type": "RESTRequest",
-        "transaction_id": "r8",
-        "request_id": "r8",
-        "method": "POST",
-        "uri": "channels/1796144689.17/play/pb2?media=sound%3Apress-1",
-    }
     compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    return compact(event), compact(response), request
+    return compact(event), compact(response)
 
 
 def _rest_response(loads: Callable[[Any], Any], text: str) -> Any:
@@ -127,18 +120,15 @@ def _rest_response(loads: Callable[[Any], Any], text: str) -> Any:
 
 def micro(repeat: int = 20_000, rounds: int = 5) -> dict[str, float]:
     """µs of the client's JSON work per frame kind, stdlib and orjson, best of rounds."""
-    event, response, request = _frames()
-    paths: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
-        "stdlib": (speedups.stdlib_loads, speedups.stdlib_dumps)
-    }
+    event, response = _frames()
+    paths: dict[str, Callable[[Any], Any]] = {"stdlib": speedups.stdlib_loads}
     if "orjson" in speedups.in_use():
-        paths["orjson"] = (speedups._orjson_loads, speedups._orjson_dumps)
+        paths["orjson"] = speedups._orjson_loads
     out: dict[str, float] = {}
-    for name, (loads, dumps) in paths.items():
+    for name, loads in paths.items():
         work: dict[str, tuple[Callable[[Any], Any], Any]] = {
             "event_decode": (loads, event),
             "rest_response_decode": (functools.partial(_rest_response, loads), response),
-            "rest_request_encode": (dumps, request),
         }
         for kind, (fn, arg) in work.items():
             best = float("inf")

@@ -9,10 +9,9 @@ says otherwise:
 * ``orjson``, ``uvloop`` or ``orjson,uvloop``: only those named.
 
 Nothing a client or a caller can see depends on the choice, and the tests check it:
-:func:`loads` returns what ``json.loads`` returns and raises what it raises, and
-:func:`dumps` writes the same text with or without orjson. Where orjson would differ
-from the stdlib, the text goes to the stdlib instead, so the fast path covers the
-frames Asterisk really sends and the stdlib the odd ones:
+:func:`loads` returns what ``json.loads`` returns and raises what it raises. Where orjson
+would differ from the stdlib, the text goes to the stdlib instead, so the fast path
+covers the frames Asterisk really sends and the stdlib the odd ones:
 
 * orjson rejects what the stdlib accepts: lone surrogates (``"\\ud800"``), ``NaN``,
   ``Infinity``, ``1e400``: on any orjson error the stdlib parses the text again, giving
@@ -53,11 +52,6 @@ _MARKS = bytes(
     0x30 if 0x30 <= b <= 0x39 else 0x5B if b in (0x5B, 0x7B) else 0x2E for b in range(256)
 )
 _LONG_NUMBER = b"0" * 19
-
-#: compact, as Asterisk's jansson writes (``JSON_COMPACT``), characters as UTF-8
-_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-#: the same with ``\\u`` escapes: the only way to write a lone surrogate that stays UTF-8
-_ascii_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def parse_choice(value: str | None) -> tuple[frozenset[str], str | None]:
@@ -103,21 +97,6 @@ def stdlib_loads(text: str | bytes) -> Any:
     return json.loads(text)
 
 
-def stdlib_dumps(obj: Any) -> str:
-    """Compact JSON, characters as UTF-8; a lone surrogate as a ``\\u`` escape.
-
-    The result always encodes as UTF-8 (a websocket text frame must), and it is the text
-    orjson writes for the same object.
-    """
-    text: str = _compact(obj)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = _ascii_compact(obj)
-    return text
-
-
 def _orjson_loads(text: str | bytes) -> Any:
     assert _orjson is not None
     try:
@@ -133,20 +112,8 @@ def _orjson_loads(text: str | bytes) -> Any:
     return json.loads(text)
 
 
-def _orjson_dumps(obj: Any) -> str:
-    assert _orjson is not None
-    try:
-        return str(_orjson.dumps(obj).decode())
-    except TypeError:  # a lone surrogate, an integer beyond 64 bits, a non-str key...
-        pass
-    return stdlib_dumps(obj)  # its text, or its TypeError (without orjson's as context)
-
-
 #: decode one JSON text (a websocket frame, a REST answer)
 loads: Callable[[str | bytes], Any] = stdlib_loads if _orjson is None else _orjson_loads
-#: encode what the client builds itself (RESTRequest frames: strings and integers only;
-#: floats are not covered: orjson writes NaN as null and ``1e-07`` as ``1e-7``)
-dumps: Callable[[Any], str] = stdlib_dumps if _orjson is None else _orjson_dumps
 
 
 # ---------------------------------------------------------------- the event loop
@@ -224,13 +191,11 @@ __all__ = [
     "ENV",
     "NAMES",
     "describe",
-    "dumps",
     "in_use",
     "loads",
     "new_event_loop",
     "parse_choice",
     "problem",
     "run",
-    "stdlib_dumps",
     "stdlib_loads",
 ]
