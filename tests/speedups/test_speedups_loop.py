@@ -135,3 +135,14 @@ def test_the_clock_is_fine_and_timers_never_fire_early(loop_kind: str) -> None:
     seen, late = speedups.run(main())
     assert seen >= 0.0005  # uvloop's own time() would say 0.0 (whole ms, read per iteration)
     assert min(late) >= -0.0011, late  # asyncio's loop may fire within its clock resolution
+
+
+def test_the_listen_banner_does_not_claim_uvloop() -> None:
+    """``ivrkit run --listen`` keeps asyncio's loop (cli/_listen.py); its banner says so."""
+    from ivrkit.cli._listen import run_listening  # noqa: F401 - the module under test
+    from ivrkit.cli._loop import speedups_note
+
+    note = speedups_note(loop=False)
+    assert note.endswith(", uvloop not used with --listen"), note
+    assert "uvloop 0." not in note
+    assert "uvloop 0." in speedups_note()  # make install installs it

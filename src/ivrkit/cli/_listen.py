@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ivrkit.cli import CliError
 from ivrkit.cli._lifecycle import ServiceControl, StopPolicy
 from ivrkit.cli._listen_cluster import SocketCalls, banner_suffix, start_store
-from ivrkit.cli._loop import run_server, speedups_note
+from ivrkit.cli._loop import speedups_note
 from ivrkit.cli._observability import Observability, parse_listen
 from ivrkit.cli._presence import ListenerPresence
 
@@ -142,7 +142,7 @@ def run_listening(
         raise CliError("--cluster-mode needs --cluster redis://...")
     watch = Observability.from_args(args)
     try:
-        return run_server(
+        return asyncio.run(  # not uvloop: cli/_loop.speedups_note
             serve(
                 tree,
                 handlers,
@@ -277,7 +277,7 @@ async def _listen(
             f"ivrkit run: serving {tree.source} to Asterisk's outbound ARI websockets "
             f"on {listener.scheme}://{listener.host}:{listener.port}/ as app "
             f"{', '.join(map(repr, apps))}{banner_suffix(cluster) if cluster else ''} "
-            "(Ctrl-C to stop)" + speedups_note()
+            "(Ctrl-C to stop)" + speedups_note(loop=False)
         )
         try:
             if await control.wait(lambda: never):
