@@ -21,6 +21,7 @@ from _simari import UNBUFFERED, ivrkit_sim
 SCRIPT = """\
 call: {from: PJSIP/alice, to: "1000"}
 wait_for_app: channel-aa
+step_timeout: 30
 steps:
   - wait_for: sound:press-1
   - wait: 0.2
