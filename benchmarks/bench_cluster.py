@@ -61,7 +61,11 @@ def _percentile(samples: list[float], q: float) -> float | None:
     return round(ordered[rank - 1] * 1000, 1)
 
 
-class _Worker:
+class Worker:
+    """One ``ivrkit run`` worker process of a bench: started, killed with -9, started
+    again under its name, stopped. benchmarks/bench_listen_failover.py subclasses it for
+    listening workers (another command line, another line that says it serves)."""
+
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], logs: Path) -> None:
         self.name, self.cmd, self.env, self.logs = name, cmd, env, logs
         self.proc: subprocess.Popen[bytes] | None = None
@@ -71,18 +75,26 @@ class _Worker:
     def log(self) -> Path:
         return self.logs / f"{self.name}.{self.starts}.log"
 
+    def command(self) -> list[str]:
+        """The command line of the next start."""
+        return self.cmd
+
+    def serving(self, output: str) -> bool:
+        """Whether ``output`` (the log so far) says the worker serves."""
+        return "ivrkit run: serving" in output
+
     def spawn(self) -> None:
         self.starts += 1
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                self.cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env
+                self.command(), stdout=out, stderr=subprocess.STDOUT, env=self.env
             )
 
     async def start(self) -> None:
         self.spawn()  # a fork and exec: microseconds next to the interpreter's start
         assert self.proc is not None
         async with asyncio.timeout(60):
-            while "ivrkit run: serving" not in self.log.read_text(errors="replace"):
+            while not self.serving(self.log.read_text(errors="replace")):
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()}")
                 await asyncio.sleep(0.02)
@@ -102,10 +114,46 @@ class _Worker:
                 self.proc.wait()
 
 
-async def _in_sales(caller: Caller) -> None:
+async def in_sales(caller: Caller) -> None:
+    """Take a caller through the main menu to the sales greeting (MENU)."""
     await caller.wait_until_heard("sound:bench-main")
     await caller.press("1")
     await caller.wait_until_heard("sound:bench-sales")
+
+
+async def kill_and_time(victim: Worker, hit: list[Caller], limit: float) -> list[float]:
+    """Kill ``victim`` and return, for each caller of ``hit`` re-greeted within ``limit``
+    seconds, the time from the kill to the start of what it heard next (the simulator's
+    record); a caller missing from the list was never re-greeted."""
+    marks = {c: len(c.heard) for c in hit}
+    killed_at = asyncio.get_running_loop().time()
+    victim.kill()
+    times: list[float] = []
+    try:
+        async with asyncio.timeout(limit):
+            while len(times) < len(hit):
+                for c in hit:
+                    if marks[c] >= 0 and len(c.heard) > marks[c]:
+                        times.append(c.heard[marks[c]].start - killed_at)
+                        marks[c] = -1
+                await asyncio.sleep(0.005)
+    except TimeoutError:
+        pass
+    return times
+
+
+def figures(samples: list[float], worst: list[float], missed: int) -> dict[str, Any]:
+    """The figures both failover benches report: percentiles of every sample and of each
+    kill's worst, in ms."""
+    return {
+        "samples": len(samples),
+        "missed": missed,
+        "p50_ms": _percentile(samples, 50),
+        "p99_ms": _percentile(samples, 99),
+        "max_ms": _percentile(samples, 100),
+        "per_kill_worst_p50_ms": _percentile(worst, 50),
+        "per_kill_worst_p99_ms": _percentile(worst, 99),
+    }
 
 
 async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
@@ -125,7 +173,7 @@ async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
                 cmd += ["--app", "ivr", "--url", sim.url, "--cluster", redis.url]
                 cmd += ["--worker", name, "--lease-ttl", str(ttl)]
                 cmd += ["--rest-transport", "websocket"]
-                workers.append(_Worker(name, cmd, env, tmp))
+                workers.append(Worker(name, cmd, env, tmp))
             for w in workers:
                 await w.start()
             try:
@@ -133,7 +181,7 @@ async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
                     callers = [
                         await sim.call(f"PJSIP/k{n}x{i}", "1000") for i in range(CALLS_PER_ROUND)
                     ]
-                    await asyncio.gather(*(_in_sales(c) for c in callers))
+                    await asyncio.gather(*(in_sales(c) for c in callers))
                     apps = {c: sim.model.channels[c.channel_id].stasis_app for c in callers}
                     counts = {
                         w.name: sum(1 for a in apps.values() if a == f"ivr-{w.name}")
@@ -141,21 +189,8 @@ async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
                     }
                     victim = max(workers, key=lambda w: counts[w.name])
                     hit = [c for c in callers if apps[c] == f"ivr-{victim.name}"]
-                    marks = {c: len(c.heard) for c in hit}
-                    loop = asyncio.get_running_loop()
-                    killed_at = loop.time()
-                    victim.kill()
-                    round_times: list[float] = []
-                    try:
-                        async with asyncio.timeout(10 * ttl + 10):
-                            while len(round_times) < len(hit):
-                                for c in hit:
-                                    if marks[c] >= 0 and len(c.heard) > marks[c]:
-                                        round_times.append(c.heard[marks[c]].start - killed_at)
-                                        marks[c] = -1
-                                await asyncio.sleep(0.005)
-                    except TimeoutError:
-                        missed += len(hit) - len(round_times)
+                    round_times = await kill_and_time(victim, hit, 10 * ttl + 10)
+                    missed += len(hit) - len(round_times)
                     samples += round_times
                     if round_times:
                         worst.append(max(round_times))
@@ -169,13 +204,7 @@ async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
         "kills": kills,
         "lease_ttl_s": ttl,
         "calls_per_round": CALLS_PER_ROUND,
-        "samples": len(samples),
-        "missed": missed,
-        "p50_ms": _percentile(samples, 50),
-        "p99_ms": _percentile(samples, 99),
-        "max_ms": _percentile(samples, 100),
-        "per_kill_worst_p50_ms": _percentile(worst, 50),
-        "per_kill_worst_p99_ms": _percentile(worst, 99),
+        **figures(samples, worst, missed),
     }
 
 

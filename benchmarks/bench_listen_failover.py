@@ -23,8 +23,6 @@ import asyncio
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,60 +31,29 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from benchmarks.bench_cluster import DURATIONS, MENU, _percentile
-from ivrkit.sim import Caller, OutboundWebsocket, Simulator
+from benchmarks.bench_cluster import DURATIONS, MENU, Worker, figures, in_sales, kill_and_time
+from ivrkit.sim import OutboundWebsocket, Simulator
 from ivrkit.testing import RedisServer, TcpBalancer
 
 CALLS_PER_ROUND = 8
 RECONNECT_INTERVAL = 0.2  # s: docs/cluster.md's websocket_client.conf (200 ms)
 
 
-class _Worker:
+class _ListeningWorker(Worker):
+    """A listening worker: started on the port it had before (0 the first time, then the
+    one it took), so the balancer's backend list stays right across a kill."""
+
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name, self.cmd, self.env, self.logs = name, cmd, env, logs
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(name, cmd, env, logs)
         self.port = 0
-        self.starts = 0
 
-    @property
-    def log(self) -> Path:
-        return self.logs / f"{self.name}.{self.starts}.log"
+    def command(self) -> list[str]:
+        return [*self.cmd, "--listen", f"127.0.0.1:{self.port}"]
 
-    def spawn(self) -> None:
-        self.starts += 1
-        cmd = [*self.cmd, "--listen", f"127.0.0.1:{self.port}"]
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env)
-
-    async def start(self) -> None:
-        self.spawn()  # a fork and exec: microseconds next to the interpreter's start
-        assert self.proc is not None
-        async with asyncio.timeout(60):
-            while not (m := re.search(r"on ws://127\.0\.0\.1:(\d+)/", self.log.read_text())):
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()}")
-                await asyncio.sleep(0.02)
-        self.port = int(m.group(1))
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-async def _in_sales(caller: Caller) -> None:
-    await caller.wait_until_heard("sound:bench-main")
-    await caller.press("1")
-    await caller.wait_until_heard("sound:bench-sales")
+    def serving(self, output: str) -> bool:
+        if found := re.search(r"on ws://127\.0\.0\.1:(\d+)/", output):
+            self.port = int(found.group(1))
+        return found is not None
 
 
 async def _owners(redis: Redis) -> dict[str, str]:
@@ -113,7 +80,7 @@ async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
         for name in ("w1", "w2"):
             cmd = [sys.executable, "-c", main, "run", str(tmp / "menu.yaml"), "--app", "ivr"]
             cmd += ["--cluster", server.url, "--worker", name]
-            workers.append(_Worker(name, cmd, env, tmp))
+            workers.append(_ListeningWorker(name, cmd, env, tmp))
         try:
             for w in workers:
                 await w.start()
@@ -133,29 +100,15 @@ async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
                             await sim.call(f"PJSIP/k{n}x{i}", "1000")
                             for i in range(CALLS_PER_ROUND)
                         ]
-                        await asyncio.gather(*(_in_sales(c) for c in callers))
+                        await asyncio.gather(*(in_sales(c) for c in callers))
                         owners = await _owners(redis)
                         victim = max(
                             workers,
                             key=lambda w: sum(1 for o in owners.values() if o == w.name),
                         )
                         hit = [c for c in callers if owners.get(c.channel_id) == victim.name]
-                        marks = {c: len(c.heard) for c in hit}
-                        loop = asyncio.get_running_loop()
-                        killed_at = loop.time()
-                        victim.kill()
-                        round_times: list[float] = []
-                        try:
-                            async with asyncio.timeout(10):
-                                while len(round_times) < len(hit):
-                                    for c in hit:
-                                        if marks[c] >= 0 and len(c.heard) > marks[c]:
-                                            start = c.heard[marks[c]].start
-                                            round_times.append(start - killed_at)
-                                            marks[c] = -1
-                                    await asyncio.sleep(0.005)
-                        except TimeoutError:
-                            missed += len(hit) - len(round_times)
+                        round_times = await kill_and_time(victim, hit, 10)
+                        missed += len(hit) - len(round_times)
                         samples += round_times
                         if round_times:
                             worst.append(max(round_times))
@@ -170,13 +123,7 @@ async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
         "kills": kills,
         "reconnect_interval_s": RECONNECT_INTERVAL,
         "calls_per_round": CALLS_PER_ROUND,
-        "samples": len(samples),
-        "missed": missed,
-        "p50_ms": _percentile(samples, 50),
-        "p99_ms": _percentile(samples, 99),
-        "max_ms": _percentile(samples, 100),
-        "per_kill_worst_p50_ms": _percentile(worst, 50),
-        "per_kill_worst_p99_ms": _percentile(worst, 99),
+        **figures(samples, worst, missed),
     }
 
 
