@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _cluster_wait import until
-
+from _wait import until
 from ivrkit.sim import Caller, Simulator
 
 MENU = """

@@ -12,9 +12,9 @@ import aiohttp
 import jsonschema
 import pytest
 from _cluster_rig import DURATIONS, Rig, broadcast_dialplan, scenario
-from _cluster_wait import until
 from prometheus_client.parser import text_string_to_metric_families
 
+from _wait import until
 from ivrkit.journey import JOURNEY_SCHEMA
 from ivrkit.sim import Simulator
 from ivrkit.testing import RedisServer

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from _cluster_rig import DURATIONS, Rig, broadcast_dialplan, scenario, standby_dialplan
-from _cluster_wait import until
 
+from _wait import until
 from ivrkit.sim import Simulator
 from ivrkit.testing import RedisServer
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 from _cluster_rig import Rig, Worker, broadcast_dialplan, standby_dialplan
-from _cluster_wait import until
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from _wait import until
 from ivrkit.sim import Caller, Simulator
 from ivrkit.testing import RedisServer
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cluster_wait import until
 from redis.asyncio import Redis
 
 from _sim_client import client_config as config
+from _wait import until
 from ivrkit.ari import AriClient
 from ivrkit.cluster import ClusterStore
 from ivrkit.ivr import load_menu

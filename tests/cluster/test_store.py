@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from _cluster_wait import until
 from redis.asyncio import Redis
 
+from _wait import until
 from ivrkit.cluster import ClusterError, ClusterStore
 from ivrkit.testing import RedisServer
 

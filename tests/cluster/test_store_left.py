@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from _cluster_wait import until
 from redis.asyncio import Redis
 
+from _wait import until
 from ivrkit.cluster import ClusterStore
 from ivrkit.testing import RedisServer
 

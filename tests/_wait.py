@@ -1,4 +1,6 @@
-"""Waiting on a condition in the cluster tests: real time (Redis's clock), bounded."""
+"""Waiting on a condition in the tests of real processes: real time (Redis's clock, a log
+another process writes), bounded. In tests/ so that every test directory imports it (pytest
+puts the directory of tests/conftest.py on sys.path)."""
 
 from __future__ import annotations
 
