@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _wait import until
+from _worker_process import WorkerProcess, ivrkit_run
 from ivrkit.sim import Caller, Simulator
 
 MENU = """
@@ -51,54 +48,19 @@ def standby_dialplan(app: str = "ivr") -> dict[str, Any]:
     return {"default": {"1000": ("NoOp()", f"Stasis({app})", "Hangup()")}}
 
 
-@dataclass
-class Worker:
-    name: str
-    args: list[str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
+class Worker(WorkerProcess):
+    """A cluster worker: its command line is set once (a test may edit ``args`` before
+    a start), its environment is the rig's (given at each start)."""
+
+    def __init__(self, name: str, args: list[str], log: Path) -> None:
+        super().__init__(name, log)
+        self.args = args
 
     def start(self, env: dict[str, str]) -> None:
-        self.starts += 1
-        out = open(self.log.with_suffix(f".{self.starts}.log"), "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.args, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
-        )
-        out.close()
-
-    @property
-    def output(self) -> str:
-        return self.log.with_suffix(f".{self.starts}.log").read_text(errors="replace")
+        self.spawn(self.args, env)
 
     async def wait_serving(self, limit: float = 60.0) -> None:
-        await until(
-            lambda: "ivrkit run: serving" in self.output or self.exited,
-            f"worker {self.name} never served",
-            limit,
-        )
-        assert not self.exited, f"worker {self.name} exited:\n{self.output}"
-
-    @property
-    def exited(self) -> bool:
-        return self.process is not None and self.process.poll() is not None
-
-    def kill(self) -> None:
-        """kill -9: no cleanup, no hand-back, no last flush."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        """SIGTERM, as a supervisor stops a service; returns the exit status."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
+        await self.wait_for_output("ivrkit run: serving", "served", limit)
 
 
 @dataclass
@@ -123,8 +85,7 @@ class Rig:
     ) -> Worker:
         menu = self.directory / "menu.yaml"
         menu.write_text(menu_text)
-        main = "import sys; from ivrkit.cli import main; sys.exit(main())"
-        args = [sys.executable, "-c", main, "run", str(menu), "--app", "ivr"]
+        args = ivrkit_run(str(menu), "--app", "ivr")
         for sim in self.sims:
             args += ["--url", sim.url]
         args += ["--cluster", self.redis_url, "--worker", name, "--lease-ttl", str(lease_ttl)]

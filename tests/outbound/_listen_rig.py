@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from redis.asyncio import Redis
 
+from _worker_process import WorkerProcess, ivrkit_run
 from ivrkit.sim import Caller, Simulator
-
-MAIN = "import sys; from ivrkit.cli import main; sys.exit(main())"
 
 MENU = """
 transcript:
@@ -50,60 +45,30 @@ DIALPLAN = {
 }
 
 
-class ListeningWorker:
+class ListeningWorker(WorkerProcess):
+    """A listening cluster worker, started again on the port it took at its first start
+    (the balancer's backend list stays right across a kill)."""
+
     def __init__(self, directory: Path, name: str, redis_url: str, *extra: str) -> None:
-        self.name = name
+        super().__init__(name, directory / name)
         self.extra = extra
         self.directory = directory
         self.redis_url = redis_url
         self.port = 0
-        self.starts = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def log(self) -> Path:
-        return self.directory / f"{self.name}.{self.starts}.log"
 
     def start(self) -> None:
-        self.starts += 1
         menu = self.directory / "menu.yaml"
         menu.write_text(MENU)
         env = {**os.environ, "ARI_USER": "asterisk", "ARI_PASSWORD": "asterisk"}
         env["PYTHONUNBUFFERED"] = "1"
-        args = [sys.executable, "-c", MAIN, "run", str(menu), "--app", "ivr"]
+        args = ivrkit_run(str(menu), "--app", "ivr")
         args += ["--listen", f"127.0.0.1:{self.port}", "--cluster", self.redis_url]
         args += ["--worker", self.name, "--lease-ttl", "1.5", *self.extra]
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
-            )
+        self.spawn(args, env)
 
     async def wait_serving(self) -> None:
-        async with asyncio.timeout(60):
-            while not (found := re.search(r"on ws://127\.0\.0\.1:(\d+)/", self.output)):
-                assert self.process is not None
-                assert self.process.poll() is None, self.output
-                await asyncio.sleep(0.05)  # a file another process writes
+        found = await self.wait_for_output(r"on ws://127\.0\.0\.1:(\d+)/", "listened")
         self.port = int(found.group(1))
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
 
 
 async def call_to_sales(

@@ -7,16 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from _worker_process import ivrkit_run, stop
 from ivrkit.sim import OutboundWebsocket, Simulator
-
-MAIN = "import sys; from ivrkit.cli import main; sys.exit(main())"
 
 pytestmark = [pytest.mark.realtime]
 
@@ -28,7 +25,7 @@ class Server:
         env["PYTHONUNBUFFERED"] = "1"
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", MAIN, "run", "--listen", listen],
+                ivrkit_run("--listen", listen),
                 stdout=out,
                 stderr=err,
                 env=env,
@@ -46,13 +43,7 @@ class Server:
                 await asyncio.sleep(0.05)  # a file another process writes
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
+        return stop(self.process)
 
 
 async def test_kill_9_and_back_the_call_resumes_at_its_menu(tmp_path: Path) -> None:
