@@ -5,7 +5,10 @@ who owns which call. Real time throughout; every wait is on a condition, bounded
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -69,6 +72,60 @@ class ListeningWorker(WorkerProcess):
     async def wait_serving(self) -> None:
         found = await self.wait_for_output(r"on ws://127\.0\.0\.1:(\d+)/", "listened")
         self.port = int(found.group(1))
+
+
+@contextlib.asynccontextmanager
+async def listening_pair(
+    directory: Path, redis_url: str, *extra: str
+) -> AsyncIterator[tuple[ListeningWorker, ListeningWorker]]:
+    """Workers w1 and w2, started and listening (each on a port of its own); whichever
+    still runs at the end must stop cleanly (exit status 0)."""
+    pair = (
+        ListeningWorker(directory, "w1", redis_url, *extra),
+        ListeningWorker(directory, "w2", redis_url, *extra),
+    )
+    try:
+        for w in pair:
+            w.start()
+        for w in pair:
+            await w.wait_serving()
+        yield pair
+    finally:
+        for w in pair:
+            if w.process is not None and w.process.poll() is None:
+                assert w.stop() == 0, w.output
+
+
+def durations_file(directory: Path) -> Path:
+    """DURATIONS written where the simulator reads it."""
+    durations = directory / "durations.tsv"
+    durations.write_text(DURATIONS)
+    return durations
+
+
+@dataclass
+class SalesBatch:
+    """Calls that all wait in sales (their digits heard) until ``go`` is set."""
+
+    go: asyncio.Event
+    callers: list[Caller]
+    calls: list[asyncio.Task[Caller]]
+
+
+async def waiting_in_sales(sim: Simulator, count: int) -> SalesBatch:
+    """``count`` calls (c0, c1, ...) taken to the sales menu, returned once every one waits
+    there: ``batch.go.set()`` lets them finish; ``batch.calls`` are their tasks."""
+    go = asyncio.Event()
+    callers: list[Caller] = []
+    waiting: list[Caller] = []
+    all_waiting = asyncio.Event()
+    calls = [
+        asyncio.create_task(call_to_sales(sim, i, go, callers, waiting, all_waiting, of=count))
+        for i in range(count)
+    ]
+    async with asyncio.timeout(60):
+        await all_waiting.wait()
+    return SalesBatch(go, callers, calls)
 
 
 async def call_to_sales(

@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 from _listen_rig import (
-    DURATIONS,
-    ListeningWorker,
     call_to_sales,
+    durations_file,
     greeted_twice,
     heard,
+    listening_pair,
     owners_in_redis,
+    waiting_in_sales,
 )
 
-from ivrkit.sim import Caller, OutboundWebsocket, Simulator
+from ivrkit.sim import OutboundWebsocket, Simulator
 from ivrkit.testing import RedisServer
 
 pytestmark = [pytest.mark.realtime, pytest.mark.slow]
@@ -60,17 +61,8 @@ async def _both_claim(sim: Simulator) -> None:
 async def test_kill_9_a_broadcast_worker_the_other_moves_its_calls_over(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    durations = tmp_path / "durations.tsv"
-    durations.write_text(DURATIONS)
-    workers = [
-        ListeningWorker(tmp_path, f"w{i}", redis_server.url, "--cluster-mode", "broadcast")
-        for i in (1, 2)
-    ]
-    try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            await w.wait_serving()
+    extra = ("--cluster-mode", "broadcast")
+    async with listening_pair(tmp_path, redis_server.url, *extra) as workers:
         sections = [
             OutboundWebsocket(
                 uri=f"ws://127.0.0.1:{w.port}/",
@@ -80,19 +72,11 @@ async def test_kill_9_a_broadcast_worker_the_other_moves_its_calls_over(
             for w in workers
         ]
         async with Simulator(
-            outbound=sections, dialplan=BROADCAST, durations_file=durations
+            outbound=sections, dialplan=BROADCAST, durations_file=durations_file(tmp_path)
         ) as sim:
             await _both_claim(sim)
-            go = asyncio.Event()
-            callers: list[Caller] = []
-            waiting: list[Caller] = []
-            all_waiting = asyncio.Event()
-            calls = [
-                asyncio.create_task(call_to_sales(sim, i, go, callers, waiting, all_waiting))
-                for i in range(10)
-            ]
-            async with asyncio.timeout(60):
-                await all_waiting.wait()
+            batch = await waiting_in_sales(sim, 10)
+            go, callers, calls = batch.go, batch.callers, batch.calls
             apps = {c.channel_id: sim.model.channels[c.channel_id].stasis_app for c in callers}
             victim, survivor = sorted(
                 workers, key=lambda w: -sum(1 for a in apps.values() if a == f"ivr-{w.name}")
@@ -132,7 +116,3 @@ async def test_kill_9_a_broadcast_worker_the_other_moves_its_calls_over(
         back = victim.output
         assert not any(f"{c.channel_name} pressed" in back for c in lost), back
         assert "pressed *" in back, back  # it claims new calls again
-    finally:
-        for w in workers:
-            if w.process is not None and w.process.poll() is None:
-                assert w.stop() == 0, w.output

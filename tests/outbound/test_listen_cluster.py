@@ -16,78 +16,71 @@ from __future__ import annotations
 import asyncio
 import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _listen_rig import (
     DIALPLAN,
-    DURATIONS,
-    ListeningWorker,
     call_to_sales,
+    durations_file,
     greeted_twice,
     heard,
+    listening_pair,
     owners_in_redis,
+    waiting_in_sales,
 )
 
-from ivrkit.sim import Caller, OutboundWebsocket, Simulator
+from ivrkit.sim import OutboundWebsocket, Simulator
 from ivrkit.testing import RedisServer, TcpBalancer
 
 pytestmark = [pytest.mark.realtime, pytest.mark.slow]
 
 
+#: one socket per call, as Asterisk's ``per_call_config``; retried while a worker is down
+PER_CALL: dict[str, Any] = {"connection_type": "per_call_config", "reconnect_attempts": 20}
+
+
+def asterisk_through(balancer: TcpBalancer, directory: Path, **options: Any) -> Simulator:
+    """The simulated Asterisk connecting out through ``balancer`` (``options``: the
+    outbound section's, beyond its URI, app and 100 ms reconnect interval)."""
+    outbound = OutboundWebsocket(
+        uri=f"ws://127.0.0.1:{balancer.port}/", apps=("ivr",), reconnect_interval=0.1, **options
+    )
+    return Simulator(outbound=outbound, dialplan=DIALPLAN, durations_file=durations_file(directory))
+
+
 async def test_kill_9_a_listening_worker_its_calls_resume_on_the_other(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    durations = tmp_path / "durations.tsv"
-    durations.write_text(DURATIONS)
-    workers = [ListeningWorker(tmp_path, f"w{i}", redis_server.url) for i in (1, 2)]
-    try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            await w.wait_serving()
-        async with TcpBalancer([w.port for w in workers]) as balancer:
-            outbound = OutboundWebsocket(
-                uri=f"ws://127.0.0.1:{balancer.port}/",
-                apps=("ivr",),
-                connection_type="per_call_config",
-                reconnect_interval=0.1,
-                reconnect_attempts=20,
-            )
-            async with Simulator(
-                outbound=outbound, dialplan=DIALPLAN, durations_file=durations
-            ) as sim:
-                go = asyncio.Event()
-                callers: list[Caller] = []
-                waiting: list[Caller] = []
-                all_waiting = asyncio.Event()  # every call waits in sales, its digits heard
-                calls = [
-                    asyncio.create_task(call_to_sales(sim, i, go, callers, waiting, all_waiting))
-                    for i in range(10)
-                ]
-                async with asyncio.timeout(60):
-                    await all_waiting.wait()
-                victim = workers[0]
-                owners = await owners_in_redis(redis_server.url)
-                assert sorted(set(o.split("/")[0] for o in owners.values())) == ["w1", "w2"]
-                victim.kill()
-                # the victim's calls come back on the survivor: the sales re-greeting,
-                # with the account digits collected before the kill
-                lost = [c for c in callers if owners.get(c.channel_id, "").startswith("w1/")]
-                assert lost
-                async with asyncio.timeout(30):
-                    for c in lost:
-                        await c.wait_until(functools.partial(greeted_twice, c))
-                now = await owners_in_redis(redis_server.url)
-                assert all(now[c.channel_id].startswith("w2/") for c in lost), now
-                victim.start()  # comes back on its port
-                await victim.wait_serving()
-                go.set()
-                served = await asyncio.gather(*calls)
-                more = [
-                    asyncio.create_task(call_to_sales(sim, 100 + i, go, [], [], asyncio.Event()))
-                    for i in range(4)
-                ]
-                served += await asyncio.gather(*more)
+    async with listening_pair(tmp_path, redis_server.url) as workers:
+        async with (
+            TcpBalancer([w.port for w in workers]) as balancer,
+            asterisk_through(balancer, tmp_path, **PER_CALL) as sim,
+        ):
+            batch = await waiting_in_sales(sim, 10)  # each waits in sales, its digits heard
+            callers = batch.callers
+            victim = workers[0]
+            owners = await owners_in_redis(redis_server.url)
+            assert sorted(set(o.split("/")[0] for o in owners.values())) == ["w1", "w2"]
+            victim.kill()
+            # the victim's calls come back on the survivor: the sales re-greeting,
+            # with the account digits collected before the kill
+            lost = [c for c in callers if owners.get(c.channel_id, "").startswith("w1/")]
+            assert lost
+            async with asyncio.timeout(30):
+                for c in lost:
+                    await c.wait_until(functools.partial(greeted_twice, c))
+            now = await owners_in_redis(redis_server.url)
+            assert all(now[c.channel_id].startswith("w2/") for c in lost), now
+            victim.start()  # comes back on its port
+            await victim.wait_serving()
+            batch.go.set()
+            served = await asyncio.gather(*batch.calls)
+            more = [
+                asyncio.create_task(call_to_sales(sim, 100 + i, batch.go, [], [], asyncio.Event()))
+                for i in range(4)
+            ]
+            served += await asyncio.gather(*more)
         for caller in served:
             media = heard(caller)
             assert media[-1] == "sound:done-SUCCESS", media  # continued by a worker
@@ -101,10 +94,6 @@ async def test_kill_9_a_listening_worker_its_calls_resume_on_the_other(
         back = victim.output
         assert "pressed *" in back, back
         assert not any(f"{c.channel_name} pressed" in back for c in lost), back
-    finally:
-        for w in workers:
-            if w.process is not None and w.process.poll() is None:
-                assert w.stop() == 0, w.output
 
 
 async def test_a_socket_lost_while_its_worker_lives_goes_to_the_other_worker(
@@ -114,49 +103,24 @@ async def test_a_socket_lost_while_its_worker_lives_goes_to_the_other_worker(
     Asterisk reopens each socket to w2, which takes the call as Asterisk's choice (a new
     fencing token while w1 still beats) and resumes it at its checkpoint; w1 forgets the
     calls whose sockets went, and hands none of them back when it stops."""
-    durations = tmp_path / "durations.tsv"
-    durations.write_text(DURATIONS)
-    w1, w2 = (ListeningWorker(tmp_path, f"w{i}", redis_server.url) for i in (1, 2))
-    try:
-        for w in (w1, w2):
-            w.start()
-        for w in (w1, w2):
-            await w.wait_serving()
-        async with TcpBalancer([w1.port, w2.port]) as balancer:
-            outbound = OutboundWebsocket(
-                uri=f"ws://127.0.0.1:{balancer.port}/",
-                apps=("ivr",),
-                connection_type="per_call_config",
-                reconnect_interval=0.1,
-                reconnect_attempts=20,
-            )
-            async with Simulator(
-                outbound=outbound, dialplan=DIALPLAN, durations_file=durations
-            ) as sim:
-                go = asyncio.Event()
-                callers: list[Caller] = []
-                waiting: list[Caller] = []
-                all_waiting = asyncio.Event()
-                calls = [
-                    asyncio.create_task(
-                        call_to_sales(sim, i, go, callers, waiting, all_waiting, of=4)
-                    )
-                    for i in range(4)
-                ]
-                async with asyncio.timeout(60):
-                    await all_waiting.wait()
-                owners = await owners_in_redis(redis_server.url)
-                moved = [c for c in callers if owners[c.channel_id].startswith("w1/")]
-                assert moved
-                balancer.backends = [w2.port]  # its health check failed
-                assert balancer.drop(w1.port) == len(moved)
-                async with asyncio.timeout(30):
-                    for c in moved:
-                        await c.wait_until(functools.partial(greeted_twice, c))
-                now = await owners_in_redis(redis_server.url)
-                assert all(now[c.channel_id].startswith("w2/") for c in moved), now
-                go.set()
-                served = await asyncio.gather(*calls)
+    async with listening_pair(tmp_path, redis_server.url) as (w1, w2):
+        async with (
+            TcpBalancer([w1.port, w2.port]) as balancer,
+            asterisk_through(balancer, tmp_path, **PER_CALL) as sim,
+        ):
+            batch = await waiting_in_sales(sim, 4)
+            owners = await owners_in_redis(redis_server.url)
+            moved = [c for c in batch.callers if owners[c.channel_id].startswith("w1/")]
+            assert moved
+            balancer.backends = [w2.port]  # its health check failed
+            assert balancer.drop(w1.port) == len(moved)
+            async with asyncio.timeout(30):
+                for c in moved:
+                    await c.wait_until(functools.partial(greeted_twice, c))
+            now = await owners_in_redis(redis_server.url)
+            assert all(now[c.channel_id].startswith("w2/") for c in moved), now
+            batch.go.set()
+            served = await asyncio.gather(*batch.calls)
         for caller in served:
             media = heard(caller)
             assert media[-1] == "sound:done-SUCCESS", media
@@ -166,10 +130,6 @@ async def test_a_socket_lost_while_its_worker_lives_goes_to_the_other_worker(
         assert w1.stop() == 0, w1.output
         assert "0 call(s) handed back" in w1.output, w1.output
         assert not any(f"{c.channel_name} pressed *" in w1.output for c in moved)
-    finally:
-        for w in (w1, w2):
-            if w.process is not None and w.process.poll() is None:
-                assert w.stop() == 0, w.output
 
 
 async def test_a_persistent_socket_behind_the_balancer_is_active_standby(
@@ -179,51 +139,26 @@ async def test_a_persistent_socket_behind_the_balancer_is_active_standby(
     serves every call. kill -9 it: Asterisk reconnects through the balancer to the other
     worker, whose re-sync adopts every call (Asterisk's choice: the socket) and resumes
     each at its checkpoint from Redis, at once, while the dead one's lease still runs."""
-    durations = tmp_path / "durations.tsv"
-    durations.write_text(DURATIONS)
-    w1, w2 = (ListeningWorker(tmp_path, f"w{i}", redis_server.url) for i in (1, 2))
-    try:
-        for w in (w1, w2):
-            w.start()
-        for w in (w1, w2):
-            await w.wait_serving()
-        async with TcpBalancer([w1.port, w2.port]) as balancer:
-            outbound = OutboundWebsocket(
-                uri=f"ws://127.0.0.1:{balancer.port}/", apps=("ivr",), reconnect_interval=0.1
-            )
-            async with Simulator(
-                outbound=outbound, dialplan=DIALPLAN, durations_file=durations
-            ) as sim:
-                go = asyncio.Event()
-                callers: list[Caller] = []
-                waiting: list[Caller] = []
-                all_waiting = asyncio.Event()
-                calls = [
-                    asyncio.create_task(
-                        call_to_sales(sim, i, go, callers, waiting, all_waiting, of=4)
-                    )
-                    for i in range(4)
-                ]
-                async with asyncio.timeout(60):
-                    await all_waiting.wait()
-                owners = await owners_in_redis(redis_server.url)
-                (active,) = {o.partition("/")[0] for o in owners.values()}  # one socket
-                victim, survivor = (w1, w2) if active == "w1" else (w2, w1)
-                victim.kill()
-                async with asyncio.timeout(30):
-                    for c in callers:
-                        await c.wait_until(functools.partial(greeted_twice, c))
-                now = await owners_in_redis(redis_server.url)
-                assert all(o.startswith(f"{survivor.name}/") for o in now.values()), now
-                go.set()
-                served = await asyncio.gather(*calls)
+    async with listening_pair(tmp_path, redis_server.url) as (w1, w2):
+        async with (
+            TcpBalancer([w1.port, w2.port]) as balancer,
+            asterisk_through(balancer, tmp_path) as sim,
+        ):
+            batch = await waiting_in_sales(sim, 4)
+            owners = await owners_in_redis(redis_server.url)
+            (active,) = {o.partition("/")[0] for o in owners.values()}  # one socket
+            victim, survivor = (w1, w2) if active == "w1" else (w2, w1)
+            victim.kill()
+            async with asyncio.timeout(30):
+                for c in batch.callers:
+                    await c.wait_until(functools.partial(greeted_twice, c))
+            now = await owners_in_redis(redis_server.url)
+            assert all(o.startswith(f"{survivor.name}/") for o in now.values()), now
+            batch.go.set()
+            served = await asyncio.gather(*batch.calls)
         for caller in served:
             media = heard(caller)
             assert media[-1] == "sound:done-SUCCESS", media
             assert media.count("sound:cluster-main") == 1, media
             number = int(caller.channel_name.removeprefix("PJSIP/c").split("-")[0])
             assert media.count(f"digits:{number:03d}") == 2, media  # the data kept
-    finally:
-        for w in (w1, w2):
-            if w.process is not None and w.process.poll() is None:
-                assert w.stop() == 0, w.output
