@@ -11,10 +11,12 @@ died during the outage still has its calls taken over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,69 @@ async def calls_to(sim: Simulator, wanted: dict[str, int]) -> dict[str, list[Cal
     return owned
 
 
+# -- what each test runs against ---------------------------------------------------------
+
+
+@dataclass
+class Bed:
+    """The simulator (every REST request it answered, in ``requests``), the rig of
+    workers and a Redis client of the test's own; ``codes``: each worker's exit status,
+    once the bed is closed."""
+
+    sim: Simulator
+    rig: Rig
+    redis: Redis
+    requests: list[tuple[str, str]]
+    codes: dict[str, int] = field(default_factory=dict)
+
+    def stops(self, but: str) -> list[int]:
+        """The exit statuses of every worker but ``but`` (the one killed -9)."""
+        return [code for name, code in self.codes.items() if name != but]
+
+
+@contextlib.asynccontextmanager
+async def open_bed(
+    tmp_path: Path, redis_server: RedisServer, plan: dict[str, Any]
+) -> AsyncIterator[Bed]:
+    requests: list[tuple[str, str]] = []
+    sim = await _sim(tmp_path, plan, requests)
+    rig = Rig(tmp_path, redis_server.url, [sim], requests)
+    bed = Bed(sim, rig, Redis.from_url(redis_server.url, decode_responses=True), requests)
+    try:
+        yield bed
+    finally:
+        # every worker, the one killed too: a failure before its kill must not leave it
+        bed.codes = {w.name: w.stop() for w in rig.workers}
+        await bed.redis.aclose()
+        await sim.close()
+
+
+async def serving(rig: Rig, names: str) -> list[Worker]:
+    """A worker per letter of ``names`` (MENU, lease TTL), each started and serving."""
+    workers = [rig.worker(n, lease_ttl=TTL, menu_text=MENU) for n in names]
+    for w in workers:
+        w.start(rig.env())
+    for w in workers:
+        await w.wait_serving()
+    return workers
+
+
+async def standby_pair(rig: Rig) -> tuple[Worker, Worker]:
+    """Active/standby: a serves the app name, then b starts and stands by for it."""
+    active = rig.worker("a", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
+    standby = rig.worker("b", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
+    active.start(rig.env())
+    await active.wait_serving()
+    standby.start(rig.env())
+    await until(lambda: "standby for ARI app 'ivr'" in standby.output, "no standby", 30)
+    return active, standby
+
+
+async def hold_frozen(frozen_at: float) -> None:
+    """Redis's TTLs run on wall time: keep it frozen until every lease has lapsed there."""
+    await until(lambda: time.monotonic() - frozen_at > 2.5 * TTL, "the freeze", 10)
+
+
 # -- the tests ----------------------------------------------------------------------------
 
 
@@ -189,16 +254,9 @@ async def test_redis_freezes_calls_go_on_and_its_return_moves_no_live_call(
     enter an account and hear it back; two new calls are claimed and served). When Redis
     returns, every lease key has expired by Redis's wall clock; a and b re-assert theirs
     and re-write every checkpoint; c's calls, and only c's, are taken over and moved."""
-    requests: list[tuple[str, str]] = []
-    sim = await _sim(tmp_path, dialplan(), requests)
-    rig = Rig(tmp_path, redis_server.url, [sim], requests)
-    redis = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        a, b, c = (rig.worker(n, lease_ttl=TTL, menu_text=MENU) for n in "abc")
-        for w in (a, b, c):
-            w.start(rig.env())
-        for w in (a, b, c):
-            await w.wait_serving()
+    async with open_bed(tmp_path, redis_server, dialplan()) as bed:
+        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        a, b, c = await serving(rig, "abc")
         owned = await calls_to(sim, {"a": 2, "b": 2, "c": 2})
         live = owned["a"] + owned["b"]
         everyone = live + owned["c"]
@@ -222,8 +280,7 @@ async def test_redis_freezes_calls_go_on_and_its_return_moves_no_live_call(
         await until(
             lambda: all(UNREACHABLE in w.output for w in (a, b)), "the outage went unnoticed"
         )
-        # Redis's TTLs run on wall time: hold it frozen until every lease has lapsed there
-        await until(lambda: time.monotonic() - frozen_at > 2.5 * TTL, "the freeze", 10)
+        await hold_frozen(frozen_at)
         frozen_for = time.monotonic() - frozen_at
         cpu = {w.name: cpu_seconds(w) - cpu_before[w.name] for w in (a, b)}
         assert continues(requests) == []  # nobody was handed back for the outage
@@ -247,12 +304,7 @@ async def test_redis_freezes_calls_go_on_and_its_return_moves_no_live_call(
             await reach_main(x)
             await enter_account(x, accounts[x.channel_id])
         await asyncio.gather(*(leave(x) for x in everyone + newcomers))
-    finally:
-        # every worker, the one killed too: a failure before its kill must not leave it
-        codes = {w.name: w.stop() for w in rig.workers}
-        stops = [code for name, code in codes.items() if name != "c"]
-        await redis.aclose()
-        await sim.close()
+    stops = bed.stops(but="c")
 
     print(
         f"frozen {frozen_for:.2f} s; worker CPU meanwhile {cpu}; checkpoints re-written "
@@ -283,16 +335,9 @@ async def test_redis_restarts_empty_every_live_call_is_written_again(
     its leases and re-writes the checkpoint of every live call, also the ones that do
     not change afterwards; then a kill -9 still hands the dead worker's calls to the
     survivor at their latest checkpoint, collected data kept."""
-    requests: list[tuple[str, str]] = []
-    sim = await _sim(tmp_path, dialplan(), requests)
-    rig = Rig(tmp_path, redis_server.url, [sim], requests)
-    redis = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        a, b = (rig.worker(n, lease_ttl=TTL, menu_text=MENU) for n in "ab")
-        for w in (a, b):
-            w.start(rig.env())
-        for w in (a, b):
-            await w.wait_serving()
+    async with open_bed(tmp_path, redis_server, dialplan()) as bed:
+        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        a, b = await serving(rig, "ab")
         owned = await calls_to(sim, {"a": 3, "b": 2})
         everyone = owned["a"] + owned["b"]
         accounts = {x.channel_id: account_of(i) for i, x in enumerate(everyone)}
@@ -331,12 +376,7 @@ async def test_redis_restarts_empty_every_live_call_is_written_again(
             async with asyncio.timeout(10):
                 await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
         await asyncio.gather(*(leave(x) for x, _, _ in expected))
-    finally:
-        # every worker, the one killed too: a failure before its kill must not leave it
-        codes = {w.name: w.stop() for w in rig.workers}
-        stops = [code for name, code in codes.items() if name != "a"]
-        await redis.aclose()
-        await sim.close()
+    stops = bed.stops(but="a")
 
     print(
         f"checkpoints re-written {rewritten_after:.2f} s after Redis came back empty; "
@@ -357,17 +397,9 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
     re-asserts the name's lease: the standby does not take the name from a live worker.
     Only once the active worker really dies does the standby take over, and the call that
     arrived during the outage resumes from the checkpoint written after it."""
-    requests: list[tuple[str, str]] = []
-    sim = await _sim(tmp_path, standby_dialplan(), requests)
-    rig = Rig(tmp_path, redis_server.url, [sim], requests)
-    redis = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        active = rig.worker("a", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
-        standby = rig.worker("b", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
-        active.start(rig.env())
-        await active.wait_serving()
-        standby.start(rig.env())
-        await until(lambda: "standby for ARI app 'ivr'" in standby.output, "no standby", 30)
+    async with open_bed(tmp_path, redis_server, standby_dialplan()) as bed:
+        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        active, standby = await standby_pair(rig)
         callers = [await sim.call(f"PJSIP/s{i}", "1000") for i in range(2)]
         await asyncio.gather(*(reach_main(x) for x in callers))
 
@@ -381,7 +413,7 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
         await enter_account(late, accounts[late.channel_id])
         callers.append(late)
         await until(lambda: UNREACHABLE in active.output, "the outage went unnoticed")
-        await until(lambda: time.monotonic() - frozen_at > 2.5 * TTL, "the freeze", 10)
+        await hold_frozen(frozen_at)
 
         redis_server.resume()
         expected = [(x, "a", accounts[x.channel_id]) for x in callers]
@@ -402,12 +434,7 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
             async with asyncio.timeout(10):
                 await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
         await asyncio.gather(*(leave(x) for x in callers))
-    finally:
-        # every worker, the one killed too: a failure before its kill must not leave it
-        codes = {w.name: w.stop() for w in rig.workers}
-        stops = [code for name, code in codes.items() if name != "a"]
-        await redis.aclose()
-        await sim.close()
+    stops = bed.stops(but="a")
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
     assert rig.hangups_by_us() == []
     assert stops == [0], [w.output[-2000:] for w in rig.workers]
@@ -419,17 +446,9 @@ async def test_standby_the_active_worker_dies_during_the_outage(
     """The active worker of a standby pair is killed while Redis hangs: nobody can take
     the name then (its lease is in Redis). Once Redis is back and the grace is over, the
     standby takes it, and the calls resume from their checkpoints, data kept."""
-    requests: list[tuple[str, str]] = []
-    sim = await _sim(tmp_path, standby_dialplan(), requests)
-    rig = Rig(tmp_path, redis_server.url, [sim], requests)
-    redis = Redis.from_url(redis_server.url, decode_responses=True)
-    try:
-        active = rig.worker("a", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
-        standby = rig.worker("b", "--cluster-mode", "standby", lease_ttl=TTL, menu_text=MENU)
-        active.start(rig.env())
-        await active.wait_serving()
-        standby.start(rig.env())
-        await until(lambda: "standby for ARI app 'ivr'" in standby.output, "no standby", 30)
+    async with open_bed(tmp_path, redis_server, standby_dialplan()) as bed:
+        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        active, standby = await standby_pair(rig)
         callers = [await sim.call(f"PJSIP/s{i}", "1000") for i in range(2)]
         await asyncio.gather(*(reach_main(x) for x in callers))
         accounts = {x.channel_id: account_of(i) for i, x in enumerate(callers)}
@@ -440,7 +459,7 @@ async def test_standby_the_active_worker_dies_during_the_outage(
         redis_server.pause()
         frozen_at = time.monotonic()
         active.kill()
-        await until(lambda: time.monotonic() - frozen_at > 2.5 * TTL, "the freeze", 10)
+        await hold_frozen(frozen_at)
         assert "ivrkit run: serving" not in standby.output  # it cannot know yet
         redis_server.resume()
         await standby.wait_serving(20)
@@ -448,12 +467,7 @@ async def test_standby_the_active_worker_dies_during_the_outage(
             async with asyncio.timeout(10):
                 await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
         await asyncio.gather(*(leave(x) for x in callers))
-    finally:
-        # every worker, the one killed too: a failure before its kill must not leave it
-        codes = {w.name: w.stop() for w in rig.workers}
-        stops = [code for name, code in codes.items() if name != "a"]
-        await redis.aclose()
-        await sim.close()
+    stops = bed.stops(but="a")
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
     assert rig.hangups_by_us() == []
     assert stops == [0], [w.output[-2000:] for w in rig.workers]
