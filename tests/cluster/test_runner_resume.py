@@ -11,44 +11,80 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _cluster_rig import MENU
 from redis.asyncio import Redis
 
 from _sim_client import client_config as config
 from _wait import until
 from ivrkit.ari import AriClient
 from ivrkit.cluster import ClusterStore
-from ivrkit.ivr import load_menu
+from ivrkit.ivr import MenuTree, load_menu
 from ivrkit.ivr.runner import MenuRunner
-from ivrkit.sim import Simulator
+from ivrkit.sim import Caller, Simulator
 from ivrkit.testing import RedisServer
 
 pytestmark = pytest.mark.realtime
-
-MENU = """
-menus:
-  main:
-    greeting: [sound:cluster-main]
-    timeout: 30
-    options:
-      - key: "1"
-        goto: sales
-  sales:
-    greeting: [sound:cluster-sales]
-    timeout: 30
-    options:
-      - key: "2"
-        continue: true
-"""
 
 
 def short_sounds(tmp_path: Path) -> Path:
     path = tmp_path / "durations.tsv"
     path.write_text("name\tseconds\trate\ncluster-main\t0.2\t8000\ncluster-sales\t0.2\t8000\n")
     return path
+
+
+async def worker(
+    sim: Simulator, tree: MenuTree, redis_url: str, name: str
+) -> tuple[ClusterStore, AriClient, MenuRunner]:
+    """A worker in this process: its store started (lease 1 s), a runner attached to a
+    client that is not connected yet."""
+    store = ClusterStore(redis_url, worker=name, lease_ttl=1.0)
+    await store.start()
+    client = AriClient(config(sim))
+    runner = MenuRunner(tree, transcript=lambda _: None, store=store.calls("ast-1"))
+    runner.attach(client)
+    return store, client, runner
+
+
+async def to_sales(caller: Caller) -> None:
+    await caller.wait_until_heard("sound:cluster-main")
+    await caller.press("1")
+    await caller.wait_until_heard("sound:cluster-sales")
+
+
+async def until_checkpoint(
+    redis_url: str, channel: str, check: Callable[[dict[str, Any]], bool], what: str
+) -> None:
+    """Wait until the call's checkpoint in Redis ({} while there is none) passes ``check``."""
+    async with Redis.from_url(redis_url, decode_responses=True) as r:
+
+        async def checked() -> bool:
+            raw = await r.hget(f"ivrkit:ivrkit:call:ast-1/{channel}", "cp")  # type: ignore[misc]
+            return check(json.loads(raw) if raw else {})
+
+        await until(checked, what)
+
+
+async def die(store: ClusterStore, client: AriClient) -> None:
+    """A worker dies: no last flush, no hand-back, its websocket just goes."""
+    assert store._task is not None
+    store._task.cancel()
+    await asyncio.gather(store._task, return_exceptions=True)
+    store._task = None
+    await client.aclose()
+
+
+async def until_lease_lapsed(redis_url: str, store: ClusterStore) -> None:
+    async with Redis.from_url(redis_url, decode_responses=True) as r:
+
+        async def gone() -> bool:
+            return not await r.exists(f"ivrkit:ivrkit:alive:{store.owner}")
+
+        await until(gone, "A's lease never lapsed")
 
 
 async def test_a_call_resumes_at_its_menu_on_another_worker(
@@ -61,51 +97,26 @@ async def test_a_call_resumes_at_its_menu_on_another_worker(
         requests.append((entry["method"], entry["path"]))
 
     async with Simulator(durations_file=short_sounds(tmp_path), access_log=log) as sim:
-        store_a = ClusterStore(redis_server.url, worker="a", lease_ttl=1.0)
-        await store_a.start()
-        client_a = AriClient(config(sim))
-        runner_a = MenuRunner(tree, transcript=lambda _: None, store=store_a.calls("ast-1"))
-        runner_a.attach(client_a)
+        store_a, client_a, _ = await worker(sim, tree, redis_server.url, "a")
         await client_a.__aenter__()
 
         caller = await sim.call("PJSIP/alice", "1000")
-        await caller.wait_until_heard("sound:cluster-main")
-        await caller.press("1")
-        await caller.wait_until_heard("sound:cluster-sales")
+        await to_sales(caller)
         channel = caller.channel_id
+        await until_checkpoint(
+            redis_server.url,
+            channel,
+            lambda cp: cp.get("menu") == "sales",
+            "the sales menu was never checkpointed",
+        )
 
-        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
-
-            async def checkpoint() -> dict[str, Any]:
-                raw = await r.hget(f"ivrkit:ivrkit:call:ast-1/{channel}", "cp")  # type: ignore[misc]
-                return json.loads(raw) if raw else {}
-
-            async def in_sales() -> bool:
-                return (await checkpoint()).get("menu") == "sales"
-
-            await until(in_sales, "the sales menu was never checkpointed")
-
-        # A dies: no last flush, no hand-back, its websocket just goes
-        assert store_a._task is not None
-        store_a._task.cancel()
-        await asyncio.gather(store_a._task, return_exceptions=True)
-        store_a._task = None
-        await client_a.aclose()
+        await die(store_a, client_a)
         heard_before = len(caller.heard)
         # B is the standby: it takes the app name only once A's lease has lapsed (an
         # adopted call whose owner still beats is left alone: it is being moved away)
-        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
+        await until_lease_lapsed(redis_server.url, store_a)
 
-            async def a_is_gone() -> bool:
-                return not await r.exists(f"ivrkit:ivrkit:alive:{store_a.owner}")
-
-            await until(a_is_gone, "A's lease never lapsed")
-
-        store_b = ClusterStore(redis_server.url, worker="b", lease_ttl=1.0)
-        await store_b.start()
-        runner_b = MenuRunner(tree, transcript=lambda _: None, store=store_b.calls("ast-1"))
-        client_b = AriClient(config(sim))
-        runner_b.attach(client_b)
+        store_b, client_b, runner_b = await worker(sim, tree, redis_server.url, "b")
         async with client_b:
             await until(lambda: len(caller.heard) > heard_before, "B never spoke to the caller")
             resumed = caller.heard[heard_before]
@@ -140,43 +151,22 @@ async def test_the_survivor_stops_the_prompt_the_dead_worker_left_playing(
     durations = short_sounds(tmp_path)
     durations.write_text(durations.read_text() + "cluster-long\t30\t8000\n")
     async with Simulator(durations_file=durations) as sim:
-        store_a = ClusterStore(redis_server.url, worker="a", lease_ttl=1.0)
-        await store_a.start()
-        client_a = AriClient(config(sim))
-        runner_a = MenuRunner(tree, transcript=lambda _: None, store=store_a.calls("ast-1"))
-        runner_a.attach(client_a)
+        store_a, client_a, _ = await worker(sim, tree, redis_server.url, "a")
         await client_a.__aenter__()
         caller = await sim.call("PJSIP/alice", "1000")
-        await caller.wait_until_heard("sound:cluster-main")
-        await caller.press("1")
-        await caller.wait_until_heard("sound:cluster-sales")
+        await to_sales(caller)
         await caller.press("3")
         long_prompt = await caller.wait_for_playback("sound:cluster-long")
-        channel = caller.channel_id
-        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
-
-            async def long_prompt_checkpointed() -> bool:
-                raw = await r.hget(f"ivrkit:ivrkit:call:ast-1/{channel}", "cp")  # type: ignore[misc]
-                return bool(raw) and json.loads(raw).get("playbacks") == 3
-
-            await until(long_prompt_checkpointed, "the long prompt was never checkpointed")
-        assert store_a._task is not None  # A dies, as in the test above
-        store_a._task.cancel()
-        await asyncio.gather(store_a._task, return_exceptions=True)
-        store_a._task = None
-        await client_a.aclose()
+        await until_checkpoint(
+            redis_server.url,
+            caller.channel_id,
+            lambda cp: cp.get("playbacks") == 3,
+            "the long prompt was never checkpointed",
+        )
+        await die(store_a, client_a)  # as in the test above
         heard_before = len(caller.heard)
-        async with Redis.from_url(redis_server.url, decode_responses=True) as r:
-
-            async def a_is_gone() -> bool:
-                return not await r.exists(f"ivrkit:ivrkit:alive:{store_a.owner}")
-
-            await until(a_is_gone, "A's lease never lapsed")
-        store_b = ClusterStore(redis_server.url, worker="b", lease_ttl=1.0)
-        await store_b.start()
-        runner_b = MenuRunner(tree, transcript=lambda _: None, store=store_b.calls("ast-1"))
-        client_b = AriClient(config(sim))
-        runner_b.attach(client_b)
+        await until_lease_lapsed(redis_server.url, store_a)
+        store_b, client_b, runner_b = await worker(sim, tree, redis_server.url, "b")
         async with client_b:
             await until(lambda: len(caller.heard) > heard_before, "B never spoke to the caller")
             resumed = caller.heard[heard_before]
