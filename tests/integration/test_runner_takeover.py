@@ -7,16 +7,18 @@ stand for two processes (each runner has its own id token, as each process has).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import textwrap
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from _sim_client import client_config as config
 from ivrkit.ari import ApplicationReplacedError, AriClient
-from ivrkit.ivr import load_menu
+from ivrkit.ivr import MenuTree, load_menu
 from ivrkit.ivr.runner import MenuRunner
 from ivrkit.sim import Simulator
 from ivrkit.sim.model._replies import AriError
@@ -41,6 +43,26 @@ MENU = load_menu(
 )
 
 
+def runner_on(
+    sim: Simulator, menu: MenuTree = MENU, **options: Any
+) -> tuple[MenuRunner, AriClient]:
+    """One of the two "processes": a runner (its transcript dropped) attached to a new
+    client of ``sim``, not connected yet."""
+    runner = MenuRunner(menu, transcript=lambda line: None, **options)
+    client = AriClient(config(sim))
+    runner.attach(client)
+    return runner, client
+
+
+@contextlib.asynccontextmanager
+async def taking_over(new: AriClient, old: AriClient) -> AsyncIterator[None]:
+    """``new`` connects as the same app: ``old`` is replaced, the calls are ``new``'s."""
+    async with new:
+        with pytest.raises(ApplicationReplacedError):
+            await old.wait_stopped()
+        yield
+
+
 def _saved(sim: Simulator, channel_id: str) -> dict[str, Any]:
     """The checkpoint on the channel, {} while none is written."""
     try:
@@ -60,9 +82,7 @@ async def test_a_second_runner_takes_the_call_over_and_re_greets_its_menu() -> N
             variable_set.set()
 
     async with Simulator(access_log=log) as sim:
-        first = MenuRunner(MENU, transcript=lambda line: None)
-        old = AriClient(config(sim))
-        first.attach(old)
+        first, old = runner_on(sim)
         async with old:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(30):
@@ -76,13 +96,9 @@ async def test_a_second_runner_takes_the_call_over_and_re_greets_its_menu() -> N
                 while _saved(sim, caller.channel_id).get("menu") != "sales":
                     await variable_set.wait()
                     variable_set.clear()
-                second = MenuRunner(MENU, transcript=lambda line: None)
+                second, new = runner_on(sim)
                 assert second.token != first.token
-                new = AriClient(config(sim))
-                second.attach(new)
-                async with new:
-                    with pytest.raises(ApplicationReplacedError):
-                        await old.wait_stopped()
+                async with taking_over(new, old):
                     # the re-greeting of the menu the caller was in
                     await caller.wait_for_playback("sound:vm-goodbye")
                     await caller.press("1")
@@ -105,10 +121,8 @@ async def test_a_second_runner_takes_the_call_over_and_re_greets_its_menu() -> N
 async def test_a_playback_the_machine_did_not_start_is_ignored_with_a_debug_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runner = MenuRunner(MENU, transcript=lambda line: None)
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
+        runner, client = runner_on(sim)
         async with client:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(30):
@@ -135,9 +149,7 @@ async def test_an_unreadable_checkpoint_starts_the_call_from_the_top(value: str)
         async with AriClient(config(sim)):  # a process that dies before serving the call
             caller = await sim.call("PJSIP/alice", "1000")
         sim.model.set_channel_var(caller.channel_id, "IVRKIT_CALL", value)
-        runner = MenuRunner(MENU, transcript=lambda line: None)
-        client = AriClient(config(sim))
-        runner.attach(client)
+        runner, client = runner_on(sim)
         async with client:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")  # the greeting, from the top
@@ -168,11 +180,7 @@ async def remember(call: Any, digits: str) -> None:
 async def test_a_checkpoint_larger_than_a_request_line_travels_in_the_body() -> None:
     records: list[dict[str, Any]] = []
     async with Simulator(access_log=records.append) as sim:
-        first = MenuRunner(
-            BIG_MENU, transcript=lambda line: None, handlers={"big:remember": remember}
-        )
-        old = AriClient(config(sim))
-        first.attach(old)
+        _, old = runner_on(sim, BIG_MENU, handlers={"big:remember": remember})
         async with old:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(30):
@@ -187,11 +195,7 @@ async def test_a_checkpoint_larger_than_a_request_line_travels_in_the_body() -> 
         writes = [r for r in records if r["path"].endswith("/variable") and r["method"] == "POST"]
         assert writes
         assert all(r.get("body") and "value" not in r["query"] for r in writes)
-        second = MenuRunner(
-            BIG_MENU, transcript=lambda line: None, handlers={"big:remember": remember}
-        )
-        new = AriClient(config(sim))
-        second.attach(new)
+        second, new = runner_on(sim, BIG_MENU, handlers={"big:remember": remember})
         async with new:
             async with asyncio.timeout(30):
                 for _ in range(1000):  # until the new runner has adopted the call
@@ -214,9 +218,7 @@ async def test_a_call_that_only_plays_on_still_has_its_old_prompt_stopped() -> N
             stops.append((record["path"].removeprefix("/ari/playbacks/"), record["status"]))
 
     async with Simulator(access_log=log) as sim:
-        first = MenuRunner(MENU, transcript=lambda line: None)
-        old = AriClient(config(sim))
-        first.attach(old)
+        first, old = runner_on(sim)
         async with old:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(60):
@@ -232,12 +234,8 @@ async def test_a_call_that_only_plays_on_still_has_its_old_prompt_stopped() -> N
                 await caller.press("1")
                 playing = await caller.wait_for_playback("sound:you-entered")
                 del stops[:]  # the first runner's own (barge-in) stops
-                second = MenuRunner(MENU, transcript=lambda line: None)
-                new = AriClient(config(sim))
-                second.attach(new)
-                async with new:
-                    with pytest.raises(ApplicationReplacedError):
-                        await old.wait_stopped()
+                second, new = runner_on(sim)
+                async with taking_over(new, old):
                     regreeting = await caller.wait_for_playback("sound:vm-goodbye")
                     assert playing.cut_off
                     assert playing.end is not None
@@ -275,9 +273,7 @@ async def test_a_takeover_during_a_new_menus_long_greeting_resumes_that_menu() -
     rule 6): before, it waited for the 30 s greeting to end, and a takeover 3 s in
     resumed from the top, after the rest of the greeting."""
     async with Simulator() as sim:
-        first = MenuRunner(LONG_GREETING, transcript=lambda line: None)
-        old = AriClient(config(sim))
-        first.attach(old)
+        _, old = runner_on(sim, LONG_GREETING)
         async with old:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(30):
@@ -286,12 +282,8 @@ async def test_a_takeover_during_a_new_menus_long_greeting_resumes_that_menu() -
                 greeting = await caller.wait_for_playback("sound:demo-congrats")
                 assert _saved(sim, caller.channel_id).get("menu") == "sales"
                 await asyncio.sleep(3)
-                second = MenuRunner(LONG_GREETING, transcript=lambda line: None)
-                new = AriClient(config(sim))
-                second.attach(new)
-                async with new:
-                    with pytest.raises(ApplicationReplacedError):
-                        await old.wait_stopped()
+                second, new = runner_on(sim, LONG_GREETING)
+                async with taking_over(new, old):
                     regreeting = await caller.wait_for_playback("sound:vm-goodbye")
                     assert greeting.cut_off
                     assert greeting.end is not None
