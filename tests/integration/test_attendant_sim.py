@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import textwrap
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -19,7 +20,7 @@ from ivrkit.ivr import (
     load_menu_file,
 )
 from ivrkit.ivr.runner import MenuRunner
-from ivrkit.sim import Simulator
+from ivrkit.sim import Caller, Simulator
 
 GUIDE = [
     "Channel PJSIP/alice-00000001 has entered the application",
@@ -41,13 +42,27 @@ async def wait_until(predicate: Callable[[], bool]) -> None:
     raise AssertionError("condition never became true")
 
 
+@contextlib.asynccontextmanager
+async def serving(runner: MenuRunner, sim: Simulator) -> AsyncIterator[AriClient]:
+    """``runner`` attached to a client of ``sim``, connected for the block."""
+    client = AriClient(config(sim))
+    runner.attach(client)
+    async with client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def alice_calls(runner: MenuRunner, sim: Simulator) -> AsyncIterator[Caller]:
+    """``serving``, and alice's call to 1000 (the attendant's extension) placed."""
+    async with serving(runner, sim):
+        yield await sim.call("PJSIP/alice", "1000")
+
+
 async def test_the_guide_scenario_end_to_end() -> None:
     lines: list[str] = []
     runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lines.append)
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
+        async with serving(runner, sim) as client:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(120):
                 await caller.wait_for_playback("sound:press-1")
@@ -99,9 +114,7 @@ async def test_hang_up_mid_prompt_leaves_nothing_behind() -> None:
     lines: list[str] = []
     runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lines.append)
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
+        async with serving(runner, sim) as client:
             caller = await sim.call("PJSIP/alice", "1000")
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
@@ -151,9 +164,7 @@ async def test_one_calls_handler_crash_does_not_touch_another_call() -> None:
     handlers = {"crashy:boom": boom, "crashy:speak": speak}
     runner = MenuRunner(load_menu(CRASHY), transcript=lines.append, handlers=handlers)
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
+        async with serving(runner, sim):
             alice = await sim.call("PJSIP/alice", "1000")
             bob = await sim.call("PJSIP/bob", "1000")
             async with asyncio.timeout(60):
@@ -191,10 +202,7 @@ async def test_one_calls_handler_crash_does_not_touch_another_call() -> None:
 async def test_release_hands_live_calls_back_to_the_dialplan() -> None:
     runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 assert await runner.release_calls() == 1
@@ -226,10 +234,7 @@ DIALPLAN = {
 async def test_transfer_bridges_the_caller_and_cleans_up() -> None:
     runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
     async with Simulator(dialplan=DIALPLAN) as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 await caller.press("3")
@@ -256,24 +261,23 @@ async def test_a_caller_who_hangs_up_while_the_callee_answers_is_no_failure(
     ordinary end: no command failure, no warning, nothing left behind."""
     requests: list[dict[str, object]] = []
     runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
-    async with Simulator(dialplan=DIALPLAN, access_log=requests.append) as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
-            async with asyncio.timeout(30):
-                await caller.wait_for_playback("sound:press-1")
-                # bridges/create and addChannel are each held 1 s: room for the hang-up
-                sim.faults.delay_requests(1.0, path="bridges", method="POST")
-                await caller.press("3")
-                await wait_until(lambda: sim.stats()["channels"] == 3)  # alice + Local pair
-                # the callee's leg enters our app: the runner's addChannel is now held
-                await wait_until(lambda: _callee_in_stasis(sim))
-                assert not any(_is_add(r) for r in requests)  # not answered yet
-                await caller.hangup()
-                await wait_until(lambda: sim.stats()["channels"] == 0)
-                await wait_until(lambda: sim.stats()["bridges"] == 0)
-                await runner.wait_no_calls()
+    async with (
+        Simulator(dialplan=DIALPLAN, access_log=requests.append) as sim,
+        alice_calls(runner, sim) as caller,
+    ):
+        async with asyncio.timeout(30):
+            await caller.wait_for_playback("sound:press-1")
+            # bridges/create and addChannel are each held 1 s: room for the hang-up
+            sim.faults.delay_requests(1.0, path="bridges", method="POST")
+            await caller.press("3")
+            await wait_until(lambda: sim.stats()["channels"] == 3)  # alice + Local pair
+            # the callee's leg enters our app: the runner's addChannel is now held
+            await wait_until(lambda: _callee_in_stasis(sim))
+            assert not any(_is_add(r) for r in requests)  # not answered yet
+            await caller.hangup()
+            await wait_until(lambda: sim.stats()["channels"] == 0)
+            await wait_until(lambda: sim.stats()["bridges"] == 0)
+            await runner.wait_no_calls()
     # 400 "Channel not found" (the caller's channel is gone) or 404 "Bridge not found"
     # (the call's cleanup destroyed the bridge first): both are the hang-up race
     assert [r["status"] for r in requests if _is_add(r)] in ([400], [404])
@@ -287,10 +291,7 @@ async def test_a_bridge_error_while_the_caller_is_still_there_is_a_failed_transf
     prompt, then the menu again."""
     runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
     async with Simulator(dialplan=DIALPLAN) as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 # the first POST under bridges/ is the create (served), the next addChannel
@@ -321,10 +322,7 @@ def _is_add(record: dict[str, object]) -> bool:
 async def test_a_failed_transfer_plays_its_prompt_and_returns_to_the_menu() -> None:
     runner = MenuRunner(load_menu(TRANSFER), transcript=lambda line: None)
     async with Simulator(dialplan=DIALPLAN) as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 await caller.press("4")  # no such extension: the Local leg dies at once
@@ -354,10 +352,7 @@ FEATURES = textwrap.dedent(
 async def test_failed_and_refused_plays_move_on_to_the_next_prompt() -> None:
     runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 # the next play request is refused, the stop request fails: both survive
@@ -380,10 +375,7 @@ async def test_failed_and_refused_plays_move_on_to_the_next_prompt() -> None:
 async def test_continue_leaves_the_call_to_the_dialplan() -> None:
     runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 await caller.press("0")
@@ -395,10 +387,7 @@ async def test_continue_leaves_the_call_to_the_dialplan() -> None:
 async def test_an_unresolved_handler_is_a_failure_of_that_call_only() -> None:
     runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_for_playback("sound:press-1")
                 await caller.press("5")
@@ -410,22 +399,19 @@ async def test_an_unresolved_handler_is_a_failure_of_that_call_only() -> None:
 
 async def test_the_transferred_party_hanging_up_ends_the_call() -> None:
     runner = MenuRunner(load_menu(FEATURES), transcript=lambda line: None, handlers={})
-    async with Simulator(dialplan=DIALPLAN) as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
-            async with asyncio.timeout(30):
-                await caller.wait_for_playback("sound:press-1")
-                await caller.press("3")
-                await wait_until(lambda: sim.stats()["bridges"] == 1)
-                await wait_until(lambda: sim.stats()["channels"] == 3)
-                peer = next(c for c in await client.channels.list() if c.id != caller.channel_id)
-                await client.channels.hangup(peer.id)
-                await caller.wait_for_hangup()
-                await runner.wait_no_calls()
-                await wait_until(lambda: sim.stats()["channels"] == 0)
-                await wait_until(lambda: sim.stats()["bridges"] == 0)
+    async with Simulator(dialplan=DIALPLAN) as sim, serving(runner, sim) as client:
+        caller = await sim.call("PJSIP/alice", "1000")
+        async with asyncio.timeout(30):
+            await caller.wait_for_playback("sound:press-1")
+            await caller.press("3")
+            await wait_until(lambda: sim.stats()["bridges"] == 1)
+            await wait_until(lambda: sim.stats()["channels"] == 3)
+            peer = next(c for c in await client.channels.list() if c.id != caller.channel_id)
+            await client.channels.hangup(peer.id)
+            await caller.wait_for_hangup()
+            await runner.wait_no_calls()
+            await wait_until(lambda: sim.stats()["channels"] == 0)
+            await wait_until(lambda: sim.stats()["bridges"] == 0)
 
 
 async def test_an_engine_error_hands_that_call_back_to_the_dialplan_only(
@@ -445,9 +431,7 @@ async def test_an_engine_error_hands_that_call_back_to_the_dialplan_only(
     async with Simulator(
         dialplan=dialplan, access_log=lambda r: requests.append((r["method"], r["path"]))
     ) as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
+        async with serving(runner, sim):
             alice = await sim.call("PJSIP/alice", "1000")
             bob = await sim.call("PJSIP/bob", "1000")
             async with asyncio.timeout(30):
@@ -472,10 +456,7 @@ async def test_an_engine_error_hands_that_call_back_to_the_dialplan_only(
 async def test_release_while_waiting_cancels_the_timer() -> None:
     runner = MenuRunner(load_menu_file(ATTENDANT_MENU), transcript=lambda line: None)
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
-            caller = await sim.call("PJSIP/alice", "1000")
+        async with alice_calls(runner, sim) as caller:
             async with asyncio.timeout(30):
                 await caller.wait_until_heard("sound:press-2")
                 await wait_until(lambda: runner.statistics().live_timers == 1)
@@ -500,9 +481,7 @@ async def test_many_concurrent_calls_leave_nothing_behind() -> None:
         return [h.media_uri for h in caller.heard]
 
     async with Simulator() as sim:
-        client = AriClient(config(sim))
-        runner.attach(client)
-        async with client:
+        async with serving(runner, sim) as client:
             async with asyncio.timeout(120), asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(one(sim, n)) for n in range(100)]
             await runner.wait_no_calls()
