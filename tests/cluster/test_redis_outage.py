@@ -100,6 +100,13 @@ async def leave(caller: Caller) -> None:
         await caller.wait_for_hangup()
 
 
+async def two_at_main(sim: Simulator) -> list[Caller]:
+    """Two calls to 1000 (s0, s1), each at the main menu."""
+    callers = [await sim.call(f"PJSIP/s{i}", "1000") for i in range(2)]
+    await asyncio.gather(*(reach_main(x) for x in callers))
+    return callers
+
+
 def account_of(i: int) -> str:
     return f"{4000 + i * 7:04d}"
 
@@ -400,8 +407,7 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
     async with open_bed(tmp_path, redis_server, standby_dialplan()) as bed:
         sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
         active, standby = await standby_pair(rig)
-        callers = [await sim.call(f"PJSIP/s{i}", "1000") for i in range(2)]
-        await asyncio.gather(*(reach_main(x) for x in callers))
+        callers = await two_at_main(sim)
 
         redis_server.pause()
         frozen_at = time.monotonic()
@@ -449,8 +455,7 @@ async def test_standby_the_active_worker_dies_during_the_outage(
     async with open_bed(tmp_path, redis_server, standby_dialplan()) as bed:
         sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
         active, standby = await standby_pair(rig)
-        callers = [await sim.call(f"PJSIP/s{i}", "1000") for i in range(2)]
-        await asyncio.gather(*(reach_main(x) for x in callers))
+        callers = await two_at_main(sim)
         accounts = {x.channel_id: account_of(i) for i, x in enumerate(callers)}
         await asyncio.gather(*(enter_account(x, accounts[x.channel_id]) for x in callers))
         expected = [(x, "a", accounts[x.channel_id]) for x in callers]
