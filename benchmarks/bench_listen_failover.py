@@ -31,7 +31,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from benchmarks.bench_cluster import DURATIONS, MENU, Worker, figures, in_sales, kill_and_time
+from benchmarks.bench_cluster import (
+    DURATIONS,
+    MENU,
+    Worker,
+    figures,
+    in_sales,
+    kill_and_time,
+    render_figures,
+)
 from ivrkit.sim import OutboundWebsocket, Simulator
 from ivrkit.testing import RedisServer, TcpBalancer
 
@@ -140,9 +148,8 @@ def render(result: dict[str, Any]) -> str:
     return (
         f"listening workers failover (kill -9 to the menu heard again, {result['kills']} "
         f"kills, per_call_config, reconnect_interval "
-        f"{result['reconnect_interval_s'] * 1000:g} ms, {result['samples']} calls): p50 "
-        f"{result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms; "
-        f"{result['missed']} call(s) never re-greeted"
+        f"{result['reconnect_interval_s'] * 1000:g} ms, {result['samples']} calls): "
+        f"{render_figures(result)}"
     )
 
 
