@@ -142,27 +142,50 @@ async def kill_and_time(victim: Worker, hit: list[Caller], limit: float) -> list
     return times
 
 
-def figures(samples: list[float], worst: list[float], missed: int) -> dict[str, Any]:
-    """The figures both failover benches report: percentiles of every sample and of each
-    kill's worst, in ms."""
-    return {
-        "samples": len(samples),
-        "missed": missed,
-        "p50_ms": _percentile(samples, 50),
-        "p99_ms": _percentile(samples, 99),
-        "max_ms": _percentile(samples, 100),
-        "per_kill_worst_p50_ms": _percentile(worst, 50),
-        "per_kill_worst_p99_ms": _percentile(worst, 99),
-    }
+class Tally:
+    """What the rounds of a failover bench have measured: every re-greeting time, each
+    kill's worst, and the callers never re-greeted."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.worst: list[float] = []
+        self.missed = 0
+
+    def figures(self) -> dict[str, Any]:
+        """The figures both failover benches report: percentiles of every sample and of
+        each kill's worst, in ms."""
+        return {
+            "samples": len(self.samples),
+            "missed": self.missed,
+            "p50_ms": _percentile(self.samples, 50),
+            "p99_ms": _percentile(self.samples, 99),
+            "max_ms": _percentile(self.samples, 100),
+            "per_kill_worst_p50_ms": _percentile(self.worst, 50),
+            "per_kill_worst_p99_ms": _percentile(self.worst, 99),
+        }
+
+
+async def failover_round(
+    tally: Tally, victim: Worker, hit: list[Caller], callers: list[Caller], limit: float
+) -> None:
+    """One kill: ``victim`` killed and its callers' (``hit``) re-greetings timed into
+    ``tally``; then every caller of the round finished (2 continues into the dialplan)
+    and the victim started again under its name."""
+    times = await kill_and_time(victim, hit, limit)
+    tally.missed += len(hit) - len(times)
+    tally.samples += times
+    if times:
+        tally.worst.append(max(times))
+    for c in callers:
+        await c.press("2")
+    await victim.start()
 
 
 async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
     (tmp / "menu.yaml").write_text(MENU)
     (tmp / "durations.tsv").write_text(DURATIONS)
     plan = {"default": {"1000": ("NoOp()", "StasisBroadcast(3000,^ivr-)", "Hangup()")}}
-    samples: list[float] = []
-    worst: list[float] = []
-    missed = 0
+    tally = Tally()
     with RedisServer(tmp) as redis:
         async with Simulator(dialplan=plan, durations_file=tmp / "durations.tsv") as sim:
             env = {**os.environ, "ARI_USER": sim.username, "ARI_PASSWORD": sim.password}
@@ -189,14 +212,7 @@ async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
                     }
                     victim = max(workers, key=lambda w: counts[w.name])
                     hit = [c for c in callers if apps[c] == f"ivr-{victim.name}"]
-                    round_times = await kill_and_time(victim, hit, 10 * ttl + 10)
-                    missed += len(hit) - len(round_times)
-                    samples += round_times
-                    if round_times:
-                        worst.append(max(round_times))
-                    for c in callers:  # finish them: 2 continues into the dialplan
-                        await c.press("2")
-                    await victim.start()
+                    await failover_round(tally, victim, hit, callers, 10 * ttl + 10)
             finally:
                 for w in workers:
                     w.stop()
@@ -204,7 +220,7 @@ async def _rounds(kills: int, tmp: Path, ttl: float) -> dict[str, Any]:
         "kills": kills,
         "lease_ttl_s": ttl,
         "calls_per_round": CALLS_PER_ROUND,
-        **figures(samples, worst, missed),
+        **tally.figures(),
     }
 
 
@@ -324,7 +340,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def render_figures(result: dict[str, Any]) -> str:
-    """How both failover benches end their line: the figures of :func:`figures`."""
+    """How both failover benches end their line: the figures of :meth:`Tally.figures`."""
     return (
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms; "
         f"{result['missed']} call(s) never re-greeted"

@@ -34,10 +34,10 @@ from redis.asyncio import Redis
 from benchmarks.bench_cluster import (
     DURATIONS,
     MENU,
+    Tally,
     Worker,
-    figures,
+    failover_round,
     in_sales,
-    kill_and_time,
     render_figures,
 )
 from ivrkit.sim import OutboundWebsocket, Simulator
@@ -77,9 +77,7 @@ async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
     (tmp / "menu.yaml").write_text(MENU)
     (tmp / "durations.tsv").write_text(DURATIONS)
     plan = {"default": {"1000": ("NoOp()", "Stasis(ivr)", "Hangup()")}}
-    samples: list[float] = []
-    worst: list[float] = []
-    missed = 0
+    tally = Tally()
     with RedisServer(tmp) as server:
         redis = Redis.from_url(server.url, decode_responses=True)
         env = {**os.environ, "ARI_USER": "asterisk", "ARI_PASSWORD": "asterisk"}
@@ -115,14 +113,7 @@ async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
                             key=lambda w: sum(1 for o in owners.values() if o == w.name),
                         )
                         hit = [c for c in callers if owners.get(c.channel_id) == victim.name]
-                        round_times = await kill_and_time(victim, hit, 10)
-                        missed += len(hit) - len(round_times)
-                        samples += round_times
-                        if round_times:
-                            worst.append(max(round_times))
-                        for c in callers:  # finish them: 2 continues into the dialplan
-                            await c.press("2")
-                        await victim.start()
+                        await failover_round(tally, victim, hit, callers, 10)
         finally:
             for w in workers:
                 w.stop()
@@ -131,7 +122,7 @@ async def _rounds(kills: int, tmp: Path) -> dict[str, Any]:
         "kills": kills,
         "reconnect_interval_s": RECONNECT_INTERVAL,
         "calls_per_round": CALLS_PER_ROUND,
-        **figures(samples, worst, missed),
+        **tally.figures(),
     }
 
 
