@@ -93,6 +93,14 @@ async def enter_account(caller: Caller, account: str) -> None:
         await caller.wait_for_playback(f"digits:{account}")
 
 
+async def resumed_with_their_accounts(callers: list[Caller], accounts: dict[str, str]) -> None:
+    """Each caller hears, again, the account it entered (by channel id): resumed at the
+    confirmation, its collected data kept."""
+    for x in callers:
+        async with asyncio.timeout(10):
+            await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
+
+
 async def leave(caller: Caller) -> None:
     """2 at the confirmation: continued into the dialplan, which hangs up."""
     async with asyncio.timeout(10):
@@ -379,9 +387,7 @@ async def test_redis_restarts_empty_every_live_call_is_written_again(
         await until(lambda: all(app_of(sim, x) == "ivr-b" for x in mine), "no takeover after", 15)
         taken_after = time.monotonic() - killed_at
         # resumed at the confirmation, the account it collected before the outage kept
-        for x in mine:
-            async with asyncio.timeout(10):
-                await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
+        await resumed_with_their_accounts(mine, accounts)
         await asyncio.gather(*(leave(x) for x, _, _ in expected))
     stops = bed.stops(but="a")
 
@@ -436,9 +442,7 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
 
         active.kill()
         await standby.wait_serving()
-        for x in callers:
-            async with asyncio.timeout(10):
-                await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
+        await resumed_with_their_accounts(callers, accounts)
         await asyncio.gather(*(leave(x) for x in callers))
     stops = bed.stops(but="a")
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
@@ -468,9 +472,7 @@ async def test_standby_the_active_worker_dies_during_the_outage(
         assert "ivrkit run: serving" not in standby.output  # it cannot know yet
         redis_server.resume()
         await standby.wait_serving(20)
-        for x in callers:
-            async with asyncio.timeout(10):
-                await x.wait_for_playback(f"digits:{accounts[x.channel_id]}")
+        await resumed_with_their_accounts(callers, accounts)
         await asyncio.gather(*(leave(x) for x in callers))
     stops = bed.stops(but="a")
     assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
