@@ -20,6 +20,21 @@ async def test_fail_requests_answers_status_then_recovers() -> None:
         assert (await ari.req("GET", "asterisk/ping"))[0] == 200
 
 
+async def test_fail_requests_answers_a_restrequest_frame_too() -> None:
+    """A fault rule covers REST over the websocket: the frame gets the rule's status in
+    a RESTResponse (Asterisk's shape), once, and the next request is served."""
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        sim.faults.fail_requests(404, count=1, path="asterisk", message="Channel not found")
+        for rid in ("r1", "r2"):
+            frame = {"type": "RESTRequest", "transaction_id": rid, "request_id": rid}
+            await ev.ws.send_json({**frame, "method": "GET", "uri": "asterisk/ping"})
+        failed, served = await ev.next("RESTResponse"), await ev.next("RESTResponse")
+        assert (failed["request_id"], failed["status_code"]) == ("r1", 404)
+        assert failed["reason_phrase"] == "Not Found"
+        assert failed["message_body"] == '{"message":"Channel not found"}'
+        assert (served["request_id"], served["status_code"]) == ("r2", 200)
+
+
 async def test_delay_requests_uses_loop_time() -> None:
     async with Simulator() as sim, ari_session(sim) as ari:
         sim.faults.delay_requests(5.0, count=1, method="GET")

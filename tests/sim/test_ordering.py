@@ -252,6 +252,32 @@ async def test_rest_over_websocket_waits_like_http() -> None:
         )
 
 
+async def test_rest_over_websocket_answers_one_request_at_a_time() -> None:
+    """Asterisk's session thread handles a websocket's frames one by one
+    (res/ari/ari_websockets.c: session_read, then ari_websocket_process_request): a
+    variable set held behind a prompt holds every later request on that socket, here a
+    ping that needs no channel at all. Before, the simulator answered the ping at once."""
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        caller = await _incoming(sim, ev)
+        await _playing(ari, ev, caller)
+        held = {
+            "type": "RESTRequest",
+            "transaction_id": "t5",
+            "request_id": "r5",
+            "method": "POST",
+            "uri": f"channels/{caller.channel_id}/variable?variable=X&value=1",
+        }
+        ping = {**held, "transaction_id": "t6", "request_id": "r6", "method": "GET"}
+        ping["uri"] = "asterisk/ping"
+        await ev.ws.send_str(json.dumps(held))
+        await ev.ws.send_str(json.dumps(ping))
+        first = await ev.next("RESTResponse")
+        second = await ev.next("RESTResponse")
+        assert (first["request_id"], second["request_id"]) == ("r5", "r6")
+        types = [e["type"] for e in ev.received]
+        assert types.index("PlaybackFinished") < types.index("RESTResponse")
+
+
 # -------------------------------------------------------------- rule 3: PROGRESS_ON_MEDIA
 
 

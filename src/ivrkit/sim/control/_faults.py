@@ -4,7 +4,8 @@
 Asterisks do, at an exact moment:
 
 * ``fail_requests(status=500, count=1, path=None, method=None, message=...)`` — the next
-  matching requests are answered with ``status`` and ``{"message": message}``;
+  matching requests (over HTTP, or as RESTRequest frames on a websocket) are answered
+  with ``status`` and ``{"message": message}``;
 * ``delay_requests(seconds, count=None, path=None, method=None)`` — matching requests
   wait ``seconds`` of loop time before being served;
 * ``refuse_requests(count=1, path=None, method=None)`` — the connection is closed
@@ -110,6 +111,21 @@ class Faults:
     def hang_up(self, caller: Caller, after: float = 0.0) -> None:
         """The caller hangs up now, or ``after`` seconds of loop time from now."""
         caller.hangup_nowait(after)
+
+    def frame_failure(self, method: str, rel_path: str) -> tuple[int, str] | None:
+        """For a RESTRequest frame: the status and message of the first matching
+        ``fail_requests`` rule (used up as over HTTP), or None. Delay and refuse rules
+        are HTTP's only: a frame has no connection of its own to hold or cut."""
+        rel = rel_path.strip("/")
+        for rule in self._rules:
+            if rule.kind != "fail" or not rule.matches(method, rel):
+                continue
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._rules.remove(rule)
+            return rule.status, rule.message
+        return None
 
     async def apply(self, request: web.Request) -> web.StreamResponse | None:
         """Run the first matching rule; a response means "answer this instead"."""

@@ -36,7 +36,7 @@ import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import WSMsgType
@@ -145,18 +145,20 @@ class _Link:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    reply = _restws.handle_frame(
-                        msg.data, model=self.model, application=application
+                    # one request at a time, answered in turn (_restws.serve_in_order)
+                    await _restws.serve_in_order(
+                        msg.data, model=self.model, application=application, send=self._answer
                     )
-                    if reply is not None:
-                        self.frames.append(json.dumps(reply))
-                        self.wake.set()
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
             self.ws = None
             await _stopped(writer)
             await ws.close()
+
+    def _answer(self, reply: dict[str, Any]) -> None:
+        self.frames.append(json.dumps(reply))
+        self.wake.set()
 
     async def drain(self) -> None:
         """Write what is queued (a simulator that stops still delivers the last

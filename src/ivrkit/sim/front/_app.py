@@ -152,6 +152,8 @@ class RequestFilter(Protocol):
 
     async def apply(self, request: web.Request) -> web.StreamResponse | None: ...
 
+    def frame_failure(self, method: str, rel_path: str) -> tuple[int, str] | None: ...
+
 
 @dataclass(eq=False)
 class SimState:
@@ -399,7 +401,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
         async with asyncio.TaskGroup() as tg:
             writer = tg.create_task(_write_loop(sock))
             try:
-                await _read_loop(sock, model)
+                await _read_loop(sock, model, state.faults)
             finally:
                 writer.cancel()
     finally:
@@ -409,18 +411,18 @@ async def _events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _read_loop(sock: EventSocket, model: SimModel) -> None:
+async def _read_loop(sock: EventSocket, model: SimModel, faults: RequestFilter) -> None:
     async for msg in sock.ws:
         if msg.type == WSMsgType.TEXT:
-            reply = _restws.handle_frame(
+            # one request at a time, as Asterisk's session thread (_restws.serve_in_order)
+            await _restws.serve_in_order(
                 msg.data,
                 model=model,
                 application=sock.apps[0],
                 base_path=sock.base_path,
-                later=lambda answer: sock.push(compact(answer)),
+                send=lambda answer: sock.push(compact(answer)),
+                fail=faults.frame_failure,
             )
-            if reply is not None:
-                sock.push(compact(reply))
         elif msg.type == WSMsgType.ERROR:
             break
 

@@ -30,8 +30,10 @@ per-frame work is one ``json.loads``, one dispatch and one ``json.dumps``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -85,6 +87,45 @@ def _answer(
     return out
 
 
+async def serve_in_order(
+    text: str,
+    *,
+    model: Any,
+    application: str,
+    send: Callable[[dict[str, Any]], None],
+    base_path: str | None = None,
+    fail: FrameFailure | None = None,
+) -> None:
+    """Serve one frame and return once it has been answered.
+
+    Asterisk reads a websocket's frames on one thread and handles each before reading
+    the next (res/ari/ari_websockets.c: ``while ((msg = session_read(session)))
+    ari_websocket_process_request(...)``). A synchronous channel command queued behind
+    the channel's media (``_control_thread`` rule 2) keeps that thread in
+    ``command_join``, so every later request on the same socket, of any call, waits
+    for it too. The session's read loop awaits this before it takes the next frame.
+    """
+    answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def later(answer: dict[str, Any]) -> None:
+        send(answer)
+        if not answered.done():
+            answered.set_result(None)
+
+    reply = handle_frame(
+        text, model=model, application=application, base_path=base_path, later=later, fail=fail
+    )
+    if reply is not None:
+        send(reply)
+        return
+    await answered
+
+
+#: a test's fault hook: (method, path) → the (status, message) to answer instead, or None
+FrameFailure = Callable[[str, str], tuple[int, str] | None]
+_STATUSES = {status.value for status in HTTPStatus}
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -96,6 +137,7 @@ def handle_frame(
     application: str,
     base_path: str | None = None,
     later: Callable[[dict[str, Any]], None] | None = None,
+    fail: FrameFailure | None = None,
 ) -> dict[str, Any] | None:
     """Serve one websocket text frame; the ``RESTResponse`` message to send back.
 
@@ -119,7 +161,7 @@ def handle_frame(
     tid = _text(request.get("transaction_id"))
     rid = _text(request.get("request_id"))
     try:
-        return _serve(request, model, application, tid, rid, base_path, later)
+        return _serve(request, model, application, tid, rid, base_path, later, fail)
     except Exception:  # a simulator bug: answer, keep the socket, say so in the log
         _log.exception("simulator bug while serving a RESTRequest")
         return _answer(
@@ -149,6 +191,7 @@ def _serve(
     rid: str,
     base_path: str | None,
     later: Callable[[dict[str, Any]], None] | None = None,
+    fail: FrameFailure | None = None,
 ) -> dict[str, Any] | None:
     # parse_rest_request_msg (res/ari/ari_websocket_requests.c), its checks in its order;
     # a property that is not a string reads as absent (ast_json_string_get → NULL)
@@ -200,6 +243,11 @@ def _serve(
         doc = _apidocs.render(path[len("api-docs/") : -len(".json")], base_path or "")
         if doc is not None:
             return _answer(model, application, tid, rid, 200, "OK", path, doc)
+    failure = None if fail is None else fail(method, path)
+    if failure is not None:  # a test's fault rule (control/_faults.py)
+        status, message = failure
+        phrase = HTTPStatus(status).phrase if status in _STATUSES else ""
+        return _answer(model, application, tid, rid, status, phrase, path, {"message": message})
     result = dispatch(model, method, path, query, None, None, parsed_body=body)
     if result.pending is not None and later is not None:
         answer = result
