@@ -23,6 +23,7 @@ from ivrkit.ari import (
     PlaybackFinished,
     PlaybackStarted,
     Reconnected,
+    StasisEnd,
     StasisStart,
     Unreachable,
 )
@@ -77,6 +78,39 @@ async def test_small_app_answer_play_dtmf_hangup() -> None:
         assert [h.media_uri for h in caller.heard] == ["sound:press-1", "digits:5"]
         assert not any(h.cut_off for h in caller.heard)
         assert sim.stats()["channels"] == 0
+
+
+async def test_wait_no_calls_returns_once_the_last_event_is_handled() -> None:
+    """``wait_no_calls`` is the end of the call's handling, not of its frames: a call
+    still busy with its StasisEnd keeps it waiting (the listener closes a per-call
+    client only then)."""
+    async with Simulator() as sim:
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ended: list[str] = []
+
+        async def on_end(event: StasisEnd) -> None:
+            await gate
+            ended.append(event.channel.id)
+
+        def on_call(call: CallScope, start: StasisStart) -> None:
+            call.on(StasisEnd, on_end)
+
+        async with AriClient(cfg(sim), on_call=on_call) as client:
+            async with asyncio.timeout(1):
+                await client.wait_no_calls()  # none up: at once
+            caller = await sim.call("PJSIP/alice", "1000")
+            await until(lambda: client.statistics().calls == 1)
+            waiting = asyncio.create_task(client.wait_no_calls())
+            await caller.hangup()
+            await until(lambda: client.statistics().queued == 0 and not gate.done())
+            await asyncio.sleep(5)  # virtual time: the handler is held by the gate
+            assert not waiting.done()
+            assert ended == []
+            gate.set_result(None)
+            async with asyncio.timeout(10):
+                await waiting
+            assert ended == [caller.channel_id]
+            assert client.statistics().calls == 0
 
 
 async def test_websocket_drop_mid_call_prompt_finishes_in_gap() -> None:

@@ -224,6 +224,12 @@ class AriClient(AriRest):
         """Handle events that belong to no call (and Disconnected/Reconnected) in order."""
         return self._dispatch.app.on(types, handler)
 
+    async def wait_no_calls(self) -> None:
+        """Return once no call is up: every call's scope has handled its last event and
+        closed (``statistics().calls == 0``); at once if there is none. Bound it with
+        ``asyncio.timeout``: a call ends only when Asterisk says so."""
+        await self._dispatch.wait_no_calls()
+
     def statistics(self) -> ClientStatistics:
         s = self._dispatch.statistics()
         return ClientStatistics(

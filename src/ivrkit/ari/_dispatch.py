@@ -25,6 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -98,6 +99,7 @@ class Dispatcher:
         self.events_seen = 0
         # every scope whose consumer has not finished yet (a closing scope still counts)
         self._all: set[CallScope] = set()
+        self._no_calls: asyncio.Event | None = None  # set when _all empties (wait_no_calls)
 
     def start(self) -> None:
         self.app._start()
@@ -314,8 +316,20 @@ class Dispatcher:
         self._all.add(scope)
         scope._start()
         assert scope._consumer is not None
-        scope._consumer.add_done_callback(lambda _: self._all.discard(scope))
+        scope._consumer.add_done_callback(lambda _: self._scope_finished(scope))
         scope._put(event)
+
+    def _scope_finished(self, scope: CallScope) -> None:
+        self._all.discard(scope)
+        if not self._all and self._no_calls is not None:
+            self._no_calls.set()
+
+    async def wait_no_calls(self) -> None:
+        """Return once every call scope's consumer has finished (at once if none is up)."""
+        while self._all:
+            if self._no_calls is None or self._no_calls.is_set():
+                self._no_calls = asyncio.Event()  # shared by every waiter until it is set
+            await self._no_calls.wait()
 
     def statistics(self) -> dict[str, int]:
         totals = {"calls": len(self._all), "handlers": 0, "tasks": 0, "timers": 0, "queued": 0}

@@ -142,8 +142,7 @@ async def _calls_settled(client: AriClient) -> None:
     ClientClosedError and dropped its StasisEnd unhandled. The scopes close on their
     own once their StasisEnd is handled; the caller bounds the wait.
     """
-    while client.statistics().calls:  # noqa: ASYNC110 (no event marks a scope's end)
-        await asyncio.sleep(0.01)
+    await client.wait_no_calls()
 
 
 class _ServerStream:
