@@ -195,6 +195,10 @@ def render(results: dict[str, Any]) -> str:
     lines.append(f"client micro-benchmark (events/s): {results['client_microbench']}")
     if results.get("engine_microbench"):
         lines.append(f"engine micro-benchmark: {results['engine_microbench']}")
+    if results.get("round_trip"):
+        from benchmarks import bench_round_trip
+
+        lines.append(bench_round_trip.describe(results["round_trip"]))
     if results.get("observability"):
         from benchmarks.bench_observability import render as render_observability
 

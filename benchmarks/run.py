@@ -42,6 +42,7 @@ from benchmarks import (
     bench_engine,
     bench_listen_failover,
     bench_observability,
+    bench_round_trip,
     bench_speedups,
     loadgen,
     procstat,
@@ -424,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"client micro-benchmark: {micro}", flush=True)
         engine = bench_engine.bench(rounds=3)
         print(f"engine micro-benchmark: {engine}", flush=True)
+        round_trip = bench_round_trip.bench(requests=5000, rounds=3)
+        print(bench_round_trip.describe(round_trip), flush=True)
         runs: list[dict[str, Any]] = []
         for level in levels:
             for app in apps:
@@ -486,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulator_capacity": report.simulator_capacity(runs, seconds),
         "client_microbench": micro,
         "engine_microbench": engine,
+        "round_trip": round_trip,
         "observability": observability,
         "speedups_ab": speedups_ab,
         "cluster": cluster,

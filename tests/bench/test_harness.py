@@ -241,3 +241,18 @@ def test_the_json_micro_benchmark_measures_both_paths() -> None:
         for path in ("stdlib", "orjson")
     }
     assert all(v > 0 for v in figures.values())
+
+
+def test_the_round_trip_bench_measures_both_clients_against_one_simulator() -> None:
+    """benchmarks/bench_round_trip.py, tiny: every client and shape gives a figure (the
+    figures themselves are for `make bench`, not for a test)."""
+    from benchmarks import bench_round_trip
+
+    result = bench_round_trip.bench(requests=20, rounds=1)
+    for shape in ("in_flight_1", "in_flight_20"):
+        figures = result[shape]
+        assert figures["aiohttp_cpu_us"] > 0
+        assert figures["ivrkit_cpu_us"] > 0
+        assert figures["ivrkit_speedups_cpu_us"] > 0
+        assert figures["ratio"] == round(figures["ivrkit_cpu_us"] / figures["aiohttp_cpu_us"], 2)
+    assert "raw aiohttp" in bench_round_trip.describe(result)
