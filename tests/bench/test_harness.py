@@ -254,5 +254,7 @@ def test_the_round_trip_bench_measures_both_clients_against_one_simulator() -> N
         assert figures["aiohttp_cpu_us"] > 0
         assert figures["ivrkit_cpu_us"] > 0
         assert figures["ivrkit_speedups_cpu_us"] > 0
-        assert figures["ratio"] == round(figures["ivrkit_cpu_us"] / figures["aiohttp_cpu_us"], 2)
+        # the ratio is of the unrounded medians: within rounding of the rounded figures'
+        ratio = figures["ivrkit_cpu_us"] / figures["aiohttp_cpu_us"]
+        assert figures["ratio"] == pytest.approx(ratio, abs=0.011)
     assert "raw aiohttp" in bench_round_trip.describe(result)
