@@ -21,13 +21,13 @@ import aiohttp
 import jsonschema
 import pytest
 
+from _worker_process import MAIN
 from ivrkit.journey import JOURNEY_SCHEMA
 from ivrkit.sim import OutboundWebsocket, Simulator
 from ivrkit.testing import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cluster.md"
-MAIN = "import sys; from ivrkit.cli import main; sys.exit(main())"
 
 MENU = """
 menus:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from _worker_process import MAIN
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cluster.md"
-MAIN = "import sys; from ivrkit.cli import main; sys.exit(main())"
 
 pytestmark = [pytest.mark.realtime]
 
