@@ -8,6 +8,7 @@ import pytest
 from _simclock import ManualClock
 
 from ivrkit.sim.model._model import SimModel
+from ivrkit.sim.model._playbacks import STOP_TAKES
 from ivrkit.sim.model._replies import AriError
 
 
@@ -101,6 +102,7 @@ def test_unknown_scheme_never_finishes_and_tone_stops_on_delete(rig: Rig) -> Non
     tone = rig.play("tone:ring;tonezone=us")
     rig.clock.advance(100)
     rig.model.stop_playback(tone["id"])
+    rig.clock.advance(STOP_TAKES)  # the stream loop reads the STREAM_STOP
     assert [(k, m, s) for _, k, m, s in rig.timeline()][-2:] == [
         ("PlaybackStarted", "tone:ring;tonezone=us", "playing"),
         ("PlaybackFinished", "tone:ring;tonezone=us", "done"),
@@ -115,6 +117,7 @@ def test_stopping_a_queued_playback(rig: Rig) -> None:
     rig.model.stop_playback("q2")
     assert rig.model.get_playback("q2")["state"] == "done"
     rig.model.stop_playback("q1")
+    rig.clock.advance(STOP_TAKES)
     assert [(k, m, s) for _, k, m, s in rig.timeline()] == [
         ("PlaybackStarted", "sound:demo-congrats", "playing"),
         ("PlaybackFinished", "sound:demo-congrats", "done"),
@@ -128,8 +131,10 @@ def test_same_playback_id_twice_is_queued_and_deleted_in_order(rig: Rig) -> None
     rig.clock.advance(0.1)
     assert rig.model.get_playback("pb")["media_uri"] == "sound:demo-congrats"
     rig.model.stop_playback("pb")
+    rig.clock.advance(STOP_TAKES)
     assert rig.model.get_playback("pb")["media_uri"] == "sound:press-1"
     rig.model.stop_playback("pb")
+    rig.clock.advance(STOP_TAKES)
     with pytest.raises(AriError) as err:
         rig.model.get_playback("pb")
     assert (err.value.status, err.value.message) == (404, "Playback not found")

@@ -26,7 +26,7 @@ from _simari import Ari, Events, ari_session, eventually
 
 from ivrkit.sim import Caller, Simulator
 from ivrkit.sim.front import _app
-from ivrkit.sim.model import _control_thread
+from ivrkit.sim.model import _control_thread, _playbacks
 
 PRESS_1 = 1.189  # sound:press-1 as recorded
 
@@ -276,6 +276,37 @@ async def test_rest_over_websocket_answers_one_request_at_a_time() -> None:
         assert (first["request_id"], second["request_id"]) == ("r5", "r6")
         types = [e["type"] for e in ev.received]
         assert types.index("PlaybackFinished") < types.index("RESTResponse")
+
+
+async def test_a_stopped_prompt_ends_after_the_stop_is_answered() -> None:
+    """res/res_stasis_playback.c playback_stop queues AST_CONTROL_STREAM_STOP: the
+    DELETE is answered first, the prompt ends when the stream loop reads it (recorded:
+    0.87-4.7 ms later). Meanwhile the playback reads "done" and a second DELETE changes
+    nothing; a prompt queued behind starts only once the stopped one has ended."""
+    async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
+        caller = await _incoming(sim, ev)
+        cid = caller.channel_id
+        assert (await ari.req("POST", f"channels/{cid}/play/pb-1", {"media": "sound:press-1"}))[
+            0
+        ] == 201
+        await ev.next("PlaybackStarted")
+        assert (await ari.req("POST", f"channels/{cid}/play/pb-2", {"media": "sound:or"}))[0] == 201
+        loop = asyncio.get_running_loop()
+        frame = {"type": "RESTRequest", "transaction_id": "t1", "request_id": "r1"}
+        await ev.ws.send_str(json.dumps({**frame, "method": "DELETE", "uri": "playbacks/pb-1"}))
+        asked = loop.time()
+        answer = await ev.next()
+        assert (answer["type"], answer["status_code"]) == ("RESTResponse", 204)
+        status, playback = await ari.req("GET", "playbacks/pb-1")
+        assert (status, playback["state"]) == (200, "done")
+        assert (await ari.req("DELETE", "playbacks/pb-1"))[0] == 204
+        finished = await ev.next()
+        assert (finished["type"], finished["playback"]["id"]) == ("PlaybackFinished", "pb-1")
+        assert loop.time() - asked >= _playbacks.STOP_TAKES
+        started = await ev.next()
+        assert (started["type"], started["playback"]["id"]) == ("PlaybackStarted", "pb-2")
+        assert [h.media_uri for h in caller.heard][:1] == ["sound:press-1"]
+        assert caller.heard[0].cut_off
 
 
 # -------------------------------------------------------------- rule 3: PROGRESS_ON_MEDIA
