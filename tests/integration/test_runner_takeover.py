@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import textwrap
@@ -266,6 +267,35 @@ LONG_GREETING = load_menu(
         """
     )
 )
+
+
+async def test_over_the_websocket_a_menus_checkpoint_goes_over_http() -> None:
+    """Entering a menu writes its checkpoint right after stopping the prompt, while the
+    channel's thread may still be busy with it (a stop ends the prompt 0.87-4.7 ms after
+    its answer on Asterisk 20.20.1). A variable set waits there; sent as a RESTRequest
+    frame it would hold the websocket's only reader, and with it every other call's
+    requests (res/ari/ari_websockets.c handles a socket's frames one at a time). So that
+    write goes over HTTP; before, it went on the websocket with everything else."""
+    records: list[dict[str, Any]] = []
+    async with Simulator(access_log=records.append) as sim:
+        runner = MenuRunner(LONG_GREETING, transcript=lambda line: None)
+        client = AriClient(dataclasses.replace(config(sim), rest_transport="websocket"))
+        runner.attach(client)
+        async with client:
+            assert client.rest_transport == "websocket"
+            caller = await sim.call("PJSIP/alice", "1000")
+            async with asyncio.timeout(30):
+                await caller.wait_for_playback("sound:press-1")
+                await caller.press("2")  # during press-1: stop, checkpoint, greeting
+                await caller.wait_for_playback("sound:demo-congrats")
+                assert _saved(sim, caller.channel_id).get("menu") == "sales"
+                await caller.hangup()
+                await runner.wait_no_calls()
+    variable = f"/ari/channels/{caller.channel_id}/variable"
+    over_http = [r for r in records if r["method"] == "POST" and r["path"] == variable]
+    assert len(over_http) == 1  # that one write; the others stay on the websocket
+    assert over_http[0]["status"] == 204
+    assert [h.media_uri for h in caller.heard] == ["sound:press-1", "sound:demo-congrats"]
 
 
 async def test_a_takeover_during_a_new_menus_long_greeting_resumes_that_menu() -> None:

@@ -260,6 +260,10 @@ class AriClient(AriRest):
         # HTTP: the configured transport, or the fallback while the websocket is down
         return await self.transport.request(req)
 
+    async def _send_apart(self, req: Request) -> Response:
+        # never on the shared websocket (AriRest.request, may_be_held)
+        return await self.transport.request(req)
+
     def _track_playback(self, target_uri: str, playback_id: str, media: str) -> None:
         self._dispatch.track_playback(target_uri, playback_id, media)
 

@@ -241,11 +241,15 @@ class Channels(_Namespace):
         )
         return str(body.get("value", "")) if isinstance(body, dict) else ""
 
-    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+    async def set_variable(
+        self, channel_id: str, name: str, value: str, *, may_be_held: bool = False
+    ) -> None:
+        """``may_be_held``: the channel may be playing (see :meth:`AriRest.request`)."""
         await self._c.request(
             "POST",
             f"/channels/{_q(channel_id)}/variable",
             params={"variable": name, "value": value},
+            may_be_held=may_be_held,
         )
 
     async def record(
@@ -436,6 +440,10 @@ class AriRest:
     async def _send(self, req: Request) -> Response:
         raise ClientClosedError(f"{req.method} {req.path}: this client cannot send requests")
 
+    async def _send_apart(self, req: Request) -> Response:
+        """How a request that may be held travels (``request(may_be_held=True)``)."""
+        return await self._send(req)
+
     def _track_playback(self, target_uri: str, playback_id: str, media: str) -> None:
         """A playback is about to be requested (route its events before they come)."""
 
@@ -451,24 +459,33 @@ class AriRest:
         *,
         params: Mapping[str, ParamValue] | None = None,
         json: Any = None,
+        may_be_held: bool = False,
     ) -> Any:
         """Any ARI call: ``path`` is relative to ``/ari``; returns the decoded JSON body.
 
         ``None`` parameters are left out; booleans become ``true``/``false`` and lists
         are comma-joined, as ARI expects. Error statuses raise :class:`AriHTTPError`
         subclasses carrying Asterisk's message.
+
+        ``may_be_held``: a synchronous channel command (a variable set, an answer) that
+        may wait on the channel's control thread behind a prompt. It then goes over HTTP
+        even while REST travels on the event websocket: Asterisk handles a websocket's
+        frames one at a time on one thread (res/ari/ari_websockets.c), so a request held
+        there would hold every later request of every call on that socket until the
+        prompt ends; over HTTP only its own connection waits.
         """
         self._check_open()
         clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         req = Request(method, path, clean, json)
+        send = self._send_apart if may_be_held else self._send
         observer = self.observer
         if observer is None:
-            resp = await self._send(req)
+            resp = await send(req)
         else:  # timed inline: a wrapping coroutine per request cost more than the timing
             loop = asyncio.get_running_loop()
             started = loop.time()
             try:
-                resp = await self._send(req)
+                resp = await send(req)
             except AriError as exc:
                 report(observer, method, path, failure_status(exc), loop.time() - started)
                 raise

@@ -416,7 +416,9 @@ async def _hand_back(scope: CallScope, reason: str) -> None:
     """
     try:
         async with asyncio.timeout(_MARK_TIMEOUT):
-            await scope.client.channels.set_variable(scope.channel_id, HANDBACK_VARIABLE, reason)
+            await scope.client.channels.set_variable(
+                scope.channel_id, HANDBACK_VARIABLE, reason, may_be_held=True
+            )
     except (AriError, TimeoutError) as exc:
         logger.debug("call %s: %s not answered (%r)", scope.channel_id, HANDBACK_VARIABLE, exc)
     try:
@@ -658,16 +660,18 @@ class _Call:
         Asterisk runs a channel's commands in order)."""
         self.save_before_play = False
         with contextlib.suppress(CallEnded):
-            writer = self.scope.spawn(self._save_checkpoint())
+            writer = self.scope.spawn(self._save_checkpoint(held=True))
             await asyncio.wait({writer}, timeout=_SAVE_BEFORE_PLAY)
 
     async def _write_checkpoints(self) -> None:
         while self.machine.current_playback is None and await self._save_checkpoint():
             pass
 
-    async def _save_checkpoint(self, *, fresh: bool = False) -> bool:
+    async def _save_checkpoint(self, *, fresh: bool = False, held: bool = False) -> bool:
         """Keep the channel's checkpoint current (ivr/_handover.py rules 1 and 4); True if
-        the channel's copy was out of date and has been written."""
+        the channel's copy was out of date and has been written. ``held``: the channel's
+        thread may still be busy with a stopped prompt, so the write must not travel on
+        the shared websocket (``AriRest.request``, ``may_be_held``)."""
         machine = self.machine
         if self.released or machine.state in (CallState.DONE, CallState.ERROR, CallState.IDLE):
             return False
@@ -692,6 +696,7 @@ class _Call:
                 "POST",
                 f"/channels/{quote(scope.channel_id, safe='')}/variable",
                 json={"variable": CHECKPOINT_VARIABLE, "value": encode_checkpoint(checkpoint)},
+                may_be_held=held,
             )
         except (AriError, CallEnded) as exc:  # the call is leaving; the next change retries
             self.checkpoint = ""
@@ -778,7 +783,7 @@ class _Call:
                 logger.error("%s (%s)", command.reason, self.label)
             elif isinstance(command, SetLanguage):
                 await client.channels.set_variable(
-                    scope.channel_id, "CHANNEL(language)", command.language
+                    scope.channel_id, "CHANNEL(language)", command.language, may_be_held=True
                 )
             elif isinstance(command, StartRecording):
                 await client.channels.record(
