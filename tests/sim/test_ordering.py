@@ -228,20 +228,24 @@ async def test_a_command_still_queued_when_the_caller_hangs_up_fails_as_on_aster
         assert await request == answer
 
 
+def _rest_frame(n: int, method: str, uri: str) -> str:
+    """A RESTRequest frame with transaction and request ids ``t<n>``/``r<n>``."""
+    frame = {"type": "RESTRequest", "transaction_id": f"t{n}", "request_id": f"r{n}"}
+    return json.dumps({**frame, "method": method, "uri": uri})
+
+
+def _set_x(caller: Caller) -> str:
+    """The variable set protocol-catalog step 62 sends during a prompt (t5)."""
+    return f"channels/{caller.channel_id}/variable?variable=X&value=1"
+
+
 async def test_rest_over_websocket_waits_like_http() -> None:
     """protocol-catalog step 62: RESTRequest t5 sets a variable during press-1; Asterisk
     sends the RESTResponse when the prompt has ended, after its ChannelVarset."""
     async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
         caller = await _incoming(sim, ev)
         await _playing(ari, ev, caller)
-        request = {
-            "type": "RESTRequest",
-            "transaction_id": "t5",
-            "request_id": "r5",
-            "method": "POST",
-            "uri": f"channels/{caller.channel_id}/variable?variable=X&value=1",
-        }
-        await ev.ws.send_str(json.dumps(request))
+        await ev.ws.send_str(_rest_frame(5, "POST", _set_x(caller)))
         response = await ev.next("RESTResponse")
         assert response["status_code"] == 204
         types = [e["type"] for e in ev.received]
@@ -260,17 +264,8 @@ async def test_rest_over_websocket_answers_one_request_at_a_time() -> None:
     async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
         caller = await _incoming(sim, ev)
         await _playing(ari, ev, caller)
-        held = {
-            "type": "RESTRequest",
-            "transaction_id": "t5",
-            "request_id": "r5",
-            "method": "POST",
-            "uri": f"channels/{caller.channel_id}/variable?variable=X&value=1",
-        }
-        ping = {**held, "transaction_id": "t6", "request_id": "r6", "method": "GET"}
-        ping["uri"] = "asterisk/ping"
-        await ev.ws.send_str(json.dumps(held))
-        await ev.ws.send_str(json.dumps(ping))
+        await ev.ws.send_str(_rest_frame(5, "POST", _set_x(caller)))
+        await ev.ws.send_str(_rest_frame(6, "GET", "asterisk/ping"))
         first = await ev.next("RESTResponse")
         second = await ev.next("RESTResponse")
         assert (first["request_id"], second["request_id"]) == ("r5", "r6")
@@ -286,14 +281,13 @@ async def test_a_stopped_prompt_ends_after_the_stop_is_answered() -> None:
     async with Simulator() as sim, ari_session(sim) as ari, ari.events("channel-aa") as ev:
         caller = await _incoming(sim, ev)
         cid = caller.channel_id
-        assert (await ari.req("POST", f"channels/{cid}/play/pb-1", {"media": "sound:press-1"}))[
-            0
-        ] == 201
+        played = await ari.req("POST", f"channels/{cid}/play/pb-1", {"media": "sound:press-1"})
+        assert played[0] == 201
         await ev.next("PlaybackStarted")
-        assert (await ari.req("POST", f"channels/{cid}/play/pb-2", {"media": "sound:or"}))[0] == 201
+        queued = await ari.req("POST", f"channels/{cid}/play/pb-2", {"media": "sound:or"})
+        assert queued[0] == 201
         loop = asyncio.get_running_loop()
-        frame = {"type": "RESTRequest", "transaction_id": "t1", "request_id": "r1"}
-        await ev.ws.send_str(json.dumps({**frame, "method": "DELETE", "uri": "playbacks/pb-1"}))
+        await ev.ws.send_str(_rest_frame(1, "DELETE", "playbacks/pb-1"))
         asked = loop.time()
         answer = await ev.next()
         assert (answer["type"], answer["status_code"]) == ("RESTResponse", 204)
