@@ -112,41 +112,40 @@ class Faults:
         """The caller hangs up now, or ``after`` seconds of loop time from now."""
         caller.hangup_nowait(after)
 
+    def _take(self, method: str, rel: str, kinds: tuple[str, ...]) -> _Rule | None:
+        """The first rule of ``kinds`` that matches, used up once; None if none does."""
+        for rule in self._rules:
+            if rule.kind not in kinds or not rule.matches(method, rel):
+                continue
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._rules.remove(rule)
+            return rule
+        return None
+
     def frame_failure(self, method: str, rel_path: str) -> tuple[int, str] | None:
         """For a RESTRequest frame: the status and message of the first matching
         ``fail_requests`` rule (used up as over HTTP), or None. Delay and refuse rules
         are HTTP's only: a frame has no connection of its own to hold or cut."""
-        rel = rel_path.strip("/")
-        for rule in self._rules:
-            if rule.kind != "fail" or not rule.matches(method, rel):
-                continue
-            if rule.remaining is not None:
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self._rules.remove(rule)
-            return rule.status, rule.message
-        return None
+        rule = self._take(method, rel_path.strip("/"), ("fail",))
+        return None if rule is None else (rule.status, rule.message)
 
     async def apply(self, request: web.Request) -> web.StreamResponse | None:
         """Run the first matching rule; a response means "answer this instead"."""
         rel = request.path[len("/ari") :].strip("/")
-        for rule in self._rules:
-            if not rule.matches(request.method, rel):
-                continue
-            if rule.remaining is not None:
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self._rules.remove(rule)
-            if rule.kind == "delay":
-                await asyncio.sleep(rule.seconds)
-                return None
-            if rule.kind == "refuse":
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=503)
-            return web.Response(
-                status=rule.status,
-                text=compact({"message": rule.message}),
-                content_type="application/json",
-            )
-        return None
+        rule = self._take(request.method, rel, ("fail", "delay", "refuse"))
+        if rule is None:
+            return None
+        if rule.kind == "delay":
+            await asyncio.sleep(rule.seconds)
+            return None
+        if rule.kind == "refuse":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=503)
+        return web.Response(
+            status=rule.status,
+            text=compact({"message": rule.message}),
+            content_type="application/json",
+        )
