@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -123,7 +122,6 @@ async def serve_in_order(
 
 #: a test's fault hook: (method, path) → the (status, message) to answer instead, or None
 FrameFailure = Callable[[str, str], tuple[int, str] | None]
-_STATUSES = {status.value for status in HTTPStatus}
 
 
 def _text(value: Any) -> str:
@@ -135,8 +133,8 @@ def handle_frame(
     *,
     model: Any,
     application: str,
+    later: Callable[[dict[str, Any]], None],
     base_path: str | None = None,
-    later: Callable[[dict[str, Any]], None] | None = None,
     fail: FrameFailure | None = None,
 ) -> dict[str, Any] | None:
     """Serve one websocket text frame; the ``RESTResponse`` message to send back.
@@ -190,7 +188,7 @@ def _serve(
     tid: str,
     rid: str,
     base_path: str | None,
-    later: Callable[[dict[str, Any]], None] | None = None,
+    later: Callable[[dict[str, Any]], None],
     fail: FrameFailure | None = None,
 ) -> dict[str, Any] | None:
     # parse_rest_request_msg (res/ari/ari_websocket_requests.c), its checks in its order;
@@ -245,11 +243,10 @@ def _serve(
             return _answer(model, application, tid, rid, 200, "OK", path, doc)
     failure = None if fail is None else fail(method, path)
     if failure is not None:  # a test's fault rule (control/_faults.py)
-        status, message = failure
-        phrase = HTTPStatus(status).phrase if status in _STATUSES else ""
-        return _answer(model, application, tid, rid, status, phrase, path, {"message": message})
+        failed = SimResponse(failure[0], {"message": failure[1]})
+        return _respond(model, application, tid, rid, path, failed)
     result = dispatch(model, method, path, query, None, None, parsed_body=body)
-    if result.pending is not None and later is not None:
+    if result.pending is not None:
         answer = result
 
         def settled(outcome: SimResponse | None) -> None:
