@@ -121,9 +121,6 @@ class Playback:
     started_at: float = 0.0
     timer: Any = None
     stopped_while_queued: bool = False
-    #: a DELETE came while it played: it ends when the channel's stream loop handles
-    #: the queued AST_CONTROL_STREAM_STOP (_playbacks.STOP_TAKES)
-    stopping: bool = False
     #: place in the target's media queue, shared with recordings (see PlaybackQueue)
     seq: int = 0
 

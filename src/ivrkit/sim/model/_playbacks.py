@@ -263,9 +263,8 @@ class PlaybackOps(ModelCore):
             # once, and an AST_CONTROL_STREAM_STOP is queued on the channel; the prompt
             # ends, and PlaybackFinished goes out, when the channel's stream loop reads
             # it, after the DELETE has been answered (recorded: 0.87-4.7 ms later)
-            if pb.stopping:
+            if pb.state == "done":  # only a stopping prompt is current and done
                 return  # a second DELETE meanwhile: another STREAM_STOP, the same end
-            pb.stopping = True
             if pb.timer is not None:
                 pb.timer.cancel()
             pb.state = "done"
