@@ -132,19 +132,6 @@ def _host(peer: str) -> str:
     return peer.rpartition(":")[0] or peer
 
 
-async def _calls_settled(client: AriClient) -> None:
-    """Wait until the client's calls have ended, after their last frames were read.
-
-    ``drained`` says every frame was read and dispatched, not that each call has
-    handled them: a call may still be answering a PlaybackFinished that came before
-    its StasisEnd. Closing the client then (Asterisk closes a per-call socket 3 s after
-    StasisEnd; a stopping Asterisk, at once) failed that call's last request with
-    ClientClosedError and dropped its StasisEnd unhandled. The scopes close on their
-    own once their StasisEnd is handled; the caller bounds the wait.
-    """
-    await client.wait_no_calls()
-
-
 class _ServerStream:
     """One accepted socket as the client's :class:`EventStream`; its frames are fed by
     the listener, which reads the socket from the start (to learn who connected)."""
@@ -346,7 +333,13 @@ class OutboundListener:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(SETTLE_TIMEOUT):
                             await stream.drained.wait()
-                            await _calls_settled(served.client)
+                            # drained: every frame read and dispatched, not yet handled
+                            # (a call may still answer a PlaybackFinished that came
+                            # before its StasisEnd); closing the client then failed that
+                            # request and dropped the StasisEnd. Asterisk closes a
+                            # per-call socket 3 s after StasisEnd (a stopping one, at
+                            # once), so the calls' own ends are awaited, bounded above
+                            await served.client.wait_no_calls()
                             if self._on_ended is not None:
                                 await self._on_ended(served.client, session)
                 await served.client.aclose()
