@@ -45,12 +45,12 @@ MENU = load_menu(
 
 
 def runner_on(
-    sim: Simulator, menu: MenuTree = MENU, **options: Any
+    sim: Simulator, menu: MenuTree = MENU, *, rest_transport: str = "http", **options: Any
 ) -> tuple[MenuRunner, AriClient]:
     """One of the two "processes": a runner (its transcript dropped) attached to a new
     client of ``sim``, not connected yet."""
     runner = MenuRunner(menu, transcript=lambda line: None, **options)
-    client = AriClient(config(sim))
+    client = AriClient(dataclasses.replace(config(sim), rest_transport=rest_transport))
     runner.attach(client)
     return runner, client
 
@@ -278,9 +278,7 @@ async def test_over_the_websocket_a_menus_checkpoint_goes_over_http() -> None:
     write goes over HTTP; before, it went on the websocket with everything else."""
     records: list[dict[str, Any]] = []
     async with Simulator(access_log=records.append) as sim:
-        runner = MenuRunner(LONG_GREETING, transcript=lambda line: None)
-        client = AriClient(dataclasses.replace(config(sim), rest_transport="websocket"))
-        runner.attach(client)
+        runner, client = runner_on(sim, LONG_GREETING, rest_transport="websocket")
         async with client:
             assert client.rest_transport == "websocket"
             caller = await sim.call("PJSIP/alice", "1000")
