@@ -214,6 +214,11 @@ class Bed:
         """The exit statuses of every worker but ``but`` (the one killed -9)."""
         return [code for name, code in self.codes.items() if name != but]
 
+    def assert_all_handed_back(self, callers: Iterable[Caller]) -> None:
+        """Each caller was continued in the dialplan once it finished, none hung up by us."""
+        assert sorted(continues(self.requests)) == sorted(x.channel_id for x in callers)
+        assert self.rig.hangups_by_us() == []
+
 
 @contextlib.asynccontextmanager
 async def open_bed(
@@ -331,8 +336,7 @@ async def test_redis_freezes_calls_go_on_and_its_return_moves_no_live_call(
     # no live call of a healthy worker moved; each of the dead worker's calls moved once
     assert moves(requests, live + newcomers) == {}
     assert moves(requests, owned["c"]) == {x.channel_id: 1 for x in owned["c"]}
-    assert sorted(continues(requests)) == sorted(x.channel_id for x in everyone + newcomers)
-    assert rig.hangups_by_us() == []
+    bed.assert_all_handed_back(everyone + newcomers)
     for w in (a, b):
         # once when it goes, once when it is back: not a line per checkpoint
         assert w.output.count(UNREACHABLE) == 1, w.output[-3000:]
@@ -351,7 +355,7 @@ async def test_redis_restarts_empty_every_live_call_is_written_again(
     not change afterwards; then a kill -9 still hands the dead worker's calls to the
     survivor at their latest checkpoint, collected data kept."""
     async with open_bed(tmp_path, redis_server, dialplan()) as bed:
-        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        sim, rig, redis = bed.sim, bed.rig, bed.redis
         a, b = await serving(rig, "ab")
         owned = await calls_to(sim, {"a": 3, "b": 2})
         everyone = owned["a"] + owned["b"]
@@ -395,8 +399,7 @@ async def test_redis_restarts_empty_every_live_call_is_written_again(
         f"checkpoints re-written {rewritten_after:.2f} s after Redis came back empty; "
         f"kill -9 to takeover {taken_after:.2f} s"
     )
-    assert sorted(continues(requests)) == sorted(x.channel_id for x, _, _ in expected)
-    assert rig.hangups_by_us() == []
+    bed.assert_all_handed_back(x for x, _, _ in expected)
     assert b.output.count(UNREACHABLE) == 1, b.output[-3000:]
     assert b.output.count(BACK) == 1, b.output[-3000:]
     assert stops == [0], [w.output[-2000:] for w in rig.workers]
@@ -411,7 +414,7 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
     Only once the active worker really dies does the standby take over, and the call that
     arrived during the outage resumes from the checkpoint written after it."""
     async with open_bed(tmp_path, redis_server, standby_dialplan()) as bed:
-        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        sim, rig, redis = bed.sim, bed.rig, bed.redis
         active, standby = await standby_pair(rig)
         callers = await two_at_main(sim)
 
@@ -444,10 +447,8 @@ async def test_standby_the_active_worker_keeps_its_app_through_an_outage(
         await standby.wait_serving()
         await resumed_with_their_accounts(callers, accounts)
         await asyncio.gather(*(leave(x) for x in callers))
-    stops = bed.stops(but="a")
-    assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
-    assert rig.hangups_by_us() == []
-    assert stops == [0], [w.output[-2000:] for w in rig.workers]
+    bed.assert_all_handed_back(callers)
+    assert bed.stops(but="a") == [0], [w.output[-2000:] for w in rig.workers]
 
 
 async def test_standby_the_active_worker_dies_during_the_outage(
@@ -457,7 +458,7 @@ async def test_standby_the_active_worker_dies_during_the_outage(
     the name then (its lease is in Redis). Once Redis is back and the grace is over, the
     standby takes it, and the calls resume from their checkpoints, data kept."""
     async with open_bed(tmp_path, redis_server, standby_dialplan()) as bed:
-        sim, rig, redis, requests = bed.sim, bed.rig, bed.redis, bed.requests
+        sim, rig, redis = bed.sim, bed.rig, bed.redis
         active, standby = await standby_pair(rig)
         callers = await two_at_main(sim)
         accounts = {x.channel_id: account_of(i) for i, x in enumerate(callers)}
@@ -474,7 +475,5 @@ async def test_standby_the_active_worker_dies_during_the_outage(
         await standby.wait_serving(20)
         await resumed_with_their_accounts(callers, accounts)
         await asyncio.gather(*(leave(x) for x in callers))
-    stops = bed.stops(but="a")
-    assert sorted(continues(requests)) == sorted(x.channel_id for x in callers)
-    assert rig.hangups_by_us() == []
-    assert stops == [0], [w.output[-2000:] for w in rig.workers]
+    bed.assert_all_handed_back(callers)
+    assert bed.stops(but="a") == [0], [w.output[-2000:] for w in rig.workers]
