@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +154,22 @@ async def call_to_sales(
         await caller.press("*")
         await caller.wait_for_hangup()
     return caller
+
+
+async def all_greeted_twice(callers: Iterable[Caller]) -> None:
+    """Until each of ``callers`` has heard the sales greeting again, whole (30 s at most)."""
+    async with asyncio.timeout(30):
+        for c in callers:
+            await c.wait_until(functools.partial(greeted_twice, c))
+
+
+def finished_once_through(caller: Caller) -> list[str]:
+    """What ``caller`` heard, checked: continued by a worker at the end, and greeted by
+    the main menu once (a call taken over resumes, it never restarts)."""
+    media = heard(caller)
+    assert media[-1] == "sound:done-SUCCESS", media
+    assert media.count("sound:cluster-main") == 1, media
+    return media
 
 
 def greeted_twice(caller: Caller) -> bool:
