@@ -10,8 +10,9 @@ Redis is a real server and lease expiry is real time, so this runs on a real loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ivrkit.ari import AriClient
 from ivrkit.cluster import ClusterStore
 from ivrkit.ivr import MenuTree, load_menu
 from ivrkit.ivr.runner import MenuRunner
-from ivrkit.sim import Caller, Simulator
+from ivrkit.sim import Caller, Heard, Simulator
 from ivrkit.testing import RedisServer
 
 pytestmark = pytest.mark.realtime
@@ -87,6 +88,26 @@ async def until_lease_lapsed(redis_url: str, store: ClusterStore) -> None:
         await until(gone, "A's lease never lapsed")
 
 
+@contextlib.asynccontextmanager
+async def b_takes_over(
+    sim: Simulator,
+    tree: MenuTree,
+    redis_url: str,
+    a: tuple[ClusterStore, AriClient],
+    caller: Caller,
+) -> AsyncIterator[tuple[ClusterStore, MenuRunner, Heard]]:
+    """A dies; B, the standby, starts once A's lease has lapsed (an adopted call whose
+    owner still beats is left alone: it is being moved away) and is connected inside the
+    block. Yields B's store and runner, and the first thing the caller heard from B."""
+    await die(*a)
+    heard_before = len(caller.heard)
+    await until_lease_lapsed(redis_url, a[0])
+    store_b, client_b, runner_b = await worker(sim, tree, redis_url, "b")
+    async with client_b:
+        await until(lambda: len(caller.heard) > heard_before, "B never spoke to the caller")
+        yield store_b, runner_b, caller.heard[heard_before]
+
+
 async def test_a_call_resumes_at_its_menu_on_another_worker(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -110,16 +131,8 @@ async def test_a_call_resumes_at_its_menu_on_another_worker(
             "the sales menu was never checkpointed",
         )
 
-        await die(store_a, client_a)
-        heard_before = len(caller.heard)
-        # B is the standby: it takes the app name only once A's lease has lapsed (an
-        # adopted call whose owner still beats is left alone: it is being moved away)
-        await until_lease_lapsed(redis_server.url, store_a)
-
-        store_b, client_b, runner_b = await worker(sim, tree, redis_server.url, "b")
-        async with client_b:
-            await until(lambda: len(caller.heard) > heard_before, "B never spoke to the caller")
-            resumed = caller.heard[heard_before]
+        taking_over = b_takes_over(sim, tree, redis_server.url, (store_a, client_a), caller)
+        async with taking_over as (store_b, runner_b, resumed):
             assert resumed.media_uri == "sound:cluster-sales"  # the menu it was in
             await caller.wait_until_heard("sound:cluster-sales")
             await caller.press("2")  # carries on in B: continue to the dialplan
@@ -163,13 +176,8 @@ async def test_the_survivor_stops_the_prompt_the_dead_worker_left_playing(
             lambda cp: cp.get("playbacks") == 3,
             "the long prompt was never checkpointed",
         )
-        await die(store_a, client_a)  # as in the test above
-        heard_before = len(caller.heard)
-        await until_lease_lapsed(redis_server.url, store_a)
-        store_b, client_b, runner_b = await worker(sim, tree, redis_server.url, "b")
-        async with client_b:
-            await until(lambda: len(caller.heard) > heard_before, "B never spoke to the caller")
-            resumed = caller.heard[heard_before]
+        taking_over = b_takes_over(sim, tree, redis_server.url, (store_a, client_a), caller)
+        async with taking_over as (store_b, runner_b, resumed):
             assert resumed.media_uri == "sound:cluster-sales"
             assert long_prompt.cut_off  # stopped by B, not played out
             assert long_prompt.end is not None
